@@ -1,0 +1,86 @@
+"""The upper level of DARTS' bilevel optimisation: the α update, first- or second-order.
+
+DARTS (Liu et al. 2019, eq. 3-8), as summarised in me-darts.md III.A:
+    min_α L_val(w*(α), α)  s.t.  w*(α) = argmin_w L_train(w, α).
+First order uses ∇_α L_val(w, α). Second order unrolls one SGD step,
+    w' = w - ξ ∇_w L_train(w, α)            (eq. 6; with DARTS' momentum and weight decay terms)
+    ∇_α L_val(w', α) - ξ ∇²_{α,w} L_train(w, α) ∇_{w'} L_val(w', α)       (eq. 7)
+and approximates the second term by finite differences (eq. 8):
+    ≈ [∇_α L_train(w⁺, α) - ∇_α L_train(w⁻, α)] / 2ε,  w± = w ± ε ∇_{w'} L_val(w', α),
+with ε = 0.01 / ||∇_{w'} L_val(w', α)||. The unrolled weights are plain tensors passed to
+``torch.func.functional_call``: the model is never deep-copied.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from .supernet import is_arch_name
+
+
+class Architect:
+    """Updates α (and β) with Adam on validation batches.
+
+    Args:
+        model: a Supernet (anything with ``named_parameters`` split by :func:`is_arch_name`).
+        w_optimizer: the weights' SGD optimiser (its momentum buffers enter the unrolled step).
+        order: 1 (first-order) or 2 (second-order, unrolled).
+        lr, betas, weight_decay: Adam settings for α (DARTS: 3e-4, (0.5, 0.999), 1e-3).
+    """
+
+    def __init__(self, model, w_optimizer: torch.optim.SGD, order: int = 1, lr: float = 3e-4,
+                 betas=(0.5, 0.999), weight_decay: float = 1e-3, loss_fn=F.cross_entropy):
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order}")
+        self.model, self.w_optimizer, self.order, self.loss_fn = model, w_optimizer, order, loss_fn
+        named = list(model.named_parameters())
+        self.arch = [(n, p) for n, p in named if is_arch_name(n)]
+        self.weights = [(n, p) for n, p in named if not is_arch_name(n)]
+        self.optimizer = torch.optim.Adam([p for _, p in self.arch], lr=lr, betas=betas, weight_decay=weight_decay)
+
+    def step(self, x_train, y_train, x_val, y_val, lr: float) -> float:
+        """One α update; ``lr`` is the weights' current learning rate ξ. Returns the val loss."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.order == 1:
+            loss = self.loss_fn(self.model(x_val), y_val)
+            grads = torch.autograd.grad(loss, [p for _, p in self.arch])
+        else:
+            loss, grads = self.unrolled_gradient(x_train, y_train, x_val, y_val, lr)
+        for (_, p), g in zip(self.arch, grads):
+            p.grad = g
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def _loss(self, weights, x, y):
+        params = {n: w for (n, _), w in zip(self.weights, weights)}
+        params.update({n: p for n, p in self.arch})
+        buffers = {n: b.clone() for n, b in self.model.named_buffers()}  # keep BN statistics untouched
+        return self.loss_fn(functional_call(self.model, (params, buffers), (x,)), y)
+
+    def unrolled_gradient(self, x_train, y_train, x_val, y_val, lr: float):
+        """∇_α of the unrolled validation loss (eq. 7), Hessian term by finite differences (eq. 8)."""
+        w = [p for _, p in self.weights]
+        alphas = [p for _, p in self.arch]
+        group = self.w_optimizer.param_groups[0]
+        momentum, wd = group.get("momentum", 0.0), group.get("weight_decay", 0.0)
+        train_loss = self._loss(w, x_train, y_train)
+        grads_w = torch.autograd.grad(train_loss, w, allow_unused=True)
+        unrolled = []
+        for p, g in zip(w, grads_w):
+            buf = self.w_optimizer.state.get(p, {}).get("momentum_buffer")
+            step = (0 if g is None else g) + wd * p.detach() + (momentum * buf if buf is not None else 0)
+            unrolled.append((p.detach() - lr * step).requires_grad_(True))
+        val_loss = self._loss(unrolled, x_val, y_val)
+        grads = torch.autograd.grad(val_loss, alphas + unrolled, allow_unused=True)
+        d_alpha = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads[: len(alphas)])]
+        vector = [torch.zeros_like(u) if g is None else g for u, g in zip(unrolled, grads[len(alphas):])]
+        eps = 0.01 / torch.cat([v.flatten() for v in vector]).norm().clamp_min(1e-12)
+        g_plus = self._alpha_grad([p.detach() + eps * v for p, v in zip(w, vector)], x_train, y_train)
+        g_minus = self._alpha_grad([p.detach() - eps * v for p, v in zip(w, vector)], x_train, y_train)
+        return val_loss, [d - lr * (gp - gm) / (2 * eps) for d, gp, gm in zip(d_alpha, g_plus, g_minus)]
+
+    def _alpha_grad(self, weights, x, y):
+        grads = torch.autograd.grad(self._loss(weights, x, y), [p for _, p in self.arch], allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(self.arch, grads)]

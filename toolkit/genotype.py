@@ -1,0 +1,263 @@
+"""The one architecture data model: cell genotypes, cell pairs and network descriptions.
+
+Numbering inside a cell: inputs 0 and 1 are the cell's two inputs (the older and the newer
+source), input ``k >= 2`` is intermediate node ``k - 2``. Numbering inside a network: state 0 is
+the stem output and state ``k >= 1`` is the output of cell ``k`` (cells count from 1), so a cell
+may read any earlier cell (TS-ENAS) and DARTS is the case "the two previous cells".
+
+All values are frozen, hashable and round-trip exactly through JSON (``to_dict``/``from_dict``)
+and through a one-line text form (``str``/``from_text``).
+
+Example:
+    >>> g = Genotype.from_text("sep_conv_3x3(0)+skip_connect(1) | max_pool_3x3(2)+sep_conv_5x5(0) ; 2,3")
+    >>> str(g)
+    'sep_conv_3x3(0)+skip_connect(1) | max_pool_3x3(2)+sep_conv_5x5(0) ; 2,3'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from .errors import ToolkitError
+from .ops import OPS
+
+Edge = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Genotype:
+    """A discrete cell: each intermediate node's incoming (op, input) edges and the output concat.
+
+    Attributes:
+        nodes: ``nodes[i]`` is a tuple of ``(op, input)`` edges summed into node ``i``.
+        concat: inputs/nodes (cell numbering) concatenated along channels into the cell output.
+    """
+
+    nodes: tuple[tuple[Edge, ...], ...]
+    concat: tuple[int, ...]
+
+    def __post_init__(self):
+        nodes = tuple(tuple((str(op), int(src)) for op, src in node) for node in self.nodes)
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "concat", tuple(int(c) for c in self.concat))
+        self._validate()
+
+    def _validate(self):
+        for i, node in enumerate(self.nodes):
+            if not node:
+                raise ToolkitError(f"node {i + 2} has no incoming edge")
+            for op, src in node:
+                if op not in OPS:
+                    raise ToolkitError(f"unknown op '{op}' at node {i + 2}; known ops: {', '.join(OPS)}")
+                if not 0 <= src < i + 2:
+                    raise ToolkitError(f"node {i + 2} reads input {src}, out of range 0..{i + 1}")
+        if not self.concat:
+            raise ToolkitError("empty concat: a cell must output at least one node")
+        if len(set(self.concat)) != len(self.concat):
+            raise ToolkitError(f"concat lists a node twice: {list(self.concat)}")
+        for c in self.concat:
+            if not 0 <= c < len(self.nodes) + 2:
+                raise ToolkitError(f"concat names node {c}, out of range 0..{len(self.nodes) + 1}")
+
+    @property
+    def edges(self) -> list[tuple[int, str, int]]:
+        """All edges as ``(node, op, input)`` with ``node`` in cell numbering (2, 3, ...)."""
+        return [(i + 2, op, src) for i, node in enumerate(self.nodes) for op, src in node]
+
+    def count(self, op: str) -> int:
+        """How many edges use ``op`` (e.g. the skip-connection count of adarts.md Fig. 9)."""
+        return sum(1 for _, o, _ in self.edges if o == op)
+
+    def __str__(self) -> str:
+        nodes = " | ".join("+".join(f"{op}({src})" for op, src in node) for node in self.nodes)
+        return f"{nodes} ; {','.join(map(str, self.concat))}"
+
+    @classmethod
+    def from_text(cls, text: str) -> "Genotype":
+        """Parse the one-line form ``op(i)+op(j) | ... ; c1,c2``."""
+        if ";" not in text:
+            raise ToolkitError(f"genotype text needs '; concat' at the end: {text!r}")
+        body, concat = text.rsplit(";", 1)
+        nodes = []
+        for part in filter(None, (p.strip() for p in body.split("|"))):
+            edges = []
+            for edge in part.split("+"):
+                m = re.fullmatch(r"\s*([\w]+)\((\d+)\)\s*", edge)
+                if not m:
+                    raise ToolkitError(f"cannot read edge {edge.strip()!r}; write it as op(input)")
+                edges.append((m.group(1), int(m.group(2))))
+            nodes.append(tuple(edges))
+        try:
+            cat = tuple(int(c) for c in concat.split(",") if c.strip())
+        except ValueError:
+            raise ToolkitError(f"concat must be comma-separated integers: {concat.strip()!r}") from None
+        return cls(tuple(nodes), cat)
+
+    def to_dict(self) -> dict:
+        return {"nodes": [[[op, src] for op, src in node] for node in self.nodes], "concat": list(self.concat)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Genotype":
+        try:
+            return cls(tuple(tuple((op, src) for op, src in node) for node in d["nodes"]), tuple(d["concat"]))
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, ToolkitError):
+                raise
+            raise ToolkitError(f"not a cell genotype (need 'nodes' and 'concat'): {e}") from None
+
+    @classmethod
+    def from_pairs(cls, pairs, concat, per_node: int = 2) -> "Genotype":
+        """Build from the DARTS flat list ``[(op, input), ...]`` with ``per_node`` edges per node."""
+        pairs = [tuple(p) for p in pairs]
+        return cls(tuple(tuple(pairs[i : i + per_node]) for i in range(0, len(pairs), per_node)), tuple(concat))
+
+
+@dataclass(frozen=True)
+class CellPair:
+    """The result of a DARTS-style search: one normal and one reduction cell."""
+
+    normal: Genotype
+    reduce: Genotype
+
+    def __str__(self) -> str:
+        return f"normal: {self.normal}\nreduce: {self.reduce}"
+
+    def stack(self, cells: int = 8, reductions: tuple[int, ...] | None = None) -> "Network":
+        """A network of ``cells`` cells wired like DARTS (each reads the two previous cells).
+
+        Args:
+            cells: number of cells L.
+            reductions: 1-based positions of reduction cells; default L//3+1 and 2L//3+1 (the
+                DARTS positions L//3 and 2L//3 counted from 0).
+        """
+        reductions = default_reductions(cells) if reductions is None else tuple(reductions)
+        bad = [r for r in reductions if not 1 <= r <= cells]
+        if bad:
+            raise ToolkitError(f"reduction positions {bad} are outside cells 1..{cells}")
+        specs = tuple(
+            CellSpec(self.reduce if k in reductions else self.normal, k in reductions, (max(k - 2, 0), k - 1))
+            for k in range(1, cells + 1)
+        )
+        return Network(specs)
+
+    def to_dict(self) -> dict:
+        return {"normal": self.normal.to_dict(), "reduce": self.reduce.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CellPair":
+        if not isinstance(d, dict) or "normal" not in d or "reduce" not in d:
+            raise ToolkitError("not a cell pair: need 'normal' and 'reduce' cells")
+        return cls(Genotype.from_dict(d["normal"]), Genotype.from_dict(d["reduce"]))
+
+
+def default_reductions(cells: int) -> tuple[int, ...]:
+    """DARTS places reductions at L//3 and 2L//3 (0-based); returned 1-based, without repeats."""
+    if cells < 1:
+        raise ToolkitError(f"a network needs at least one cell, got {cells}")
+    return tuple(sorted({cells // 3 + 1, 2 * cells // 3 + 1} & set(range(1, cells + 1)))) if cells >= 3 else ()
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One cell of a network: its genotype, whether it reduces, and its two input states."""
+
+    genotype: Genotype
+    reduction: bool
+    inputs: tuple[int, int]
+
+    def __post_init__(self):
+        object.__setattr__(self, "inputs", tuple(int(i) for i in self.inputs))
+        if len(self.inputs) != 2:
+            raise ToolkitError(f"a cell has exactly two inputs, got {list(self.inputs)}")
+
+    def to_dict(self) -> dict:
+        return {"type": "reduce" if self.reduction else "normal", "inputs": list(self.inputs),
+                "genotype": self.genotype.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CellSpec":
+        if d.get("type") not in ("normal", "reduce"):
+            raise ToolkitError(f"cell type must be 'normal' or 'reduce', got {d.get('type')!r}")
+        return cls(Genotype.from_dict(d["genotype"]), d["type"] == "reduce", tuple(d["inputs"]))
+
+
+@dataclass(frozen=True)
+class Network:
+    """A whole architecture: the ordered cells with their types and input states."""
+
+    cells: tuple[CellSpec, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "cells", tuple(self.cells))
+        if not self.cells:
+            raise ToolkitError("a network needs at least one cell")
+        for k, cell in enumerate(self.cells, start=1):
+            for src in cell.inputs:
+                if not 0 <= src < k:
+                    raise ToolkitError(f"cell {k} reads state {src}; it may read 0 (stem) .. {k - 1}")
+
+    @cached_property
+    def reductions(self) -> tuple[int, ...]:
+        """1-based positions of the reduction cells."""
+        return tuple(k for k, c in enumerate(self.cells, start=1) if c.reduction)
+
+    def __str__(self) -> str:
+        return "\n".join(
+            f"cell {k} {'reduce' if c.reduction else 'normal'} <- {c.inputs}: {c.genotype}"
+            for k, c in enumerate(self.cells, start=1)
+        )
+
+    def to_dict(self) -> dict:
+        return {"cells": [c.to_dict() for c in self.cells]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Network":
+        if not isinstance(d, dict) or "cells" not in d:
+            raise ToolkitError("not a network description: need a 'cells' list")
+        try:
+            return cls(tuple(CellSpec.from_dict(c) for c in d["cells"]))
+        except (KeyError, TypeError) as e:
+            raise ToolkitError(f"not a network description: missing or bad field {e}") from None
+
+
+def _load_published() -> dict[str, CellPair]:
+    data = json.loads(resources.files("toolkit").joinpath("published_cells.json").read_text())
+    return {
+        name: CellPair(Genotype.from_pairs(c["normal"], c["normal_concat"]), Genotype.from_pairs(c["reduce"], c["reduce_concat"]))
+        for name, c in data["cells"].items()
+    }
+
+
+PUBLISHED: dict[str, CellPair] = _load_published()
+
+
+def load_architecture(source: str | Path) -> CellPair | Network:
+    """Read a published cell name (e.g. 'DARTS_V2') or a JSON file holding a pair or a network.
+
+    Raises:
+        ToolkitError: the name is unknown, the file is missing or the JSON is not a valid genotype.
+    """
+    if str(source) in PUBLISHED:
+        return PUBLISHED[str(source)]
+    path = Path(source)
+    if not path.is_file():
+        raise ToolkitError(
+            f"no genotype file '{path}' and no published cell of that name; published: {', '.join(PUBLISHED)}"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ToolkitError(f"genotype file '{path}' is not valid JSON ({e}); rerun the search or fix the file") from None
+    if isinstance(data, dict) and "genotype" in data and "cells" not in data and "normal" not in data:
+        data = data["genotype"]
+    if isinstance(data, dict) and "cells" in data:
+        return Network.from_dict(data)
+    try:
+        return CellPair.from_dict(data)
+    except ToolkitError as e:
+        raise ToolkitError(f"invalid genotype file '{path}': {e}") from None

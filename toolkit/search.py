@@ -1,0 +1,159 @@
+"""The differentiable search loop (DARTS, PC-DARTS, ADARTS) with events and resumable runs.
+
+Each step: update α on a batch of the α-half (Architect, first or second order), then update w
+on a batch of the w-half (DARTS Algorithm 1). Each epoch ends with validation on the α-half,
+the derived genotype, an ``epoch_end`` event and, with a run folder, the run record and a
+checkpoint. A stop request ends the run after the current step and leaves a checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .architect import Architect
+from .config import SearchConfig
+from .data import DatasetSplits, load_dataset, split_train_val
+from .events import Listener, StopSignal
+from .genotype import CellPair
+from .loop import Session, evaluate, make_loader, weight_step
+from .runtime import autocast, grad_scaler, prepare_model, rng_state, seed_everything, set_rng_state, to_device
+from .supernet import Supernet
+
+
+@dataclass
+class SearchResult:
+    """What a search returns: the derived cells, the per-epoch record and the trained supernet."""
+
+    genotype: CellPair
+    history: list[dict]
+    status: str  # finished | stopped
+    model: Supernet
+    run_dir: Path | None = None
+
+
+def build_supernet(config: SearchConfig, data: DatasetSplits) -> Supernet:
+    """The supernet a config describes, sized for the dataset's channels and classes."""
+    return Supernet(config.space, config.channels, config.cells, data.num_classes, data.in_channels,
+                    config.reductions, config.partial, config.k, config.uses_edge_norm)
+
+
+def skip_counts(genotype: CellPair) -> dict[str, int]:
+    """skip_connect edges in the derived normal and reduction cells (adarts.md Fig. 9)."""
+    return {"normal": genotype.normal.count("skip_connect"), "reduce": genotype.reduce.count("skip_connect")}
+
+
+def load_search_data(config: SearchConfig) -> DatasetSplits:
+    return load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+
+
+def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | None = None,
+               listeners: tuple[Listener, ...] = (), stop: StopSignal | None = None,
+               run_dir: str | Path | None = None, resume: bool = False, progress: bool = False) -> SearchResult:
+    """Run a search and return its result.
+
+    Args:
+        config: what to search (method, space, sizes, optimiser settings).
+        data: preloaded dataset splits (default: load ``config.dataset``).
+        listeners: callbacks receiving events.
+        stop: set it from another thread to stop cleanly after the current step.
+        run_dir: folder for config.json, metrics.json, alphas.json, genotype.json, checkpoint.pt.
+        resume: continue from ``run_dir``'s checkpoint.
+        progress: show a tqdm bar.
+
+    Example:
+        >>> result = run_search(SearchConfig(dataset="fake", epochs=1, channels=4, cells=3))  # doctest: +SKIP
+    """
+    session = Session(config, listeners, stop, run_dir, resume, progress)
+    seed_everything(config.seed)
+    data = data or load_search_data(config)
+    model = prepare_model(build_supernet(config, data), session.device, config.channels_last)
+    w_half, a_half = split_train_val(data.train, config.train_portion, seed=config.seed)
+    w_loader = make_loader(w_half, config.batch_size, True, config.seed)
+    a_loader = make_loader(a_half, config.batch_size, True, config.seed + 1)
+    val_loader = make_loader(a_half, 256, False)
+    w_opt = torch.optim.SGD(model.weight_parameters(), config.lr, momentum=config.momentum,
+                            weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, config.epochs, eta_min=config.lr_min)
+    architect = Architect(model, w_opt, config.order, config.arch_lr, (0.5, 0.999), config.arch_weight_decay)
+    scaler = grad_scaler(session.device, config.amp)
+    history: list[dict] = []
+    alpha_history: list[dict] = []
+    start = 0
+    if resume:
+        state = session.run.load_checkpoint()
+        model.load_state_dict(state["model"])
+        w_opt.load_state_dict(state["w_optimizer"])
+        architect.optimizer.load_state_dict(state["arch_optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        set_rng_state(state["rng"])
+        w_loader.generator.set_state(state["loader_rng"][0])
+        a_loader.generator.set_state(state["loader_rng"][1])
+        start = int(state["epoch"])
+        history = session.run.read_json("metrics.json", [])[:start]
+        alpha_history = session.run.read_json("alphas.json", [])[:start]
+    elif session.run:
+        session.run.write_json("config.json", {"kind": "search", **config.to_dict()})
+
+    def checkpoint(epoch: int) -> None:
+        if session.run:
+            session.run.save_checkpoint({
+                "epoch": epoch, "model": model.state_dict(), "w_optimizer": w_opt.state_dict(),
+                "arch_optimizer": architect.optimizer.state_dict(), "schedule": schedule.state_dict(),
+                "rng": rng_state(), "loader_rng": [w_loader.generator.get_state(), a_loader.generator.get_state()],
+            })
+
+    steps = min(len(w_loader), len(a_loader))
+    session.bus.emit("run_start", name=f"search {config.method}", kind="search", config=config.to_dict(),
+                     epochs=config.epochs, start_epoch=start, steps_per_epoch=steps,
+                     total_steps=(config.epochs - start) * steps, ops=list(config.space.ops),
+                     nodes=config.space.nodes)
+    status = "finished"
+    for epoch in range(start, config.epochs):
+        lr = schedule.get_last_lr()[0]
+        session.bus.emit("epoch_start", epoch=epoch + 1, lr=lr)
+        model.train()
+        sums = {"loss": 0.0, "acc": 0.0, "n": 0}
+        for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, a_loader)):
+            if session.stop.requested:
+                status = "stopped"
+                break
+            xw, yw = to_device(xw, session.device, config.channels_last), yw.to(session.device)
+            xa, ya = to_device(xa, session.device, config.channels_last), ya.to(session.device)
+            if epoch >= config.warmup_epochs:
+                with autocast(session.device, config.amp):
+                    architect.step(xw, yw, xa, ya, lr)
+            loss, acc = weight_step(model, w_opt, xw, yw, session, scaler, params=model.weight_parameters())
+            sums["loss"] += loss
+            sums["acc"] += acc
+            sums["n"] += 1
+            session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc)
+        if status == "stopped":
+            checkpoint(epoch)  # the interrupted epoch restarts on resume
+            break
+        schedule.step()
+        val = evaluate(model, val_loader, session.device, config.amp, config.channels_last)
+        genotype = model.genotype()
+        weights = {k: v.detach().cpu().tolist() for k, v in model.alpha_weights().items()}
+        record = {"epoch": epoch + 1, "lr": lr, "train_loss": sums["loss"] / max(sums["n"], 1),
+                  "train_acc": sums["acc"] / max(sums["n"], 1), "val_loss": val["loss"], "val_acc": val["acc"],
+                  **{f"skip_{kind}": n for kind, n in skip_counts(genotype).items()}}
+        history.append(record)
+        alpha_history.append({"epoch": epoch + 1, **weights})
+        if session.run:
+            session.run.write_json("metrics.json", history)
+            session.run.write_json("alphas.json", alpha_history)
+            session.run.write_json("genotype.json", genotype.to_dict())
+            checkpoint(epoch + 1)
+        session.bus.emit("epoch_end", **record, alphas=weights, genotype=genotype.to_dict(),
+                         genotype_text=str(genotype))
+    genotype = model.genotype()
+    if session.run:
+        session.run.write_json("genotype.json", genotype.to_dict())
+        session.run.write_json("run.json", {"kind": "search", "status": status, "epochs_done": len(history),
+                                            "genotype": str(genotype)})
+    session.bus.emit("run_end", status=status, genotype=genotype.to_dict(), genotype_text=str(genotype),
+                     epochs_done=len(history))
+    return SearchResult(genotype, history, status, model, session.run.path if session.run else None)
