@@ -55,8 +55,10 @@ class Cell(nn.Module):
         super().__init__()
         self.genotype = genotype
         self.reduction = reduction
-        self.preprocess0 = preprocess(C_in[0], C, factors[0])
-        self.preprocess1 = preprocess(C_in[1], C, factors[1])
+        # An input no edge or concat reads (e.g. a pruned cell that keeps no node) gets no layer.
+        used = {src for node in genotype.nodes for _, src in node} | set(genotype.concat)
+        self.preprocess0 = preprocess(C_in[0], C, factors[0]) if 0 in used else None
+        self.preprocess1 = preprocess(C_in[1], C, factors[1]) if 1 in used else None
         stride = lambda src: 2 if reduction and src < 2 else 1  # noqa: E731
         self.ops = nn.ModuleList(
             nn.ModuleList(build_op(op, C, stride(src), True) for op, src in node) for node in genotype.nodes
@@ -68,7 +70,7 @@ class Cell(nn.Module):
         self.C_out = C * len(genotype.concat)
 
     def forward(self, s0, s1, drop_prob: float = 0.0):
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        states = [p(s) if p is not None else None for p, s in ((self.preprocess0, s0), (self.preprocess1, s1))]
         for i, (node, ops) in enumerate(zip(self.genotype.nodes, self.ops)):
             h = 0
             for (_, src), op in zip(node, ops):

@@ -19,6 +19,7 @@ from .data import DatasetSplits, load_dataset, split_train_val
 from .events import Listener, StopSignal
 from .genotype import CellPair
 from .loop import Session, evaluate, make_loader, weight_step
+from .memory import StepMemory
 from .runtime import autocast, grad_scaler, prepare_model, rng_state, seed_everything, set_rng_state, to_device
 from .supernet import Supernet
 
@@ -45,6 +46,13 @@ def skip_counts(genotype: CellPair) -> dict[str, int]:
     return {"normal": genotype.normal.count("skip_connect"), "reduce": genotype.reduce.count("skip_connect")}
 
 
+def update_memory(memory: dict, meter: StepMemory) -> None:
+    """Keep an epoch's largest step peaks (``peak_memory_mb``: CUDA allocator on GPU, else saved tensors)."""
+    for key, value in (("peak_memory_mb", meter.peak_mb), ("activation_mb", meter.activation_mb)):
+        if value is not None:
+            memory[key] = value if memory[key] is None else max(memory[key], value)
+
+
 def load_search_data(config: SearchConfig) -> DatasetSplits:
     return load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
 
@@ -66,10 +74,11 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
     Example:
         >>> result = run_search(SearchConfig(dataset="fake", epochs=1, channels=4, cells=3))  # doctest: +SKIP
     """
-    session = Session(config, listeners, stop, run_dir, resume, progress)
     seed_everything(config.seed)
     data = data or load_search_data(config)
-    model = prepare_model(build_supernet(config, data), session.device, config.channels_last)
+    model = build_supernet(config, data)  # bad input fails here, before a run folder is created
+    session = Session(config, listeners, stop, run_dir, resume, progress)
+    model = prepare_model(model, session.device, config.channels_last)
     w_half, a_half = split_train_val(data.train, config.train_portion, seed=config.seed)
     w_loader = make_loader(w_half, config.batch_size, True, config.seed)
     a_loader = make_loader(a_half, config.batch_size, True, config.seed + 1)
@@ -116,20 +125,25 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
         session.bus.emit("epoch_start", epoch=epoch + 1, lr=lr)
         model.train()
         sums = {"loss": 0.0, "acc": 0.0, "n": 0}
+        memory = {"peak_memory_mb": None, "activation_mb": None}
         for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, a_loader)):
             if session.stop.requested:
                 status = "stopped"
                 break
             xw, yw = to_device(xw, session.device, config.channels_last), yw.to(session.device)
             xa, ya = to_device(xa, session.device, config.channels_last), ya.to(session.device)
-            if epoch >= config.warmup_epochs:
-                with autocast(session.device, config.amp):
-                    architect.step(xw, yw, xa, ya, lr)
-            loss, acc = weight_step(model, w_opt, xw, yw, session, scaler, params=model.weight_parameters())
+            # Saved-tensor hooks cost a little Python per op: measure them on each epoch's first step.
+            with StepMemory(session.device, model, activations=step == 0) as meter:
+                if epoch >= config.warmup_epochs:
+                    with autocast(session.device, config.amp):
+                        architect.step(xw, yw, xa, ya, lr)
+                loss, acc = weight_step(model, w_opt, xw, yw, session, scaler, params=model.weight_parameters())
+            update_memory(memory, meter)
             sums["loss"] += loss
             sums["acc"] += acc
             sums["n"] += 1
-            session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc)
+            session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc,
+                             peak_memory_mb=meter.peak_mb)
         if status == "stopped":
             checkpoint(epoch)  # the interrupted epoch restarts on resume
             break
@@ -139,7 +153,7 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
         weights = {k: v.detach().cpu().tolist() for k, v in model.alpha_weights().items()}
         record = {"epoch": epoch + 1, "lr": lr, "train_loss": sums["loss"] / max(sums["n"], 1),
                   "train_acc": sums["acc"] / max(sums["n"], 1), "val_loss": val["loss"], "val_acc": val["acc"],
-                  **{f"skip_{kind}": n for kind, n in skip_counts(genotype).items()}}
+                  **{f"skip_{kind}": n for kind, n in skip_counts(genotype).items()}, **memory}
         history.append(record)
         alpha_history.append({"epoch": epoch + 1, **weights})
         if session.run:

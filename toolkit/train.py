@@ -57,10 +57,10 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         model: an already-built network to continue training (e.g. inherited weights).
         listeners, stop, run_dir, resume, progress: as in :func:`toolkit.search.run_search`.
     """
-    session = Session(config, listeners, stop, run_dir, resume, progress)
     seed_everything(config.seed)
     data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
     model = model if model is not None else build_network(architecture, config, data)
+    session = Session(config, listeners, stop, run_dir, resume, progress)
     network = model.network
     model = prepare_model(model, session.device, config.channels_last)
     train_loader = make_loader(data.train, config.batch_size, True, config.seed)

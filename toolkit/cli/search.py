@@ -1,0 +1,68 @@
+"""``python -m toolkit search {darts,pcdarts,adarts}``: a differentiable cell search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..config import METHODS, SearchConfig
+from ..errors import ToolkitError
+from ..space import PRESETS, SearchSpace
+from .common import add_run_arguments, output_folder, positive_int, run_config_values
+
+
+def register(sub) -> None:
+    p = sub.add_parser("search", help="search a normal and a reduction cell",
+                       description="Search cells with DARTS, PC-DARTS (random partial channels) or ADARTS "
+                                   "(channel attention). Writes config.json, metrics.json, alphas.json, "
+                                   "genotype.json and checkpoint.pt to the run folder.")
+    p.add_argument("method", choices=tuple(METHODS), help="darts | pcdarts | adarts")
+    add_run_arguments(p, epochs=10, batch_size=64)
+    g = p.add_argument_group("search space and supernet")
+    g.add_argument("--space", default="darts", choices=tuple(PRESETS), help="op preset (default darts: 8 ops)")
+    g.add_argument("--ops", default=None, help="comma-separated ops to enable instead of the preset")
+    g.add_argument("--nodes", type=int, default=4, help="intermediate nodes per cell (default 4)")
+    g.add_argument("--channels", type=int, default=8, help="initial channels C (default 8; paper 16)")
+    g.add_argument("--cells", type=int, default=5, help="cells L (default 5; paper 8)")
+    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
+                   help="1-based positions of reduction cells (default L//3+1 and 2L//3+1)")
+    g.add_argument("--order", type=int, default=1, choices=(1, 2), help="1: first-order, 2: second-order DARTS")
+    g.add_argument("--arch-lr", type=float, default=3e-4, help="Adam learning rate of α (default 3e-4)")
+    g.add_argument("--k", type=int, default=None, help="channel fraction 1/K for pcdarts/adarts (default 4)")
+    g.add_argument("--warmup-epochs", type=int, default=0, help="epochs before α starts to move")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args) -> SearchConfig:
+    if args.k is not None and args.method == "darts":
+        raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
+    ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
+    return SearchConfig(**run_config_values(args), method=args.method, space=SearchSpace(ops, args.nodes),
+                        channels=args.channels, cells=args.cells, reductions=args.reductions, order=args.order,
+                        arch_lr=args.arch_lr, k=args.k or (1 if args.method == "darts" else 4),
+                        warmup_epochs=args.warmup_epochs)
+
+
+def saved_config(folder: str) -> SearchConfig:
+    file = Path(folder) / "config.json"
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ToolkitError(f"cannot resume: '{file}' is missing or unreadable ({e})") from None
+    if data.pop("kind", None) != "search":
+        raise ToolkitError(f"'{folder}' is not a search run")
+    return SearchConfig.from_dict(data)
+
+
+def run(args) -> int:
+    from ..search import run_search
+
+    out = output_folder(args, "search")
+    config = saved_config(out) if args.resume else config_from_args(args)
+    result = run_search(config, run_dir=out, resume=args.resume, progress=not args.quiet)
+    last = result.history[-1] if result.history else {}
+    print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, "
+          f"val acc {last.get('val_acc', float('nan')):.3f}, run folder {result.run_dir}")
+    print(result.genotype)
+    print(f"train it: python -m toolkit train --genotype {result.run_dir}/genotype.json")
+    return 0

@@ -1,0 +1,67 @@
+"""``python -m toolkit show RUN_OR_GENOTYPE``: summarise a run folder or a genotype and draw it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import ToolkitError
+from ..genotype import CellPair, Network, load_architecture
+
+
+def register(sub) -> None:
+    p = sub.add_parser("show", help="summarise a run folder or a genotype; draw its cells",
+                       description="Print a run's status, last metrics and genotype (or a genotype file / "
+                                   "published cell name) and optionally draw the cells with graphviz.")
+    p.add_argument("target", help="a run folder, a genotype/network JSON file or a published name (DARTS_V2)")
+    p.add_argument("--draw", metavar="FILE", default=None, help="write a drawing to FILE (.svg or .png)")
+    p.set_defaults(func=run)
+
+
+def read(folder: Path, name: str):
+    file = folder / name
+    if not file.is_file():
+        return None
+    try:
+        return json.loads(file.read_text())
+    except json.JSONDecodeError as e:
+        raise ToolkitError(f"'{file}' is not valid JSON ({e})") from None
+
+
+def summarise_run(folder: Path) -> CellPair | Network | None:
+    config, run, metrics = read(folder, "config.json"), read(folder, "run.json"), read(folder, "metrics.json")
+    if config is None:
+        raise ToolkitError(f"'{folder}' is not a run folder (no config.json)")
+    kind = config.get("kind", "run")
+    status = run["status"] if run else "running or interrupted (resume with --resume)"
+    print(f"{kind} run {folder}: {status}")
+    keys = ("method", "dataset", "epochs", "channels", "cells", "k", "order", "seed")
+    print("  " + ", ".join(f"{k}={config[k]}" for k in keys if k in config))
+    if metrics:
+        last = metrics[-1]
+        print(f"  epoch {last['epoch']}: " + ", ".join(
+            f"{k}={v:.4f}" for k, v in last.items() if k != "epoch" and isinstance(v, float)))
+    for name in ("genotype.json", "network.json", "pruned_network.json"):
+        if (folder / name).is_file():
+            architecture = load_architecture(folder / name)
+            print(architecture)
+            return architecture
+    return None
+
+
+def run(args) -> int:
+    target = Path(args.target)
+    architecture = summarise_run(target) if target.is_dir() else load_architecture(args.target)
+    if not target.is_dir():
+        print(architecture)
+    if args.draw:
+        if architecture is None:
+            raise ToolkitError(f"'{target}' has no genotype yet to draw")
+        from ..draw import draw_network, draw_pair, render
+
+        suffix = Path(args.draw).suffix.lower().lstrip(".")
+        if suffix not in ("svg", "png"):
+            raise ToolkitError(f"--draw needs a .svg or .png file name, got '{args.draw}'")
+        graph = draw_pair(architecture) if isinstance(architecture, CellPair) else draw_network(architecture)
+        print(f"drawing written to {render(graph, args.draw, suffix)}")
+    return 0
