@@ -106,12 +106,15 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
     elif session.run:
         session.run.write_json("config.json", {"kind": "search", **config.to_dict()})
 
-    def checkpoint(epoch: int) -> None:
+    def random_state() -> dict:
+        return {"rng": rng_state(), "loader_rng": [w_loader.generator.get_state(), a_loader.generator.get_state()]}
+
+    def checkpoint(epoch: int, randomness: dict) -> None:
         if session.run:
             session.run.save_checkpoint({
                 "epoch": epoch, "model": model.state_dict(), "w_optimizer": w_opt.state_dict(),
                 "arch_optimizer": architect.optimizer.state_dict(), "schedule": schedule.state_dict(),
-                "rng": rng_state(), "loader_rng": [w_loader.generator.get_state(), a_loader.generator.get_state()],
+                **randomness,
             })
 
     steps = min(len(w_loader), len(a_loader))
@@ -123,6 +126,7 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
     for epoch in range(start, config.epochs):
         lr = schedule.get_last_lr()[0]
         session.bus.emit("epoch_start", epoch=epoch + 1, lr=lr)
+        epoch_randomness = random_state()  # an interrupted epoch restarts from here on resume
         model.train()
         sums = {"loss": 0.0, "acc": 0.0, "n": 0}
         memory = {"peak_memory_mb": None, "activation_mb": None}
@@ -145,7 +149,7 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
             session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc,
                              peak_memory_mb=meter.peak_mb)
         if status == "stopped":
-            checkpoint(epoch)  # the interrupted epoch restarts on resume
+            checkpoint(epoch, epoch_randomness)  # the interrupted epoch restarts on resume
             break
         schedule.step()
         val = evaluate(model, val_loader, session.device, config.amp, config.channels_last)
@@ -160,7 +164,7 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
             session.run.write_json("metrics.json", history)
             session.run.write_json("alphas.json", alpha_history)
             session.run.write_json("genotype.json", genotype.to_dict())
-            checkpoint(epoch + 1)
+            checkpoint(epoch + 1, random_state())
         session.bus.emit("epoch_end", **record, alphas=weights, genotype=genotype.to_dict(),
                          genotype_text=str(genotype))
     genotype = model.genotype()

@@ -84,11 +84,14 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         session.run.write_json("config.json", {"kind": "train", **config.to_dict()})
         session.run.write_json("network.json", network.to_dict())
 
-    def checkpoint(epoch: int) -> None:
+    def random_state() -> dict:
+        return {"rng": rng_state(), "loader_rng": train_loader.generator.get_state()}
+
+    def checkpoint(epoch: int, randomness: dict) -> None:
         if session.run:
             session.run.save_checkpoint({"epoch": epoch, "model": model.state_dict(),
                                          "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                                         "rng": rng_state(), "loader_rng": train_loader.generator.get_state()})
+                                         **randomness})
 
     parameters = count_parameters(model)
     steps = len(train_loader)
@@ -100,6 +103,7 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         lr = schedule.get_last_lr()[0]
         model.drop_path_prob = config.drop_path * epoch / config.epochs
         session.bus.emit("epoch_start", epoch=epoch + 1, lr=lr)
+        epoch_randomness = random_state()  # an interrupted epoch restarts from here on resume
         model.train()
         loss_sum, acc_sum, n = 0.0, 0.0, 0
         for step, (x, y) in enumerate(train_loader):
@@ -111,7 +115,7 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
             loss_sum, acc_sum, n = loss_sum + loss, acc_sum + acc, n + 1
             session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc)
         if status == "stopped":
-            checkpoint(epoch)
+            checkpoint(epoch, epoch_randomness)
             break
         schedule.step()
         test = evaluate(model, test_loader, session.device, config.amp, config.channels_last)
@@ -120,7 +124,7 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         history.append(record)
         if session.run:
             session.run.write_json("metrics.json", history)
-            checkpoint(epoch + 1)
+            checkpoint(epoch + 1, random_state())
         session.bus.emit("epoch_end", **record)
     test = evaluate(model, test_loader, session.device, config.amp, config.channels_last)
     if session.run:
