@@ -72,3 +72,18 @@ def test_help_everywhere_and_module_entry_point():
     for argv in ([], ["search"], ["train"], ["show"]):
         result = subprocess.run([sys.executable, "-m", "toolkit", *argv, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_show_draws_published_cells(tmp_path, capsys):
+    pytest.importorskip("graphviz")
+    from toolkit.draw import require_dot
+
+    try:
+        require_dot()
+    except Exception as e:  # the drawing needs the dot binary
+        pytest.skip(str(e))
+    code, out, _ = run(capsys, "show", "DARTS_V2", "--draw", str(tmp_path / "v2.svg"))
+    assert code == 0 and "drawing written" in out
+    assert (tmp_path / "v2.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    code, _, err = run(capsys, "show", "DARTS_V2", "--draw", str(tmp_path / "v2.txt"))
+    assert code == 2 and ".svg or .png" in err

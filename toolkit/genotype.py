@@ -78,7 +78,7 @@ class Genotype:
         return f"{nodes} ; {','.join(map(str, self.concat))}"
 
     @classmethod
-    def from_text(cls, text: str) -> "Genotype":
+    def from_text(cls, text: str) -> Genotype:
         """Parse the one-line form ``op(i)+op(j) | ... ; c1,c2``."""
         if ";" not in text:
             raise ToolkitError(f"genotype text needs '; concat' at the end: {text!r}")
@@ -102,7 +102,7 @@ class Genotype:
         return {"nodes": [[[op, src] for op, src in node] for node in self.nodes], "concat": list(self.concat)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Genotype":
+    def from_dict(cls, d: dict) -> Genotype:
         try:
             return cls(tuple(tuple((op, src) for op, src in node) for node in d["nodes"]), tuple(d["concat"]))
         except (KeyError, TypeError, ValueError) as e:
@@ -111,7 +111,7 @@ class Genotype:
             raise ToolkitError(f"not a cell genotype (need 'nodes' and 'concat'): {e}") from None
 
     @classmethod
-    def from_pairs(cls, pairs, concat, per_node: int = 2) -> "Genotype":
+    def from_pairs(cls, pairs, concat, per_node: int = 2) -> Genotype:
         """Build from the DARTS flat list ``[(op, input), ...]`` with ``per_node`` edges per node."""
         pairs = [tuple(p) for p in pairs]
         return cls(tuple(tuple(pairs[i : i + per_node]) for i in range(0, len(pairs), per_node)), tuple(concat))
@@ -127,7 +127,7 @@ class CellPair:
     def __str__(self) -> str:
         return f"normal: {self.normal}\nreduce: {self.reduce}"
 
-    def stack(self, cells: int = 8, reductions: tuple[int, ...] | None = None) -> "Network":
+    def stack(self, cells: int = 8, reductions: tuple[int, ...] | None = None) -> Network:
         """A network of ``cells`` cells wired like DARTS (each reads the two previous cells).
 
         Args:
@@ -149,7 +149,7 @@ class CellPair:
         return {"normal": self.normal.to_dict(), "reduce": self.reduce.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CellPair":
+    def from_dict(cls, d: dict) -> CellPair:
         if not isinstance(d, dict) or "normal" not in d or "reduce" not in d:
             raise ToolkitError("not a cell pair: need 'normal' and 'reduce' cells")
         return cls(Genotype.from_dict(d["normal"]), Genotype.from_dict(d["reduce"]))
@@ -180,7 +180,7 @@ class CellSpec:
                 "genotype": self.genotype.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CellSpec":
+    def from_dict(cls, d: dict) -> CellSpec:
         if d.get("type") not in ("normal", "reduce"):
             raise ToolkitError(f"cell type must be 'normal' or 'reduce', got {d.get('type')!r}")
         return cls(Genotype.from_dict(d["genotype"]), d["type"] == "reduce", tuple(d["inputs"]))
@@ -216,7 +216,7 @@ class Network:
         return {"cells": [c.to_dict() for c in self.cells]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Network":
+    def from_dict(cls, d: dict) -> Network:
         if not isinstance(d, dict) or "cells" not in d:
             raise ToolkitError("not a network description: need a 'cells' list")
         try:
@@ -228,7 +228,8 @@ class Network:
 def _load_published() -> dict[str, CellPair]:
     data = json.loads(resources.files("toolkit").joinpath("published_cells.json").read_text())
     return {
-        name: CellPair(Genotype.from_pairs(c["normal"], c["normal_concat"]), Genotype.from_pairs(c["reduce"], c["reduce_concat"]))
+        name: CellPair(Genotype.from_pairs(c["normal"], c["normal_concat"]),
+                       Genotype.from_pairs(c["reduce"], c["reduce_concat"]))
         for name, c in data["cells"].items()
     }
 
@@ -252,7 +253,8 @@ def load_architecture(source: str | Path) -> CellPair | Network:
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ToolkitError(f"genotype file '{path}' is not valid JSON ({e}); rerun the search or fix the file") from None
+        raise ToolkitError(f"genotype file '{path}' is not valid JSON ({e}); rerun the search or fix the file") \
+            from None
     if isinstance(data, dict) and "genotype" in data and "cells" not in data and "normal" not in data:
         data = data["genotype"]
     if isinstance(data, dict) and "cells" in data:

@@ -54,7 +54,10 @@ class SearchCell(nn.Module):
                  partial: str = "none", k: int = 1):
         super().__init__()
         self.reduction, self.nodes = reduction, space.nodes
-        self.preprocess0 = FactorizedReduce(C_pp, C, affine=False) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0, False)
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(C_pp, C, affine=False)
+        else:
+            self.preprocess0 = ReLUConvBN(C_pp, C, 1, 1, 0, False)
         self.preprocess1 = ReLUConvBN(C_p, C, 1, 1, 0, False)
         self.edges = nn.ModuleList(
             build_edge(C, 2 if reduction and j < 2 else 1, space.ops, partial, k)
@@ -64,7 +67,7 @@ class SearchCell(nn.Module):
     def forward(self, s0, s1, weights, edge_weights=None):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
-        for i in range(self.nodes):
+        for _ in range(self.nodes):
             h = 0
             for j, state in enumerate(states):
                 out = self.edges[offset + j](state, weights[offset + j])

@@ -50,6 +50,9 @@ def summarise_run(folder: Path) -> CellPair | Network | None:
 
 
 def run(args) -> int:
+    suffix = Path(args.draw).suffix.lower().lstrip(".") if args.draw else None
+    if args.draw and suffix not in ("svg", "png"):
+        raise ToolkitError(f"--draw needs a .svg or .png file name, got '{args.draw}'")
     target = Path(args.target)
     architecture = summarise_run(target) if target.is_dir() else load_architecture(args.target)
     if not target.is_dir():
@@ -59,9 +62,6 @@ def run(args) -> int:
             raise ToolkitError(f"'{target}' has no genotype yet to draw")
         from ..draw import draw_network, draw_pair, render
 
-        suffix = Path(args.draw).suffix.lower().lstrip(".")
-        if suffix not in ("svg", "png"):
-            raise ToolkitError(f"--draw needs a .svg or .png file name, got '{args.draw}'")
         graph = draw_pair(architecture) if isinstance(architecture, CellPair) else draw_network(architecture)
         print(f"drawing written to {render(graph, args.draw, suffix)}")
     return 0

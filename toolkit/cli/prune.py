@@ -1,0 +1,81 @@
+"""``python -m toolkit prune gal --genotype DARTS_V2 ...``: DARTS-GAL node pruning of a stacked network.
+
+Trains the baseline (or loads one with ``--baseline``), learns sparse node masks adversarially,
+removes the masked nodes, retrains the smaller network and prints the kept-nodes table with the
+parameters and test accuracy before and after. Defaults (λ=10, 10 epochs for baseline and
+retraining, 5 mask-training epochs) prune DARTS V2 on digits (C=16, 5 cells, ``--reductions 2 3``)
+by about a third with the test accuracy within a point, in a few minutes on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+from ..errors import ToolkitError
+from ..gal.config import ADVERSARIAL, RETRAIN, GalConfig
+from .common import add_run_arguments, output_folder, positive_int, run_config_values
+
+DEFAULTS = GalConfig()
+
+
+def register(sub) -> None:
+    p = sub.add_parser("prune", help="prune a stacked network's cell nodes (DARTS-GAL)",
+                       description="DARTS-GAL: train a baseline network from a genotype, learn sparse soft masks "
+                                   "on its cells' intermediate nodes by generative adversarial learning, delete the "
+                                   "masked nodes and retrain. Writes config.json, masks.json, pruned_network.json, "
+                                   "report.json and baseline/ and retrain/ run folders.")
+    p.add_argument("method", choices=("gal",), help="gal (generative adversarial learning)")
+    p.add_argument("--genotype", default=None,
+                   help="genotype.json / network.json path or a published cell name such as DARTS_V2")
+    p.add_argument("--baseline", default=None, metavar="RUN",
+                   help="a finished 'train' run folder to prune instead of training a baseline")
+    add_run_arguments(p, epochs=DEFAULTS.epochs, batch_size=DEFAULTS.batch_size)
+    g = p.add_argument_group("network")
+    g.add_argument("--channels", type=positive_int, default=16, help="initial channels C (default 16)")
+    g.add_argument("--cells", type=positive_int, default=5, help="cells when stacking a cell pair (default 5)")
+    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
+                   help="1-based reduction positions (paper, MNIST: 2 3; default L//3+1 and 2L//3+1)")
+    g = p.add_argument_group("pruning (darts-gal.md eqs. 4-7)")
+    g.add_argument("--lam", type=float, default=DEFAULTS.lam,
+                   help=f"λ of the L1 penalty on the masks (default {DEFAULTS.lam:g}; larger prunes more)")
+    g.add_argument("--gal-epochs", type=positive_int, default=DEFAULTS.gal_epochs,
+                   help=f"mask-training epochs (default {DEFAULTS.gal_epochs})")
+    g.add_argument("--threshold", type=float, default=DEFAULTS.threshold,
+                   help="prune nodes whose mask is <= this (default 0: exact zeros only)")
+    g.add_argument("--adversarial", choices=ADVERSARIAL, default=DEFAULTS.adversarial,
+                   help="adversarial loss: wasserstein (default) or log (eq. 5)")
+    g.add_argument("--retrain", choices=RETRAIN, default=DEFAULTS.retrain,
+                   help="retrain the pruned network from scratch (default, as the paper) or from inherited weights")
+    g.add_argument("--mask-lr", type=float, default=DEFAULTS.mask_lr,
+                   help=f"step size of the proximal mask update (default {DEFAULTS.mask_lr:g})")
+    g.add_argument("--noise", type=float, default=DEFAULTS.noise,
+                   help=f"dropout rate of the generator noise z (default {DEFAULTS.noise:g})")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args) -> GalConfig:
+    return GalConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
+                     reductions=args.reductions, lam=args.lam, gal_epochs=args.gal_epochs,
+                     threshold=args.threshold, adversarial=args.adversarial, retrain=args.retrain,
+                     mask_lr=args.mask_lr, noise=args.noise)
+
+
+def run(args) -> int:
+    from ..data import load_dataset
+    from ..gal.run import load_trained, run_gal
+    from ..genotype import load_architecture
+
+    if args.resume:
+        raise ToolkitError("a prune run cannot be resumed; start a new one (--baseline RUN reuses a trained baseline)")
+    if (args.genotype is None) == (args.baseline is None):
+        raise ToolkitError("give --genotype (e.g. DARTS_V2) to train a baseline, or --baseline RUN to reuse one")
+    config = config_from_args(args)
+    architecture = load_architecture(args.genotype) if args.genotype else None
+    out = output_folder(args, "prune")
+    data = load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+    baseline = load_trained(args.baseline, data) if args.baseline else None
+    result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, progress=not args.quiet)
+    if result.report is None:
+        print(f"{result.status} before pruning; run folder {result.run_dir}")
+        return 0
+    print(result.report)
+    print(f"{result.status}; run folder {result.run_dir}")
+    return 0
