@@ -18,9 +18,10 @@ import copy
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 # The kinds loops emit. Search/training: run_start, epoch_start, step, epoch_end, run_end.
 # epoch_end carries metrics, the α snapshot and the derived genotype; pruning adds 'masks';

@@ -71,13 +71,13 @@ class SearchSpace:
             raise ToolkitError(f"nodes per cell must be between 1 and {MAX_NODES}, got {self.nodes}")
 
     @classmethod
-    def preset(cls, name: str, nodes: int = 4) -> "SearchSpace":
+    def preset(cls, name: str, nodes: int = 4) -> SearchSpace:
         """A named space: 'darts' (8 ops) or 'ts_enas' (13 ops, ts-enas.md Table I)."""
         if name not in PRESETS:
             raise ToolkitError(f"unknown search space '{name}'; choose one of: {', '.join(PRESETS)}")
         return cls(PRESETS[name], nodes)
 
-    def without(self, *names: str) -> "SearchSpace":
+    def without(self, *names: str) -> SearchSpace:
         """The same space with some ops disabled."""
         return SearchSpace(tuple(o for o in self.ops if o not in names), self.nodes)
 
@@ -90,5 +90,5 @@ class SearchSpace:
         return {"ops": list(self.ops), "nodes": self.nodes}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SearchSpace":
+    def from_dict(cls, d: dict) -> SearchSpace:
         return cls(tuple(d["ops"]), int(d["nodes"]))
