@@ -44,6 +44,16 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
 
+def read_json(file: Path, default: Any = None) -> Any:
+    """The JSON in ``file``, ``default`` when it does not exist; invalid JSON is a ToolkitError."""
+    if not Path(file).is_file():
+        return default
+    try:
+        return json.loads(Path(file).read_text())
+    except json.JSONDecodeError as e:
+        raise ToolkitError(f"'{file}' is not valid JSON ({e})") from None
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     """``torch.save`` through a temporary file and an atomic rename."""
     import io
@@ -88,13 +98,7 @@ class RunDir:
         atomic_write_json(self.path / name, obj)
 
     def read_json(self, name: str, default: Any = None) -> Any:
-        file = self.path / name
-        if not file.is_file():
-            return default
-        try:
-            return json.loads(file.read_text())
-        except json.JSONDecodeError as e:
-            raise ToolkitError(f"'{file}' is not valid JSON ({e})") from None
+        return read_json(self.path / name, default)
 
     def save_checkpoint(self, state: dict) -> None:
         save_checkpoint(self.path / CHECKPOINT, state)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import ToolkitError
 from ..genotype import CellPair, Network, load_architecture
+from ..rundir import read_json
 
 
 def register(sub) -> None:
@@ -18,18 +18,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def read(folder: Path, name: str):
-    file = folder / name
-    if not file.is_file():
-        return None
-    try:
-        return json.loads(file.read_text())
-    except json.JSONDecodeError as e:
-        raise ToolkitError(f"'{file}' is not valid JSON ({e})") from None
-
-
 def summarise_run(folder: Path) -> CellPair | Network | None:
-    config, run, metrics = read(folder, "config.json"), read(folder, "run.json"), read(folder, "metrics.json")
+    config, run, metrics = (read_json(folder / name) for name in ("config.json", "run.json", "metrics.json"))
     if config is None:
         raise ToolkitError(f"'{folder}' is not a run folder (no config.json)")
     kind = config.get("kind", "run")
