@@ -164,9 +164,9 @@ class PartialChannelEdge(nn.Module):
         weighted = x * attention[:, :, None, None]  # F' = F_c * F, eq. 8
         selected, bypassed = select_channels(attention, self.op_channels)  # M, eq. 9
         self.last_attention, self.last_selected = attention.detach(), selected
+        if self.k == 1:  # every channel enters, in order: no copy needed
+            return self.mixed(weighted, weights)
         out = self.mixed(weighted.index_select(1, selected), weights)  # Algorithm 3 line 5
-        if self.k == 1:
-            return out
         bypass = downsample_bypass(weighted.index_select(1, bypassed), self.stride)  # line 7
         position = torch.cat([selected, bypassed]).argsort()  # line 11: back to the original order
         return torch.cat([out, bypass], dim=1).index_select(1, position)
