@@ -66,6 +66,8 @@ case "${1:-}" in
     apt_install dot graphviz "cell drawings"
     apt_install chromium chromium "the real-browser test"
     say "running the test suite"
+    # One torch thread: tiny test models run faster that way and seeded results repeat across machines.
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     exec "$VENV/bin/python" -m pytest --nbval-lax -q tests notebooks "${@:2}"
     ;;
   *)
