@@ -69,7 +69,7 @@ def test_invalid_genotype_file(tmp_path, capsys):
 
 
 def test_help_everywhere_and_module_entry_point():
-    for argv in ([], ["search"], ["train"], ["show"]):
+    for argv in ([], ["search"], ["train"], ["show"], ["prune"]):
         result = subprocess.run([sys.executable, "-m", "toolkit", *argv, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage:" in result.stdout
 

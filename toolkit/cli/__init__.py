@@ -13,7 +13,7 @@ import sys
 
 from ..errors import ToolkitError
 
-COMMANDS = ("search", "train", "show")
+COMMANDS = ("search", "train", "show", "prune")
 
 
 def build_parser() -> argparse.ArgumentParser:
