@@ -45,6 +45,7 @@ NODE_STYLE = {"shape": "circle", "style": "filled", "fillcolor": "#c6dbef", "col
 OUTPUT_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdd49e", "color": "#ef6548"}
 PRUNED_COLOR = "#bdbdbd"
 FONT = "Helvetica"
+MAX_WIDTH = 8.5  # inches: a drawing fits a notebook column (about 820 pixels)
 
 
 def op_color(op: str) -> str:
@@ -89,11 +90,12 @@ def _digraph_class():
             require_dot()
             return super()._repr_mimebundle_(include, exclude, **kwargs)
 
+    Drawing.__module__, Drawing.__qualname__ = __name__, "Drawing"
     return Drawing
 
 
-def new_graph(title: str | None = None, rankdir: str = "LR"):
-    """An empty drawing with the toolkit's fonts and layout."""
+def new_graph(title: str | None = None, rankdir: str = "LR", max_width: float | None = MAX_WIDTH):
+    """An empty drawing with the toolkit's fonts and layout, scaled down to ``max_width`` inches if wider."""
     g = _digraph_class()(graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "14", "nodesep": "0.3",
                                      "ranksep": "0.45", "bgcolor": "white", "pad": "0.2",
                                      "newrank": "true"},
@@ -101,6 +103,8 @@ def new_graph(title: str | None = None, rankdir: str = "LR"):
                          edge_attr={"fontname": FONT, "fontsize": "10", "arrowsize": "0.7"})
     if title:
         g.attr(label=title, labelloc="t")
+    if max_width:
+        g.attr(size=f"{max_width},100")
     return g
 
 
@@ -136,7 +140,7 @@ def _width(value) -> str:
 
 
 def _edge_attrs(op: str, value, grey: bool) -> dict:
-    label = op if value is None else f"{op}\n{value:.2f}" if isinstance(value, float | int) else f"{op}\n{value}"
+    label = op if value is None else f"{op}\n{value:.3f}" if isinstance(value, float | int) else f"{op}\n{value}"
     attrs = {"label": label, "color": op_color(op), "fontcolor": op_color(op), "penwidth": "1.5"}
     if isinstance(value, float | int):
         attrs["penwidth"] = _width(value)
@@ -201,7 +205,8 @@ def draw_cell(genotype: Genotype, *, title: str | None = None, edge_weights=None
         edge_weights: per-edge numbers or texts, either a sequence in the order of
             ``genotype.edges`` or a mapping ``{(node, input): value}`` with ``node`` counted from 0
             and ``input`` in cell numbering (0, 1 = cell inputs, 2+ = nodes). Numbers in [0, 1] also
-            set the line width (e.g. softmax(α) of the chosen op).
+            set the line width (e.g. softmax(α) of the chosen op) and are printed with 3 decimals, as
+            α after a short search differs from uniform only in the third.
         node_values: ``{node: value}`` shown inside the nodes (e.g. DARTS-GAL mask values).
         pruned: nodes drawn grey and dashed, with their edges.
         hide_pruned: leave pruned nodes and their edges out instead.
@@ -289,7 +294,7 @@ def draw_network(network: Network | CellPair, *, cells: int = 8, title: str | No
     """
     if isinstance(network, CellPair):
         network = network.stack(cells)
-    g = new_graph(title, rankdir)
+    g = new_graph(title, rankdir, max_width=None)  # long networks scroll rather than shrink to unreadable
     g.node("s0", "stem", shape="box", style="rounded,filled", fillcolor="#e0e0e0", color="#737373")
     for k, cell in enumerate(network.cells, start=1):
         kind = "reduce" if cell.reduction else "normal"
@@ -381,7 +386,7 @@ def _add_alpha_edges(g, full: Genotype, prefix: str, overlay: list[float], kept:
         if (node - 2, src) in kept:
             g.edge(source, target, **_edge_attrs(op, w, False))
         else:
-            g.edge(source, target, label=f"{op}\n{w:.2f}", color="#d9d9d9", fontcolor="#969696", style="dashed",
+            g.edge(source, target, label=f"{op}\n{w:.3f}", color="#d9d9d9", fontcolor="#969696", style="dashed",
                    penwidth="0.8", fontsize="8")
     for i in range(len(full.nodes)):
         g.edge(f"{prefix}n{i}", f"{prefix}out", color="#737373")

@@ -1,0 +1,271 @@
+"""Headless widget tests: set control values, click buttons, check configs, figure data and run state."""
+
+import threading
+import time
+
+import pytest
+import torch
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("plotly")
+pytest.importorskip("anywidget")
+
+from toolkit import PUBLISHED  # noqa: E402
+from toolkit.cli import build_parser  # noqa: E402
+from toolkit.cli.search import config_from_args  # noqa: E402
+from toolkit.config import SearchConfig  # noqa: E402
+from toolkit.errors import ToolkitError  # noqa: E402
+from toolkit.events import EventBus  # noqa: E402
+from toolkit.space import TS_ENAS_OPS, SearchSpace  # noqa: E402
+from widgets import (  # noqa: E402
+    METHODS,
+    BackgroundRun,
+    LinePlot,
+    MethodSpec,
+    live_curves,
+    register_method,
+    search_panel,
+    show_cell,
+    start_search,
+)
+from widgets.live import edge_labels  # noqa: E402
+
+TINY = SearchConfig(dataset="fake", epochs=2, channels=4, cells=3, batch_size=64, space=SearchSpace(nodes=2),
+                    device="cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Tiny networks gain nothing from more threads, and a shared CPU makes extra threads very slow.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def extra_method():
+    added = []
+
+    def add(spec):
+        register_method(spec)
+        added.append(spec.name)
+
+    yield add
+    for name in added:
+        METHODS.pop(name, None)
+
+
+def wait_for(condition, timeout=60.0):
+    end = time.time() + timeout
+    while not condition():
+        assert time.time() < end, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def test_panel_builds_the_config_the_cli_builds():
+    panel = search_panel()
+    c = panel.controls
+    c["dataset"].value = "fake"
+    c["method"].value = "pcdarts"
+    c["preset"].value = "ts_enas"
+    c["nodes"].value, c["cells"].value, c["channels"].value = 2, 3, 8
+    c["epochs"].value, c["batch_size"].value, c["seed"].value = 2, 32, 3
+    panel.knobs["k"].value = 2
+    args = build_parser().parse_args(["search", "pcdarts", "--dataset", "fake", "--space", "ts_enas", "--nodes", "2",
+                                      "--cells", "3", "--channels", "8", "--epochs", "2", "--batch-size", "32",
+                                      "--seed", "3", "--k", "2"])
+    assert panel.config == config_from_args(args)
+    assert panel.config.space.ops == TS_ENAS_OPS
+    c["method"].value = "darts"
+    args = build_parser().parse_args(["search", "darts", "--dataset", "fake", "--space", "ts_enas", "--nodes", "2",
+                                      "--cells", "3", "--channels", "8", "--epochs", "2", "--batch-size", "32",
+                                      "--seed", "3"])
+    assert panel.config == config_from_args(args)
+
+
+def test_panel_starts_from_a_config_and_keeps_fields_it_has_no_control_for():
+    config = SearchConfig(dataset="fake", method="adarts", k=8, channels=16, lr=0.1, device="cpu", order=2,
+                          space=SearchSpace(TS_ENAS_OPS, 3), epochs=300)  # beyond the slider's usual range
+    panel = search_panel(config)
+    assert panel.controls["preset"].value == "ts_enas"
+    assert panel.config == config
+
+
+def test_presets_and_op_checkboxes_choose_the_space():
+    panel = search_panel()
+    assert sum(box.value for box in panel.op_boxes.values()) == 8
+    panel.controls["preset"].value = "ts_enas"
+    assert panel.config.space.ops == TS_ENAS_OPS
+    panel.op_boxes["sep_conv_7x7"].value = False
+    panel.op_boxes["none"].value = True
+    assert panel.config.space.ops == tuple(o for o in TS_ENAS_OPS if o != "sep_conv_7x7") + ("none",)
+    for box in panel.op_boxes.values():
+        box.value = box.description in ("none", "skip_connect")
+    with pytest.raises(ToolkitError, match="at least one op with weights"):
+        _ = panel.config
+
+
+def test_method_knobs_show_only_with_their_methods(extra_method):
+    panel = search_panel()
+    shown = lambda: {n for n, k in panel.knobs.items() if k.layout.display != "none"}  # noqa: E731
+    assert shown() == {"order"}
+    panel.controls["method"].value = "adarts"
+    assert shown() == {"k", "order"} and panel.config.k == 4 and panel.config.method == "adarts"
+    seen = {}
+
+    def make(values, base):
+        seen.update(values)
+        return ("pruning config", values["lam"])
+
+    extra_method(MethodSpec("prune", "prune nodes", ("lam",), make, lambda config, listeners, stop: config,
+                            uses_space=False))
+    panel = search_panel()  # methods registered later appear in new panels
+    panel.controls["method"].value = "prune"
+    assert shown() == {"lam"} and panel._space_box.layout.display == "none"
+    panel.knobs["lam"].value = 0.1
+    assert panel.config == ("pruning config", pytest.approx(0.1))
+    assert {"dataset", "epochs", "cells", "channels", "seed", "lam"} <= set(seen)
+    with pytest.raises(ToolkitError, match="unknown knob"):
+        register_method(MethodSpec("bad", "bad", ("temperature",), make, make))
+
+
+def test_invalid_values_show_an_error_and_start_nothing():
+    panel = search_panel(TINY)
+    panel.controls["method"].value = "pcdarts"
+    panel.controls["channels"].value = 6
+    panel.knobs["k"].value = 4
+    panel.run_button.click()
+    assert "K=4 does not divide the 6 channels" in panel.error.value
+    assert panel.run_handle is None and not panel.run_button.disabled
+
+
+def test_run_from_the_panel_fills_curves_heatmap_skips_and_cell_drawing():
+    panel = search_panel(TINY)
+    panel.run_button.click()
+    assert panel.run_handle is not None and panel.run_button.disabled and not panel.stop_button.disabled
+    result = panel.run_handle.wait(120)
+    wait_for(lambda: not panel.run_button.disabled)  # the done callback re-enables Run
+    assert panel.run_handle.status == "finished" and panel.stop_button.disabled
+    view = panel.view
+    steps = 2 * len(result.history)  # fake: 128 images in the w-half, batch 64
+    batch_x, batch_y = view.loss.points("batch loss")
+    assert len(batch_x) == steps and batch_x[-1] == pytest.approx(2.0)
+    figure_traces = {t.name: t for t in view.loss.figure.data}
+    assert list(figure_traces["val loss"].y) == pytest.approx([h["val_loss"] for h in result.history])
+    assert list(view.accuracy.figure.data[2].y) == pytest.approx([h["val_acc"] for h in result.history])
+    assert list(view.skips.figure.data[0].y) == [h["skip_normal"] for h in result.history]
+    heat = view.alpha_view.heatmap.figure.data
+    final = result.model.alpha_weights()
+    assert heat[0].y == tuple(edge_labels(2)) and heat[0].x == TINY.space.ops
+    assert torch.tensor(heat[0].z).numpy() == pytest.approx(final["normal"].detach().numpy(), abs=1e-6)
+    assert torch.tensor(heat[1].z).numpy() == pytest.approx(final["reduce"].detach().numpy(), abs=1e-6)
+    assert "<svg" in view.cell_view.value and "epoch 2" in view.cell_view.value
+    assert panel.status.bar.value == panel.status.bar.max == steps
+    assert "finished after 2 epoch(s)" in panel.status.line.value
+    view.alpha_view.epoch.value = 1  # scrub back: the heatmap shows the first epoch's α
+    shown = [list(row) for row in view.alpha_view.heatmap.figure.data[0].z]
+    assert shown == view.alpha_view.history[0]["normal"] != view.alpha_view.history[1]["normal"]
+
+
+def test_stop_button_ends_a_long_run_at_the_next_step():
+    panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 50}))
+    run = panel.run()
+    wait_for(lambda: run.last_event is not None and run.last_event.kind == "step")
+    panel.stop_button.click()
+    result = run.wait(60)
+    assert run.status == "stopped" == result.status
+    assert len(result.history) < 50
+    assert "stopped" in panel.status.line.value
+    wait_for(lambda: not panel.run_button.disabled)
+    assert panel.stop_button.disabled
+
+
+def test_failures_in_the_run_appear_in_the_panel(extra_method):
+    def explode(config, listeners, stop):
+        raise RuntimeError("out of memory on the imaginary GPU")
+
+    extra_method(MethodSpec("explode", "explode", (), lambda values, base: "cfg", explode))
+    panel = search_panel()
+    panel.controls["method"].value = "explode"
+    panel.run_button.click()
+    with pytest.raises(RuntimeError):
+        panel.run_handle.wait(10)
+    wait_for(lambda: "imaginary GPU" in panel.error.value)
+    assert panel.run_handle.status == "failed" and "failed" in panel.status.line.value
+    assert panel.run_handle.message == "RuntimeError: out of memory on the imaginary GPU"
+
+
+def test_background_run_wait_timeout_result_and_callbacks():
+    release = threading.Event()
+    done = []
+    run = BackgroundRun(lambda listeners, stop: release.wait(10) and "result")
+    run.add_done_callback(done.append)
+    with pytest.raises(TimeoutError):
+        run.wait(0.05)
+    assert run.status == "running" and not run.done
+    release.set()
+    assert run.wait(10) == "result" and run.status == "finished" and done == [run]
+    run.add_done_callback(done.append)  # after the end: called at once
+    assert done == [run, run]
+    bad = BackgroundRun(lambda listeners, stop: SearchConfig(epochs=0))
+    with pytest.raises(ToolkitError):
+        bad.wait(10)
+    assert bad.message == "epochs must be at least 1, got 0"
+
+
+def test_start_search_with_a_standalone_live_view():
+    view = live_curves()
+    run = start_search(TINY, listeners=[view])
+    result = run.wait(120)
+    assert len(view.alpha_view.history) == len(result.history) == 2
+    assert "finished" in view.status.line.value
+    assert view.loss.points("train loss")[0] == [1, 2]
+
+
+def test_line_plot_takes_any_metric_from_events_and_by_hand():
+    bus = EventBus()
+    masks = LinePlot(kinds=("masks",), x="epoch")  # every numeric field, list fields element-wise
+    losses = LinePlot(["d_loss", "g_loss"])
+    bus.subscribe(masks)
+    bus.subscribe(losses)
+    for epoch in (1, 2, 3):
+        bus.emit("masks", epoch=epoch, masks=[1.0, 0.5 / epoch], kept=2)
+        bus.emit("epoch_end", epoch=epoch, d_loss=1.0 / epoch, g_loss=2.0, other="text")
+    assert masks.labels == ["masks[0]", "masks[1]", "kept"]
+    assert list(masks.figure.data[1].y) == pytest.approx([0.5, 0.25, 0.5 / 3])
+    assert list(losses.figure.data[0].x) == [1, 2, 3] and list(losses.figure.data[1].y) == [2.0] * 3
+    memory = LinePlot(["peak_mb"], x="k")
+    memory.add(1, peak_mb=120.0)
+    memory.add(4, peak_mb=45.0, time_s=3.0)
+    assert list(memory.figure.data[0].y) == [120.0, 45.0] and memory.labels == ["peak_mb", "time_s"]
+
+
+def test_step_updates_are_throttled_but_nothing_is_lost():
+    plot = LinePlot([("batch loss", "step", "loss")], min_interval=3600)
+    bus = EventBus([plot])
+    for step in range(1, 101):
+        bus.emit("step", epoch=1, step=step, steps=100, loss=1.0 / step)
+    assert len(plot.figure.data[0].y) == 1  # only the first point reached the browser so far
+    bus.emit("run_end", status="finished")
+    assert len(plot.figure.data[0].y) == 100 and plot.figure.data[0].x[-1] == pytest.approx(1.0)
+
+
+def test_show_cell_draws_cells_pairs_and_networks():
+    pair = PUBLISHED["DARTS_V2"]
+    view = show_cell(pair.normal, caption="normal", node_values={0: 0.5})
+    assert "<svg" in view.value and "normal" in view.value and "0.50" in view.value
+    view.show(pair)
+    assert "reduction cell" in view.value
+    view.show(pair.stack(5))
+    assert "cell 5" in view.value
+    with pytest.raises(ToolkitError, match="cannot draw a str"):
+        view.show("DARTS_V2")
+
+
+def test_cell_view_explains_a_missing_dot_program(monkeypatch):
+    from toolkit import draw
+
+    monkeypatch.setattr(draw.shutil, "which", lambda name: None)
+    view = show_cell(PUBLISHED["DARTS_V2"].normal)
+    assert "apt-get install graphviz" in view.value and "<svg" not in view.value

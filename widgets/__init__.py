@@ -1,0 +1,24 @@
+"""Notebook UI for the toolkit: run panels, live plotly charts and cell drawings.
+
+Builders return widgets and never display them, so tests can drive them headlessly; leave one
+last in a notebook cell to show it. Runs started here execute in a background thread.
+
+One-call helpers:
+    >>> from toolkit import SearchConfig
+    >>> panel = search_panel(SearchConfig(dataset="digits", epochs=3))  # doctest: +SKIP
+    >>> run = panel.run(); result = run.wait()  # doctest: +SKIP
+    >>> view = live_curves(); run = start_search(config, listeners=[view])  # doctest: +SKIP
+    >>> show_cell(result.genotype)  # doctest: +SKIP
+"""
+
+from .cells import CellView, show_cell
+from .live import AlphaView, LiveSearchView, RunStatus, live_curves, training_curves
+from .panel import KNOBS, METHODS, MethodSpec, SearchPanel, register_knob, register_method, search_panel
+from .plots import HeatmapPlot, LinePlot
+from .runner import BackgroundRun, describe_error, start_search, start_training
+
+__all__ = [
+    "AlphaView", "BackgroundRun", "CellView", "HeatmapPlot", "KNOBS", "LinePlot", "LiveSearchView", "METHODS",
+    "MethodSpec", "RunStatus", "SearchPanel", "describe_error", "live_curves", "register_knob", "register_method",
+    "search_panel", "show_cell", "start_search", "start_training", "training_curves",
+]

@@ -1,0 +1,197 @@
+"""The live view of a differentiable search: curves, the α heatmap, skip counts and the derived cells.
+
+:class:`LiveSearchView` is an ipywidgets box and an event listener at once: pass it to
+``run_search(listeners=[view])`` or ``start_search(config, listeners=[view])`` and it follows
+the run. What it shows, per DARTS epoch (``epoch_end`` event):
+
+* loss and accuracy: every batch (throttled) and the epoch means on the w-half and the α-half;
+* softmax(α) of every edge (rows) over the ops (columns), one heatmap per cell type, with an
+  epoch slider to replay how the distribution sharpened;
+* how many skip_connect edges the derived cells hold (adarts.md Fig. 9: the collapse of DARTS);
+* the derived normal and reduction cells, redrawn each epoch.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import ipywidgets as w
+
+from toolkit.events import Event
+
+from .cells import CellView
+from .plots import HeatmapPlot, LinePlot, Throttle
+
+# Pixel widths that fit JupyterLab's notebook column side by side (plotly widgets do not follow their box).
+HALF_WIDTH, FULL_WIDTH = 420, 850
+
+
+def edge_labels(nodes: int) -> list[str]:
+    """Row labels of α: ``k-2→0``, ``k-1→0``, ``k-2→1``, ``k-1→1``, ``0→1``, ... (DARTS edge order)."""
+    names = ["k-2", "k-1"]
+    labels = []
+    for i in range(nodes):
+        labels += [f"{names[j] if j < 2 else j - 2}→{i}" for j in range(2 + i)]
+    return labels
+
+
+class RunStatus(w.VBox):
+    """A progress bar and a one-line status that follow a run's events (updated at most 10 times a second)."""
+
+    def __init__(self):
+        self.bar = w.IntProgress(value=0, min=0, max=1, description="", layout=w.Layout(width="100%"))
+        self.line = w.HTML("ready")
+        self.line.add_class("nas-status")
+        super().__init__([self.bar, self.line])
+        self._throttle = Throttle(0.1)
+        self._done_steps = 0
+        self._epochs = 0
+
+    def set_text(self, text: str, color: str | None = None) -> None:
+        self.line.value = f'<span style="color:{color}">{text}</span>' if color else text
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start":
+            self.bar.max = max(int(event["total_steps"]), 1)
+            self.bar.value = 0
+            self.bar.bar_style = ""
+            self._done_steps, self._epochs = 0, event["epochs"]
+            self.set_text(f"{event.get('name', 'run')}: starting")
+        elif event.kind == "step":
+            self._done_steps += 1
+            if self._throttle.ready():
+                self.bar.value = min(self._done_steps, self.bar.max)
+                self.set_text(f"epoch {event['epoch']}/{self._epochs} · step {event['step']}/{event['steps']} · "
+                              f"batch loss {event['loss']:.3f}")
+        elif event.kind == "epoch_end":
+            self.bar.value = min(self._done_steps, self.bar.max)
+            shown = " · ".join(f"{k.replace('_', ' ')} {event[k]:.3f}" for k in
+                               ("train_loss", "val_loss", "val_acc", "test_acc") if k in event.data)
+            self.set_text(f"epoch {event['epoch']}/{self._epochs} done · {shown}")
+        elif event.kind == "run_end":
+            self.bar.value = self.bar.max if event["status"] == "finished" else self.bar.value
+            self.bar.bar_style = "success" if event["status"] == "finished" else "warning"
+            self.set_text(f"{event['status']} after {event['epochs_done']} epoch(s)")
+
+
+class AlphaView(w.VBox):
+    """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider."""
+
+    def __init__(self):
+        self.heatmap = HeatmapPlot(["normal cell", "reduction cell"], width=FULL_WIDTH,
+                                   title="softmax(α) per edge (rows) and op · colours span the current values")
+        self.epoch = w.IntSlider(value=0, min=0, max=0, description="epoch", continuous_update=True,
+                                 layout=w.Layout(width="60%"))
+        self.epoch.observe(self._on_epoch, names="value")
+        self.history: list[dict] = []
+        self._lock = threading.Lock()
+        super().__init__([self.heatmap.figure, self.epoch])
+
+    def _on_epoch(self, change) -> None:
+        self._draw(change["new"])
+
+    def _draw(self, epoch: int) -> None:
+        with self._lock:
+            if not 1 <= epoch <= len(self.history):
+                return
+            alphas = self.history[epoch - 1]
+        self.heatmap.update(alphas["normal"], alphas["reduce"])
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start" and "ops" in event.data:
+            with self._lock:
+                self.history.clear()
+            self.heatmap.set_axes(list(event["ops"]), edge_labels(event["nodes"]))
+            self.heatmap.update([], [])
+            self.epoch.max, self.epoch.value = 0, 0
+        elif event.kind == "epoch_end" and "alphas" in event.data:
+            follow = self.epoch.value == len(self.history)  # keep following unless the user scrubbed back
+            with self._lock:
+                self.history.append({k: [list(r) for r in v] for k, v in event["alphas"].items()})
+            self.epoch.max = len(self.history)
+            if follow:
+                if self.epoch.value == len(self.history):
+                    self._draw(self.epoch.value)
+                else:
+                    self.epoch.value = len(self.history)  # redraws through the observer
+
+
+def loss_plot() -> LinePlot:
+    """Batch loss (faint, throttled) and epoch-mean train/val loss against epochs."""
+    return LinePlot([("batch loss", "step", "loss"), ("train loss", "epoch_end", "train_loss"),
+                     ("val loss", "epoch_end", "val_loss"), ("test loss", "epoch_end", "test_loss")],
+                    title="loss", yaxis_title="cross-entropy", width=HALF_WIDTH,
+                    styles={"batch loss": {"mode": "lines", "opacity": 0.35}})
+
+
+def accuracy_plot() -> LinePlot:
+    """Batch accuracy (faint) and epoch-mean train/val accuracy against epochs."""
+    return LinePlot([("batch acc", "step", "acc"), ("train acc", "epoch_end", "train_acc"),
+                     ("val acc", "epoch_end", "val_acc"), ("test acc", "epoch_end", "test_acc")],
+                    title="accuracy", yaxis_title="accuracy", width=HALF_WIDTH,
+                    styles={"batch acc": {"mode": "lines", "opacity": 0.35}})
+
+
+def skip_plot() -> LinePlot:
+    """skip_connect edges in the derived normal/reduction cells per epoch (adarts.md Fig. 9)."""
+    return LinePlot([("normal cell", "epoch_end", "skip_normal"), ("reduction cell", "epoch_end", "skip_reduce")],
+                    title="skip_connect edges in the derived cells", yaxis_title="edges", height=280,
+                    width=HALF_WIDTH, layout={"yaxis": {"dtick": 1, "rangemode": "tozero"}, "xaxis": {"dtick": 1}})
+
+
+def row(*parts: w.Widget) -> w.HBox:
+    """Widgets side by side, each half the notebook column wide; they wrap on narrow screens."""
+    boxes = [w.Box([p], layout=w.Layout(width=f"{HALF_WIDTH + 10}px", overflow="hidden")) for p in parts]
+    return w.HBox(boxes, layout=w.Layout(flex_flow="row wrap"))
+
+
+class LiveSearchView(w.VBox):
+    """Everything a search shows while it runs, as one widget and one event listener.
+
+    Args:
+        status: include a progress bar and status line (a panel brings its own).
+        alphas, skips, cells: include the α heatmap / the skip-count chart / the derived-cell drawing
+            (a training run has none of them).
+
+    Attributes:
+        loss, accuracy, skips: the :class:`LinePlot` charts; alpha_view: the :class:`AlphaView`;
+        cell_view: the :class:`CellView`; status: the :class:`RunStatus` (or None).
+    """
+
+    def __init__(self, *, status: bool = True, alphas: bool = True, skips: bool = True, cells: bool = True):
+        self.status = RunStatus() if status else None
+        self.loss, self.accuracy = loss_plot(), accuracy_plot()
+        self.skips = skip_plot() if skips else None
+        self.alpha_view = AlphaView() if alphas else None
+        self.cell_view = CellView(caption="derived cells appear after the first epoch") if cells else None
+        rows = [row(self.loss.figure, self.accuracy.figure)]
+        if self.alpha_view:
+            rows.append(self.alpha_view)
+        bottom = [part for part in (self.skips and self.skips.figure, self.cell_view) if part]
+        if bottom:
+            rows.append(row(*bottom))
+        super().__init__(([self.status] if self.status else []) + rows)
+        self.add_class("nas-live-view")
+
+    @property
+    def listeners(self) -> list:
+        parts = [self.status, self.loss, self.accuracy, self.skips, self.alpha_view, self.cell_view]
+        return [p for p in parts if p is not None]
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start":
+            for plot in (self.loss, self.accuracy, self.skips):
+                if plot is not None:
+                    plot.clear()
+        for listener in self.listeners:
+            listener(event)
+
+
+def live_curves(**options) -> LiveSearchView:
+    """A live search view; pass it as a listener (``start_search(config, listeners=[view])``)."""
+    return LiveSearchView(**options)
+
+
+def training_curves() -> LiveSearchView:
+    """Progress, loss and accuracy of a training run (``start_training(..., listeners=[view])``)."""
+    return LiveSearchView(alphas=False, skips=False, cells=False)

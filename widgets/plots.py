@@ -1,0 +1,248 @@
+"""Live plotly charts that listen to toolkit events (or take points by hand).
+
+A chart owns one ``plotly.graph_objects.FigureWidget``, created once; new points are written to
+its traces in place inside ``figure.batch_update()``, at most every ``min_interval`` seconds
+(pending points are flushed at the end of each epoch and run), which keeps the browser fluid
+even when a GPU run emits hundreds of steps a second.
+
+Example (a DARTS-GAL notebook plotting mask values and losses):
+    >>> masks = LinePlot(kinds=("masks",), x="epoch", title="mask values")   # every numeric field
+    >>> losses = LinePlot(["d_loss", "g_loss", "data_loss", "l1"], kinds=("epoch_end",))
+    >>> memory = LinePlot(["peak_mb"], x="k", title="memory vs K")
+    >>> memory.add(1, peak_mb=120.0); memory.add(4, peak_mb=45.0)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from numbers import Real
+
+import plotly.graph_objects as go
+
+from toolkit.events import Event
+
+FLUSH_KINDS = ("epoch_end", "run_end", "masks", "generation")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+
+
+def epoch_position(event: Event) -> float | None:
+    """x of an event in epochs: the epoch number, or a fraction of it for a step (epoch 2, step 3/12 -> 1.25)."""
+    if "step" in event.data and "steps" in event.data and "epoch" in event.data:
+        return event["epoch"] - 1 + event["step"] / max(event["steps"], 1)
+    return event.get("epoch")
+
+
+def base_layout(title: str | None, xaxis_title: str | None, yaxis_title: str | None, height: int,
+                width: int | None = None) -> dict:
+    """The toolkit's plot style: white background, legend on top, tight margins."""
+    return {"title": {"text": title or "", "x": 0.02, "y": 0.98, "yanchor": "top", "font": {"size": 14}},
+            "height": height, "width": width, "template": "plotly_white",
+            "margin": {"l": 50, "r": 15, "t": 75 if title else 30, "b": 40},
+            "xaxis": {"title": {"text": xaxis_title or ""}}, "yaxis": {"title": {"text": yaxis_title or ""}},
+            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"}}
+
+
+class Throttle:
+    """True at most once every ``interval`` seconds (or when forced)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.last = float("-inf")
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False
+
+
+class LinePlot:
+    """A line chart of named metrics, fed by events or by :meth:`add`.
+
+    Args:
+        metrics: what to plot. Each item is an event field name (read from events of ``kinds``)
+            or a tuple ``(label, kind, field)`` to read one field from one event kind (e.g.
+            ``("batch loss", "step", "loss")``). None plots every numeric field of matching
+            events; list fields become one line per element (``masks[0]``, ``masks[1]``, ...).
+        kinds: event kinds read for plain field names.
+        x: the x value: an event field name, or a function of the event (default: position in
+            epochs, fractional for steps).
+        title, xaxis_title, yaxis_title, height, width: figure layout (width None: plotly's default).
+        min_interval: seconds between browser updates while points stream in.
+        mode: plotly scatter mode per trace ('lines', 'lines+markers', ...).
+        styles: per-label trace properties, e.g. ``{"batch loss": {"opacity": 0.4}}``.
+        layout: extra plotly layout properties, e.g. ``{"yaxis": {"dtick": 1}}``.
+
+    Attributes:
+        figure: the ``FigureWidget`` to display.
+    """
+
+    def __init__(self, metrics: Sequence[str | tuple[str, str, str]] | None = None, *,
+                 kinds: Sequence[str] = ("epoch_end",), x: str | Callable[[Event], float | None] = epoch_position,
+                 title: str | None = None, xaxis_title: str | None = "epoch", yaxis_title: str | None = None,
+                 height: int = 300, width: int | None = None, min_interval: float = 0.5, mode: str = "lines+markers",
+                 styles: dict[str, dict] | None = None, layout: dict | None = None):
+        self.kinds = tuple(kinds)
+        self.x = x
+        self.mode = mode
+        self.styles = dict(styles or {})
+        self.auto = metrics is None
+        self.series: list[tuple[str, str | None, str]] = []  # (label, kind or None for any of kinds, field)
+        self.figure = go.FigureWidget(layout=base_layout(title, xaxis_title, yaxis_title, height, width))
+        if layout:
+            self.figure.update_layout(layout)
+        self._points: dict[str, tuple[list, list]] = {}
+        self._lock = threading.Lock()
+        self._throttle = Throttle(min_interval)
+        self._dirty = False
+        for m in metrics or ():
+            self._add_series(*(m if isinstance(m, tuple) else (m, None, m)))
+
+    def _add_series(self, label: str, kind: str | None, field: str) -> None:
+        self.series.append((label, kind, field))
+        self._points[label] = ([], [])
+        color = PALETTE[(len(self.series) - 1) % len(PALETTE)]
+        props = {"mode": self.mode, "line": {"color": color}, "marker": {"size": 6}} | self.styles.get(label, {})
+        self.figure.add_scatter(x=[], y=[], name=label, **props)
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _, _ in self.series]
+
+    def points(self, label: str) -> tuple[list, list]:
+        """The (x, y) points collected for one line (including any not yet flushed)."""
+        xs, ys = self._points[label]
+        return list(xs), list(ys)
+
+    def __call__(self, event: Event) -> None:
+        """Event listener: take the fields this chart plots from a matching event."""
+        if event.kind == "run_end":
+            self.flush()
+            return
+        x = self.x(event) if callable(self.x) else event.get(self.x)
+        if x is None:
+            return
+        if self.auto and event.kind in self.kinds:
+            self._discover(event)
+        values = {}
+        for label, kind, field in self.series:
+            matches = event.kind == kind if kind else event.kind in self.kinds
+            value = _field(event.data, field) if matches else None
+            if value is not None:
+                values[label] = value
+        if values:
+            self._append(x, values)
+            self._maybe_flush(event.kind in FLUSH_KINDS)
+
+    def _discover(self, event: Event) -> None:
+        known = {field for _, _, field in self.series}
+        for key, value in event.data.items():
+            if key == self.x or isinstance(value, bool):
+                continue
+            if isinstance(value, Real) and key not in known:
+                self._add_series(key, None, key)
+            elif _is_number_list(value):
+                for i in range(len(value)):
+                    if f"{key}[{i}]" not in known:
+                        self._add_series(f"{key}[{i}]", None, f"{key}[{i}]")
+
+    def add(self, x, **values: float) -> None:
+        """Add one point per named line by hand (lines are created on first use) and redraw."""
+        for label in values:
+            if label not in self._points:
+                self._add_series(label, "", label)  # kind '' never matches an event
+        self._append(x, values)
+        self.flush()
+
+    def _append(self, x, values: dict) -> None:
+        with self._lock:
+            for label, value in values.items():
+                xs, ys = self._points[label]
+                xs.append(x)
+                ys.append(float(value))
+            self._dirty = True
+
+    def _maybe_flush(self, force: bool) -> None:
+        if self._throttle.ready(force):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write all collected points to the figure (one batched browser update)."""
+        with self._lock:
+            if not self._dirty:
+                return
+            snapshot = [self.points(label) for label in self.labels]
+            self._dirty = False
+        with self.figure.batch_update():
+            for trace, (xs, ys) in zip(self.figure.data, snapshot, strict=True):
+                trace.x, trace.y = xs, ys
+
+    def clear(self) -> None:
+        """Forget all points (e.g. when a new run starts)."""
+        with self._lock:
+            for xs, ys in self._points.values():
+                xs.clear()
+                ys.clear()
+            self._dirty = True
+        self.flush()
+
+
+def _field(data, field: str):
+    """``data[field]``; ``name[i]`` reads element i of a list field."""
+    if field.endswith("]") and "[" in field:
+        name, index = field[:-1].split("[", 1)
+        values = data.get(name)
+        return values[int(index)] if _is_number_list(values) and int(index) < len(values) else None
+    value = data.get(field)
+    return value if isinstance(value, Real) and not isinstance(value, bool) else None
+
+
+def _is_number_list(value) -> bool:
+    return isinstance(value, list | tuple) and bool(value) and all(
+        isinstance(v, Real) and not isinstance(v, bool) for v in value)
+
+
+class HeatmapPlot:
+    """A heatmap (or several side by side) whose values are replaced in place.
+
+    Args:
+        panels: one title per heatmap.
+        x, y: column and row labels (shared by all panels).
+        zmin, zmax: colour range (None: fitted to the values at each update, so small differences show).
+        colorscale: plotly colour scale name. height, width: figure size in pixels.
+
+    Attributes:
+        figure: the ``FigureWidget`` to display.
+    """
+
+    def __init__(self, panels: Sequence[str], x: Sequence[str] = (), y: Sequence[str] = (), *,
+                 title: str | None = None, zmin: float | None = None, zmax: float | None = None,
+                 colorscale: str = "Blues", height: int = 360, width: int | None = None):
+        from plotly.subplots import make_subplots
+
+        fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), horizontal_spacing=0.12)
+        for i in range(len(panels)):
+            fig.add_heatmap(z=[], x=list(x), y=list(y), zmin=zmin, zmax=zmax, colorscale=colorscale,
+                            showscale=i == len(panels) - 1, row=1, col=i + 1,
+                            hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>")
+            fig.update_yaxes(autorange="reversed", row=1, col=i + 1)
+        fig.update_xaxes(tickangle=-45)
+        fig.update_layout(template="plotly_white", height=height, width=width, title={"text": title or "", "x": 0.02},
+                          margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 90})
+        self.figure = go.FigureWidget(fig)
+
+    def set_axes(self, x: Sequence[str], y: Sequence[str]) -> None:
+        """Relabel columns and rows of every panel."""
+        with self.figure.batch_update():
+            for trace in self.figure.data:
+                trace.x, trace.y = list(x), list(y)
+
+    def update(self, *matrices: Sequence[Sequence[float]]) -> None:
+        """Replace the values of the panels, in order."""
+        with self.figure.batch_update():
+            for trace, z in zip(self.figure.data, matrices, strict=False):
+                trace.z = [list(row) for row in z]

@@ -1,0 +1,161 @@
+"""Runs in a background thread, so a notebook's Stop button and plots stay responsive.
+
+A Jupyter kernel handles widget clicks only while no cell is running, so a search started from
+a button must not block the kernel: :class:`BackgroundRun` executes it in a thread, forwards its
+events to listeners (live plots), and hands back the result or the error. A notebook cell that
+needs the result (tested notebooks, the next step of a tutorial) calls ``run.wait()``.
+
+Example:
+    >>> from toolkit import SearchConfig
+    >>> run = start_search(SearchConfig(dataset="fake", epochs=1, channels=4, cells=3))  # doctest: +SKIP
+    >>> result = run.wait()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from toolkit.errors import ToolkitError
+from toolkit.events import Event, StopSignal
+
+# target(listeners, stop) -> result: the run itself, e.g. a wrapped run_search.
+Target = Callable[[tuple, StopSignal], Any]
+STATUSES = ("running", "finished", "stopped", "failed")
+
+
+def describe_error(error: BaseException) -> str:
+    """One readable line: a ToolkitError's own message, otherwise the exception type and text."""
+    if isinstance(error, ToolkitError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class BackgroundRun:
+    """One run executing in a daemon thread.
+
+    Attributes:
+        status: 'running', then 'finished', 'stopped' (after :meth:`stop`) or 'failed'.
+        result: what the target returned (e.g. a SearchResult), once it has.
+        error: the exception that ended the run, if any.
+        last_event: the latest event the run emitted (handy for status lines).
+
+    Args:
+        target: ``target(listeners, stop) -> result``; it must pass ``listeners`` and ``stop`` on
+            to the toolkit loop.
+        listeners: event callbacks; they run in the background thread.
+        name: the thread's name.
+    """
+
+    def __init__(self, target: Target, listeners: Iterable[Callable[[Event], None]] = (), name: str = "run"):
+        self.status = "running"
+        self.result = None
+        self.error: BaseException | None = None
+        self.last_event: Event | None = None
+        self.started = time.time()
+        self.finished_at: float | None = None
+        self._target = target
+        self._listeners = (self._remember, *listeners)
+        self._stop = StopSignal()
+        self._done = threading.Event()
+        self._callbacks: list[Callable[[BackgroundRun], None]] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _remember(self, event: Event) -> None:
+        self.last_event = event
+
+    def _main(self) -> None:
+        try:
+            self.result = self._target(self._listeners, self._stop)
+            self.status = getattr(self.result, "status", "finished")
+        except BaseException as e:  # noqa: BLE001 - every failure must reach the panel, not a log
+            self.error = e
+            self.status = "failed"
+        finally:
+            self.finished_at = time.time()
+            with self._lock:
+                self._done.set()
+                callbacks = list(self._callbacks)
+            for callback in callbacks:
+                callback(self)
+
+    @property
+    def done(self) -> bool:
+        """True once the run has finished, stopped or failed."""
+        return self._done.is_set()
+
+    @property
+    def message(self) -> str:
+        """The run's error as one readable line ('' when there is none)."""
+        return describe_error(self.error) if self.error is not None else ""
+
+    def stop(self) -> None:
+        """Ask the run to end after its current step (it keeps a resumable checkpoint if it has a run folder)."""
+        self._stop.stop()
+
+    def wait(self, timeout: float | None = None):
+        """Block until the run ends and return its result.
+
+        Args:
+            timeout: seconds to wait at most (None: no limit).
+
+        Interrupting the kernel while waiting (the ■ button) also stops the run.
+
+        Raises:
+            TimeoutError: the run is still going after ``timeout`` seconds.
+            Exception: the run's own error, re-raised so a notebook cell shows it.
+        """
+        try:
+            finished = self._done.wait(timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        if not finished:
+            raise TimeoutError(f"the run is still {self.status} after {timeout} s; call run.stop() to end it")
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def add_done_callback(self, callback: Callable[[BackgroundRun], None]) -> None:
+        """Call ``callback(run)`` when the run ends (at once if it already has), from the run's thread."""
+        with self._lock:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
+    def __repr__(self) -> str:
+        return f"<BackgroundRun {self._thread.name}: {self.status}>"
+
+
+def start_search(config, *, listeners: Iterable = (), data=None, run_dir=None, resume: bool = False) -> BackgroundRun:
+    """Start :func:`toolkit.search.run_search` in a background thread.
+
+    Args:
+        config: a SearchConfig.
+        listeners: event callbacks (live plots, panels).
+        data: preloaded DatasetSplits (default: load ``config.dataset``).
+        run_dir, resume: as in ``run_search``.
+    """
+    from toolkit.search import run_search
+
+    def target(listeners, stop):
+        return run_search(config, data=data, listeners=listeners, stop=stop, run_dir=run_dir, resume=resume)
+
+    return BackgroundRun(target, listeners, name=f"search-{config.method}")
+
+
+def start_training(architecture, config, *, listeners: Iterable = (), data=None, run_dir=None,
+                   resume: bool = False) -> BackgroundRun:
+    """Start :func:`toolkit.train.train_network` in a background thread (arguments as there)."""
+    from toolkit.train import train_network
+
+    def target(listeners, stop):
+        return train_network(architecture, config, data=data, listeners=listeners, stop=stop, run_dir=run_dir,
+                             resume=resume)
+
+    return BackgroundRun(target, listeners, name="train")
