@@ -1,0 +1,60 @@
+"""DARTS-GAL λ sweep: parameters and test accuracy of the retrained pruned network for several λ.
+
+Trains one baseline (DARTS V2 on digits by default, C=16, 5 cells, reductions at cells 2 and 3),
+then for every λ learns the masks, prunes and retrains from scratch, and prints one row per λ.
+
+    .venv/bin/python bench/gal_lambda_sweep.py --lams 0 3 10 20 40 --out bench/gal_lambda_sweep.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+from toolkit import PUBLISHED
+from toolkit.data import load_dataset
+from toolkit.gal import GalConfig, lambda_sweep
+from toolkit.train import train_network
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--genotype", default="DARTS_V2")
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--cells", type=int, default=5)
+    parser.add_argument("--reductions", type=int, nargs="+", default=[2, 3])
+    parser.add_argument("--epochs", type=int, default=GalConfig.epochs)
+    parser.add_argument("--gal-epochs", type=int, default=GalConfig.gal_epochs)
+    parser.add_argument("--lams", type=float, nargs="+", default=[0.0, 3.0, 10.0, 20.0, 40.0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="write the points as JSON here")
+    args = parser.parse_args()
+
+    config = GalConfig(dataset=args.dataset, channels=args.channels, cells=args.cells,
+                       reductions=tuple(args.reductions), epochs=args.epochs, gal_epochs=args.gal_epochs,
+                       seed=args.seed)
+    data = load_dataset(config.dataset, seed=config.seed)
+    start = time.perf_counter()
+    baseline = train_network(PUBLISHED[args.genotype], config, data=data, name="baseline")
+    print(f"baseline: {baseline.parameters:,} parameters, test acc {baseline.test_acc:.4f} "
+          f"({time.perf_counter() - start:.0f} s)")
+    rows = []
+    print(f"{'λ':>6} {'parameters':>11} {'pruned':>7} {'acc before':>11} {'acc after':>10} {'seconds':>8}  kept nodes")
+    for lam in args.lams:
+        start = time.perf_counter()
+        (point,) = lambda_sweep(baseline.model, replace(config, lam=lam), [lam], data=data)
+        seconds = time.perf_counter() - start
+        rows.append({**point.to_dict(), "seconds": seconds})
+        kept = " | ".join(",".join(map(str, k)) or "-" for k in point.kept)
+        print(f"{lam:>6g} {point.parameters_after:>11,} {100 * point.pruning_rate:>6.1f}% "
+              f"{100 * point.acc_before:>10.2f}% {100 * point.acc_after:>9.2f}% {seconds:>8.0f}  {kept}", flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"config": config.to_dict(), "baseline_acc": baseline.test_acc, "points": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

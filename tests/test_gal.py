@@ -1,0 +1,357 @@
+"""Tests for toolkit.gal: masks, pruning to a smaller network, the losses, the prox step and a tiny run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from toolkit import PUBLISHED, EvalNetwork, Genotype, NetworkSizes, ToolkitError, count_parameters
+from toolkit.data import DatasetSplits, balanced_subset, load_dataset
+from toolkit.gal import (
+    EMPTY_CELL,
+    FISTA,
+    Discriminator,
+    GalConfig,
+    attach_masks,
+    build_pruned,
+    data_loss,
+    discriminator_loss,
+    kept_from_masks,
+    masked_copy,
+    prox_nonneg_l1,
+    prune_genotype,
+    prune_network,
+    run_gal,
+    soft_threshold,
+    train_masks,
+)
+from toolkit.genotype import CellPair
+from toolkit.loop import Session
+from toolkit.train import train_network
+
+DARTS_V2 = PUBLISHED["DARTS_V2"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared CPU, two threads are many times slower for these tiny models."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def randomised(model: EvalNetwork, seed: int = 0) -> EvalNetwork:
+    """Give every batch norm non-trivial statistics and affine weights, so equalities are not vacuous."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                if m.affine:
+                    m.weight.copy_(torch.randn(m.num_features, generator=g))
+                    m.bias.copy_(torch.randn(m.num_features, generator=g))
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return randomised(EvalNetwork(DARTS_V2.stack(5, (2, 3)), NetworkSizes(C=4, in_channels=1)))
+
+
+@pytest.fixture(scope="module")
+def x():
+    return torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    digits = load_dataset("digits")
+    train = balanced_subset(digits.train, per_class=12, seed=0)
+    test = balanced_subset(digits.test, per_class=4, seed=0)
+    return DatasetSplits(train, test, digits.num_classes, digits.in_channels, digits.image_size, digits.name)
+
+
+TINY = GalConfig(channels=4, cells=3, reductions=(2,), epochs=1, batch_size=40, gal_epochs=2, gal_batch_size=40,
+                 device="cpu", d_hidden=16)
+
+
+# ------------------------------------------------------------------------------------------- masks
+
+
+def test_masks_of_one_reproduce_the_baseline(net, x):
+    generator, masks = masked_copy(net)
+    assert [m.tolist() for m in masks] == [[1.0] * 4] * 5
+    assert torch.equal(generator.eval()(x), net(x))
+
+
+def test_masks_scale_node_outputs(net, x):
+    generator, masks = masked_copy(net)
+    with torch.no_grad():
+        masks[4].fill_(0.0)  # the last cell outputs zeros: the logits are the classifier bias
+    assert torch.allclose(generator.eval()(x), net.classifier.bias.expand(3, -1))
+
+
+def test_attach_masks_registers_one_parameter_per_cell(net):
+    generator, masks = masked_copy(net)
+    names = [n for n, _ in generator.named_parameters() if n.endswith("node_scale")]
+    assert len(names) == 5 and all(m.requires_grad for m in masks)
+    assert not any(n.endswith("node_scale") for n, _ in net.named_parameters())  # the baseline is untouched
+
+
+# ----------------------------------------------------------------------------------------- pruning
+
+
+def test_zero_mask_pruned_network_equals_masked_network(net, x):
+    # Removed nodes are ones no kept node reads (DARTS V2 normal: node 3 reads node 0; reduce: all read node 0).
+    keep = [(0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 2, 3), (0, 3)]
+    generator, masks = masked_copy(net)
+    with torch.no_grad():
+        for mask, kept in zip(masks, keep, strict=True):
+            mask.copy_(torch.tensor([1.0 if i in kept else 0.0 for i in range(4)]))
+    pruned = build_pruned(generator, keep).eval()
+    assert count_parameters(pruned) < count_parameters(net)
+    assert all(c.node_scale is None for c in pruned.cells)
+    torch.testing.assert_close(pruned(x), generator.eval()(x), rtol=0, atol=1e-6)
+
+
+def test_pruned_network_is_physically_smaller(net):
+    keep = [(0,), (), (3,), (1,), (2,)]
+    pruned = build_pruned(net, keep, inherit=False)
+    assert [len(c.ops) for c in pruned.cells] == [1, 0, 2, 1, 1]  # cell 3 keeps node 3 and its feeder 0
+    assert sum(1 for _ in pruned.modules()) < sum(1 for _ in net.modules())
+
+
+def test_prune_genotype_keeps_feeding_nodes_and_renumbers():
+    g = DARTS_V2.normal  # node 3 = skip_connect(0) + dil_conv_3x3(2): it reads node 0
+    pruned = prune_genotype(g, keep=[3])
+    assert str(pruned) == "sep_conv_3x3(0)+sep_conv_3x3(1) | skip_connect(0)+dil_conv_3x3(2) ; 3"
+    both = "sep_conv_3x3(0)+sep_conv_3x3(1) | sep_conv_3x3(1)+skip_connect(0) ; 2,3"
+    assert str(prune_genotype(g, keep=[1, 2])) == both
+    assert prune_genotype(g, keep=range(4)) == g
+
+
+def test_cell_without_kept_nodes_degrades_to_its_previous_cell(net, x):
+    assert prune_genotype(DARTS_V2.reduce, keep=()) == EMPTY_CELL == Genotype((), (1,))
+    keep = [(), (), (), (0, 1), ()]
+    pruned = build_pruned(net, keep).eval()
+    assert pruned.cells[1].preprocess0 is None and pruned.cells[1].reduce_inputs  # reduction kept via FactorizedReduce
+    shapes = []
+    states = [pruned.stem(x)]
+    for spec, cell in zip(pruned.network.cells, pruned.cells, strict=True):
+        states.append(cell(states[spec.inputs[0]], states[spec.inputs[1]]))
+        shapes.append(tuple(states[-1].shape[2:]))
+    assert shapes == [(8, 8), (4, 4), (2, 2), (2, 2), (2, 2)]
+    assert pruned(x).shape == (3, 10)
+
+
+def test_parameter_counts_match_a_hand_count():
+    # Two normal cells at C=4 on 1-channel images; conv_1x1 = ReLU-conv1x1-BN = C*C + 2C = 24 weights.
+    g = Genotype.from_text("conv_1x1(1)+skip_connect(0) | conv_1x1(2)+max_pool_3x3(1) ; 2,3")
+    network = CellPair(g, g).stack(2, reductions=())
+    sizes = NetworkSizes(C=4, in_channels=1)
+    stem = 1 * 12 * 9 + 2 * 12  # 3x3 conv to 3C=12 channels + BN
+    pre = lambda c_in: c_in * 4 + 2 * 4  # noqa: E731  (ReLU-conv1x1-BN to C=4)
+    full = stem + (pre(12) + pre(12) + 24 + 24) + (pre(12) + pre(8) + 24 + 24) + (8 * 10 + 10)
+    assert count_parameters(EvalNetwork(network, sizes)) == full == 526
+    # keep node 0 of cell 1 (concat 2), node 1 of cell 2 (which reads node 0: both stay, concat 3)
+    one_each = stem + (pre(12) + pre(12) + 24) + (pre(12) + pre(4) + 24 + 24) + (4 * 10 + 10)
+    assert count_parameters(EvalNetwork(prune_network(network, [(0,), (1,)]), sizes)) == one_each == 446
+    # no node kept: each cell is its second input's preprocessing layer only
+    empty = stem + pre(12) + pre(4) + (4 * 10 + 10)
+    assert count_parameters(EvalNetwork(prune_network(network, [(), ()]), sizes)) == empty == 262
+
+
+def test_prune_rejects_bad_keep(net):
+    with pytest.raises(ToolkitError, match="one collection of kept node indices per cell"):
+        prune_network(net.network, [(0,)])
+    with pytest.raises(ToolkitError, match="do not exist"):
+        prune_genotype(DARTS_V2.normal, [4])
+
+
+def test_kept_from_masks_uses_the_threshold():
+    assert kept_from_masks([[0.0, 0.5, 0.01], []], 0.0) == [(1, 2), ()]
+    assert kept_from_masks([[0.0, 0.5, 0.01]], 0.05) == [(1,)]
+
+
+# ---------------------------------------------------------------------------- losses, D, prox step
+
+
+def test_discriminator_is_a_five_layer_perceptron():
+    d = Discriminator(10, hidden=32)
+    assert sum(isinstance(m, nn.Linear) for m in d.modules()) == 5
+    assert d(torch.softmax(torch.randn(6, 10), 1)).shape == (6,)
+
+
+def test_data_loss_is_eq6():
+    f_b, f_g = torch.tensor([[1.0, 2.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    assert float(data_loss(f_b, f_g)) == pytest.approx((1 + 4 + 9) / (2 * 2))
+
+
+def test_discriminator_losses_have_the_right_sign():
+    torch.manual_seed(0)
+    real, fake = torch.softmax(torch.randn(8, 10) * 5, 1), torch.full((8, 10), 0.1)
+    d = Discriminator(10, hidden=16)
+    with torch.no_grad():
+        w = discriminator_loss(d, real, fake, "wasserstein", gp_weight=0.0)
+        assert float(w) == pytest.approx(float(d(fake).mean() - d(real).mean()))
+        log = discriminator_loss(d, real, fake, "log")
+        expected = -(torch.log(torch.sigmoid(d(real))).mean() + torch.log(1 - torch.sigmoid(d(fake))).mean())
+        assert float(log) == pytest.approx(float(expected), rel=1e-5)
+    assert float(discriminator_loss(d, real, fake, "wasserstein", gp_weight=10.0).detach()) >= float(w)  # GP >= 0
+
+
+def test_prox_step_gives_exact_zeros_and_keeps_masks_non_negative():
+    x = torch.tensor([0.5, 0.05, -0.3, 0.1])
+    assert soft_threshold(x, 0.1).tolist() == pytest.approx([0.4, 0.0, -0.2, 0.0])
+    assert prox_nonneg_l1(x, 0.1).tolist() == pytest.approx([0.4, 0.0, 0.0, 0.0])
+    assert (prox_nonneg_l1(x, 0.1) == 0).sum() == 3  # exact zeros, not small numbers
+
+
+def test_fista_steps_match_a_hand_computation():
+    mask = nn.Parameter(torch.tensor([1.0, 0.02, 0.5]))
+    opt = FISTA([mask], lr=0.1, lam=1.0)
+    mask.grad = torch.tensor([0.0, 0.5, 20.0])
+    opt.step()  # t = 1: no extrapolation; s = max(s - lr*g - lr*lam, 0)
+    assert mask.tolist() == pytest.approx([0.9, 0.0, 0.0]) and mask[1] == 0 and mask[2] == 0
+    opt.step()  # t = 1.618 -> 2.193: y = s + 0.2818 (s - s_prev), then the same prox step
+    t1 = (1 + 5**0.5) / 2
+    t2 = (1 + (1 + 4 * t1**2) ** 0.5) / 2
+    y0 = 0.9 + (t1 - 1) / t2 * (0.9 - 1.0)
+    assert mask.tolist() == pytest.approx([y0 - 0.1, 0.0, 0.0])
+    assert (mask >= 0).all()
+
+
+def test_fista_without_momentum_is_one_prox_gradient_step():
+    mask = nn.Parameter(torch.tensor([1.0, 0.3]))
+    mask.grad = torch.tensor([2.0, -1.0])
+    FISTA([mask], lr=0.1, lam=0.5, momentum=False).step()
+    assert mask.tolist() == pytest.approx([1.0 - 0.2 - 0.05, 0.3 + 0.1 - 0.05])
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ToolkitError, match="adversarial"):
+        GalConfig(adversarial="hinge")
+    with pytest.raises(ToolkitError, match="lam"):
+        GalConfig(lam=-1)
+    with pytest.raises(ToolkitError, match="retrain"):
+        GalConfig(retrain="later")
+
+
+# ------------------------------------------------------------------------------- mask training
+
+
+@pytest.fixture(scope="module")
+def tiny_baseline(tiny_data):
+    """A briefly trained 3-cell network: a real (if weak) teacher whose logits carry signal."""
+    return train_network(DARTS_V2, replace(TINY, epochs=8, lr=0.05), data=tiny_data).model
+
+
+def zeros_after(baseline, data, lam):
+    config = replace(TINY, lam=lam, gal_epochs=3)  # 9 generator updates
+    result = train_masks(baseline, config, data, Session(config))
+    return sum(v == 0.0 for cell in result.masks for v in cell), result
+
+
+def test_lambda_zero_prunes_nothing(tiny_baseline, tiny_data):
+    zeros, result = zeros_after(tiny_baseline, tiny_data, 0.0)
+    assert zeros == 0
+    assert kept_from_masks(result.masks) == [(0, 1, 2, 3)] * 3
+
+
+def test_large_lambda_prunes_more_than_small(tiny_baseline, tiny_data):
+    small, _ = zeros_after(tiny_baseline, tiny_data, 10.0)
+    large, result = zeros_after(tiny_baseline, tiny_data, 100.0)
+    assert large > small
+    assert all(v >= 0 for cell in result.masks for v in cell)
+
+
+def test_mask_training_emits_masks_and_the_four_losses(tiny_baseline, tiny_data):
+    seen = []
+    config = replace(TINY, gal_epochs=1)
+    train_masks(tiny_baseline, config, tiny_data, Session(config, (seen.append,)))
+    kinds = [e.kind for e in seen]
+    assert kinds[0] == "run_start" and kinds[-1] == "run_end" and "epoch_end" in kinds
+    masks = [e for e in seen if e.kind == "masks"]
+    assert len(masks) == len([e for e in seen if e.kind == "step"]) == 3  # 120 images / batch 40
+    fields = {"d_loss", "adv_loss", "data_loss", "reg_loss", "masks", "kept", "epoch", "step", "steps"}
+    assert fields <= set(masks[0].data)
+    assert len(masks[0]["masks"]) == 3 and len(masks[0]["masks"][0]) == 4
+
+
+# --------------------------------------------------------------------------------- whole run
+
+
+def test_run_gal_writes_its_run_files(tmp_path, tiny_data):
+    result = run_gal(DARTS_V2, replace(TINY, lam=100.0), data=tiny_data, run_dir=tmp_path / "run")
+    assert result.status == "finished"
+    files = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"config.json", "masks.json", "pruned_network.json", "report.json", "baseline", "retrain"} <= files
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["parameters_before"] == count_parameters(result.baseline)
+    assert report["parameters_after"] == count_parameters(result.model) < report["parameters_before"]
+    assert [r["kept"] for r in report["rows"]] == [list(k) for k in result.keep]
+    assert json.loads((tmp_path / "run" / "pruned_network.json").read_text()) == result.network.to_dict()
+    assert "kept nodes" in result.report.table() and "pruned" in result.report.summary()
+
+
+def test_run_gal_prunes_a_given_baseline_and_can_inherit_weights(tiny_baseline, tiny_data):
+    config = replace(TINY, lam=100.0, retrain="inherit")
+    result = run_gal(None, config, data=tiny_data, baseline=tiny_baseline)
+    assert result.report.acc_before is not None and len(result.report.rows) == 3
+    assert result.network == prune_network(tiny_baseline.network, result.keep)
+
+
+def test_run_gal_needs_an_architecture_or_a_baseline():
+    with pytest.raises(ToolkitError, match="architecture"):
+        run_gal(None, TINY)
+
+
+def test_attach_masks_accepts_an_initial_value():
+    model = EvalNetwork(DARTS_V2.stack(3, (2,)), NetworkSizes(C=4, in_channels=1))
+    masks = attach_masks(model, init=0.5)
+    assert [m.tolist() for m in masks] == [[0.5] * 4] * 3
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+
+
+def prune_args(*argv):
+    import argparse
+
+    from toolkit.cli import prune
+
+    parser = argparse.ArgumentParser()
+    prune.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["prune", *argv])
+
+
+def test_cli_builds_the_config_of_the_documented_command():
+    from toolkit.cli.prune import config_from_args
+
+    args = prune_args("gal", "--genotype", "DARTS_V2", "--dataset", "digits", "--lam", "0.5", "--channels", "16",
+                      "--cells", "5", "--reductions", "2", "3", "--epochs", "3", "--out", "runs/gal")
+    assert config_from_args(args) == GalConfig(dataset="digits", lam=0.5, channels=16, cells=5, reductions=(2, 3),
+                                               epochs=3)
+
+
+def test_cli_rejects_bad_input_with_one_clear_message(tmp_path):
+    args = prune_args("gal", "--genotype", "DARTS_V2", "--resume", "--out", str(tmp_path))
+    with pytest.raises(ToolkitError, match="cannot be resumed"):
+        args.func(args)
+    args = prune_args("gal", "--out", str(tmp_path / "x"))
+    with pytest.raises(ToolkitError, match="--genotype"):
+        args.func(args)
+    args = prune_args("gal", "--genotype", "DARTS_V2", "--reductions", "9", "--out", str(tmp_path / "y"))
+    with pytest.raises(ToolkitError, match="outside cells"):
+        args.func(args)
+    assert not (tmp_path / "y").exists()  # bad input leaves no run folder behind
+    args = prune_args("gal", "--baseline", str(tmp_path), "--out", str(tmp_path / "z"))
+    with pytest.raises(ToolkitError, match="not a training run"):
+        args.func(args)

@@ -1,0 +1,104 @@
+"""Headless tests of widgets.gal: the live view follows GAL events, drawings and the sweep plot hold the data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from toolkit import PUBLISHED, EvalNetwork, NetworkSizes, ToolkitError
+from toolkit.data import DatasetSplits
+from toolkit.events import EventBus
+from toolkit.gal import GalConfig, GalResult, SweepPoint, prune_network
+from widgets.gal import GalLiveView, GalPanel, node_labels, pruning_view, removed_nodes, sweep_plot
+
+DARTS_V2 = PUBLISHED["DARTS_V2"]
+
+
+def test_live_view_plots_masks_and_the_four_losses():
+    view = GalLiveView()
+    bus = EventBus([view])
+    masks = [[1.0, 1.0], [1.0, 1.0]]
+    bus.emit("run_start", name="gal masks", kind="prune", epochs=1, total_steps=2, masks=masks,
+             cell_types=["normal", "reduction"])
+    for step, value in ((1, 0.5), (2, 0.0)):
+        bus.emit("masks", epoch=1, step=step, steps=2, iteration=step, masks=[[value, 1.0], [1.0, 0.25]],
+                 kept=[[1], [0, 1]], d_loss=-0.1, adv_loss=0.2, data_loss=3.0 * step, reg_loss=40.0)
+    bus.emit("run_end", status="finished", epochs_done=1, masks=[[0.0, 1.0], [1.0, 0.25]], kept=[[1], [0, 1]])
+    assert view.masks.plot.labels == ["c1·n0", "c1·n1", "c2·n0", "c2·n1"]  # one line per node, nothing else
+    assert view.masks.plot.points("c1·n0") == ([0.5, 1.0], [0.5, 0.0])
+    assert view.generator.points("data_loss")[1] == [3.0, 6.0]
+    assert view.adversarial.points("d_loss")[1] == [-0.1, -0.1]
+    heat = view.heatmap.figure.data[0]
+    assert [list(r) for r in heat.z] == [[0.0, 1.0], [1.0, 0.25]] and list(heat.y) == ["1 normal", "2 reduction"]
+
+
+def test_accuracy_plot_separates_the_stages():
+    view = GalLiveView(status=False)
+    bus = EventBus([view])
+    for name, acc in (("baseline", 0.9), ("retrain", 0.8)):
+        bus.emit("run_start", name=name, kind="train", epochs=1, total_steps=1, config={"lam": 12.0})
+        bus.emit("epoch_end", epoch=1, test_acc=acc)
+    assert view.accuracy.plot.points("baseline") == ([1], [0.9])
+    assert view.accuracy.plot.points("retrain λ=12") == ([1], [0.8])
+
+
+def test_node_labels_and_removed_nodes():
+    assert node_labels([[1, 1], [1]]) == ["c1·n0", "c1·n1", "c2·n0"]
+    assert removed_nodes(DARTS_V2.normal, [3]) == {1, 2}  # node 3 reads node 0, which stays
+
+
+def test_pruning_view_draws_every_cell_before_and_after():
+    baseline = EvalNetwork(DARTS_V2.stack(3, (2,)), NetworkSizes(C=4, in_channels=1))
+    keep = [(0, 1), (), (3,)]
+    result = GalResult(baseline, masks=[[1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0.7]], keep=keep,
+                       network=prune_network(baseline.network, keep))
+    view = pruning_view(result)
+    assert len(view.children) == 3
+    before, after = (box.children[0] for box in view.children[2].children)
+    assert "cell 3 (normal) before" in before.value and "<svg" in before.value and "0.70" in before.value
+    assert "kept 3" in after.value
+    with pytest.raises(ToolkitError, match="stopped before pruning"):
+        pruning_view(GalResult(baseline))
+
+
+def test_sweep_plot_has_one_point_per_lambda_and_the_baseline():
+    points = [SweepPoint(lam, 1000, after, 1 - after / 1000, 0.99, acc, ())
+              for lam, after, acc in ((1.0, 900, 0.99), (10.0, 600, 0.985), (20.0, 600, 0.985))]
+    fig = sweep_plot(points)
+    assert list(fig.data[0].x) == [600, 900] and list(fig.data[0].y) == [0.985, 0.99]
+    assert list(fig.data[0].text) == ["λ=10, 20", "λ=1"]
+    assert list(fig.data[1].x) == [1000]
+    with pytest.raises(ToolkitError):
+        sweep_plot([])
+
+
+def test_panel_builds_its_config_from_the_controls():
+    panel = GalPanel(GalConfig(reductions=(2, 3)), DARTS_V2)
+    panel.controls["lam"].value = 20.0
+    panel.controls["gal_epochs"].value = 2
+    panel.controls["retrain"].value = "inherit"
+    assert panel.config == replace(GalConfig(reductions=(2, 3)), lam=20.0, gal_epochs=2, retrain="inherit")
+
+
+def test_panel_runs_in_the_background_and_shows_the_report():
+    images = torch.utils.data.TensorDataset(torch.randn(40, 1, 8, 8), torch.arange(40) % 10)
+    data = DatasetSplits(images, images, 10, 1, 8, "fake")
+    config = GalConfig(channels=4, cells=3, reductions=(2,), epochs=1, batch_size=20, gal_epochs=1, gal_batch_size=20,
+                       device="cpu", d_hidden=8, lam=100.0)
+    panel = GalPanel(config, DARTS_V2, data=data)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = panel.run().wait(timeout=120)
+    finally:
+        torch.set_num_threads(threads)
+    for _ in range(100):  # the panel fills its report from the run's done callback, just after wait() returns
+        if panel.result is not None:
+            break
+        time.sleep(0.05)
+    assert result.report is not None and "kept nodes" in panel.report.value
+    assert len(panel.cells.children[0].children) == 3
+    assert panel._baseline is result.baseline  # the next run with the same training settings reuses it

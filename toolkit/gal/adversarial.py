@@ -1,0 +1,159 @@
+"""Adversarial mask training: the min-max of darts-gal.md eq. 4 with events.
+
+Per batch (section 3.3's two alternating phases, 5:1 as section 3.4 says):
+
+1. the frozen baseline gives ``f_b`` (eval mode); the generator gives ``f_g`` without noise;
+2. the discriminator takes ``d_steps`` (5) updates on these softmax outputs, generator fixed;
+3. the generator takes one update with the noise z (dropout before its classifier) active:
+   SGD on its weights W_G and a proximal FISTA step on the masks s, discriminator fixed.
+
+L2 on W_G and W_D is weight decay; ``λ·||s||_1`` is the FISTA soft threshold (eq. 7).
+
+The generator's batch norms stay in eval mode, using the baseline's statistics. A mask placed
+before a batch norm that renormalises every batch would be scale-free: shrinking all of a cell's
+masks would change nothing until they hit zero together, so the L1 penalty could not tell an
+important node from an unimportant one. With fixed statistics a smaller mask really weakens the
+node, and the data and adversarial losses push back where the node matters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..data import DatasetSplits
+from ..loop import Session, evaluate, make_loader
+from ..model import EvalNetwork, count_parameters
+from ..runtime import seed_everything, to_device
+from .config import GalConfig
+from .discriminator import Discriminator
+from .fista import FISTA
+from .losses import adversarial_loss, data_loss, discriminator_loss, regularisation
+from .masks import kept_from_masks, mask_values, masked_copy, weight_parameters
+
+LOSSES = ("d_loss", "adv_loss", "data_loss", "reg_loss")
+
+
+@dataclass
+class MaskTraining:
+    """The outcome of the adversarial stage.
+
+    Attributes:
+        generator: the masked network (its cells' ``node_scale`` are the masks).
+        masks: final mask values, one list per cell.
+        discriminator: the trained discriminator.
+        history: one record per epoch (mean losses, masked test accuracy, kept nodes).
+        status: finished | stopped.
+    """
+
+    generator: EvalNetwork
+    masks: list[list[float]]
+    discriminator: Discriminator
+    history: list[dict]
+    status: str
+
+
+class _Stage:
+    """The models and optimisers of one adversarial run (kept together so the steps stay short)."""
+
+    def __init__(self, baseline: EvalNetwork, config: GalConfig, num_classes: int, device: torch.device):
+        self.config = config
+        self.baseline = baseline.to(device).eval()  # frozen: only read under no_grad
+        self.generator, self.masks = masked_copy(self.baseline, config.mask_init)
+        self.generator.requires_grad_(True)
+        self.generator.dropout.p = config.noise  # the noise z of eq. 5
+        self.weights = weight_parameters(self.generator)
+        self.discriminator = Discriminator(num_classes, config.d_hidden).to(device)
+        self.g_opt = torch.optim.SGD(self.weights, config.g_lr, momentum=config.momentum,
+                                     weight_decay=config.g_weight_decay)
+        self.s_opt = FISTA(self.masks, lr=config.mask_lr, lam=config.lam)
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), config.d_lr, betas=(0.5, 0.9),
+                                      weight_decay=config.d_weight_decay)
+
+    def step(self, x: torch.Tensor) -> dict[str, float]:
+        cfg = self.config
+        with torch.no_grad():
+            f_b = self.baseline(x)
+            self.generator.eval()  # no noise while the discriminator learns
+            p_g = F.softmax(self.generator(x), dim=1)
+        p_b = F.softmax(f_b, dim=1)
+        self.discriminator.requires_grad_(True)
+        for _ in range(cfg.d_steps):
+            self.d_opt.zero_grad(set_to_none=True)
+            d_loss = discriminator_loss(self.discriminator, p_b, p_g, cfg.adversarial, cfg.gp_weight)
+            d_loss.backward()
+            self.d_opt.step()
+        self.discriminator.requires_grad_(False)
+        self.generator.dropout.train()  # the noise z, only in generator updates
+        f_g = self.generator(x)
+        adv = adversarial_loss(self.discriminator, F.softmax(f_g, dim=1), cfg.adversarial)
+        dat = data_loss(f_b, f_g)
+        self.g_opt.zero_grad(set_to_none=True)
+        self.s_opt.zero_grad(set_to_none=True)
+        (cfg.adv_weight * adv + cfg.data_weight * dat).backward()
+        torch.nn.utils.clip_grad_norm_(self.weights, cfg.grad_clip)
+        self.g_opt.step()
+        self.s_opt.step()
+        reg = regularisation(self.weights, self.masks, self.discriminator.parameters(), cfg.lam,
+                             cfg.g_weight_decay, cfg.d_weight_decay)
+        return {"d_loss": float(d_loss.detach()), "adv_loss": float(adv.detach()), "data_loss": float(dat.detach()),
+                "reg_loss": reg,
+                "agree": float((f_g.detach().argmax(1) == f_b.argmax(1)).float().mean())}
+
+
+def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, session: Session,
+                name: str = "gal masks") -> MaskTraining:
+    """Learn sparse soft masks for ``baseline``'s nodes adversarially (eq. 4), emitting events.
+
+    Events: ``run_start`` (kind 'prune'; also the initial masks and the cell types),
+    ``epoch_start``, ``step`` (loss = adversarial + data loss, acc = agreement with the baseline's
+    predictions), ``masks`` after every generator update (epoch, step, steps, iteration, masks per
+    cell, kept nodes per cell, d_loss, adv_loss, data_loss, reg_loss), ``epoch_end`` (mean losses,
+    the masked generator's test accuracy, masks, kept nodes) and ``run_end`` (status, final masks,
+    kept nodes). The caller's session decides the device and the stop signal.
+    """
+    seed_everything(config.seed)  # the same baseline and config always prune the same way
+    stage = _Stage(baseline, config, data.num_classes, session.device)
+    loader = make_loader(data.train, config.gal_batch_size, True, config.seed)
+    test_loader = make_loader(data.test, 256, False)
+    steps = len(loader)
+    session.bus.emit("run_start", name=name, kind="prune", config=config.to_dict(), epochs=config.gal_epochs,
+                     start_epoch=0, steps_per_epoch=steps, total_steps=config.gal_epochs * steps,
+                     parameters=count_parameters(baseline), masks=mask_values(stage.masks),
+                     cell_types=["reduction" if c.reduction else "normal" for c in baseline.network.cells])
+    history: list[dict] = []
+    status, iteration = "finished", 0
+    for epoch in range(1, config.gal_epochs + 1):
+        session.bus.emit("epoch_start", epoch=epoch, lr=config.g_lr)
+        stage.s_opt.restart()  # momentum restarts every epoch, as in GAL's FISTA
+        sums = dict.fromkeys((*LOSSES, "agree"), 0.0)
+        n = 0
+        for step, (x, _) in enumerate(loader, start=1):
+            if session.stop.requested:
+                status = "stopped"
+                break
+            losses = stage.step(to_device(x, session.device))
+            iteration, n = iteration + 1, n + 1
+            for key, value in losses.items():
+                sums[key] += value
+            values = mask_values(stage.masks)
+            session.bus.emit("step", epoch=epoch, step=step, steps=steps, loss=losses["adv_loss"] + losses["data_loss"],
+                             acc=losses["agree"])
+            session.bus.emit("masks", epoch=epoch, step=step, steps=steps, iteration=iteration, masks=values,
+                             kept=[list(k) for k in kept_from_masks(values, config.threshold)],
+                             **{key: losses[key] for key in LOSSES})
+        if status == "stopped":
+            break
+        test = evaluate(stage.generator, test_loader, session.device, config.amp)
+        values = mask_values(stage.masks)
+        record = {"epoch": epoch, **{key: sums[key] / max(n, 1) for key in (*LOSSES, "agree")},
+                  "test_acc": test["acc"], "test_loss": test["loss"], "masks": values,
+                  "kept": [list(k) for k in kept_from_masks(values, config.threshold)]}
+        history.append(record)
+        session.bus.emit("epoch_end", **record)
+    values = mask_values(stage.masks)
+    session.bus.emit("run_end", status=status, epochs_done=len(history), masks=values,
+                     kept=[list(k) for k in kept_from_masks(values, config.threshold)])
+    return MaskTraining(stage.generator, values, stage.discriminator, history, status)

@@ -1,0 +1,338 @@
+"""DARTS-GAL in the notebook: a λ panel, live masks and losses, before/after cells and a λ sweep plot.
+
+* :class:`GalLiveView` follows a :func:`toolkit.gal.run_gal` run: the mask values of every node
+  (a heatmap of the current values and one line per node over the generator updates), the four
+  losses of eqs. 4-7, and the test accuracy of the baseline and of the retrained pruned network.
+* :class:`GalPanel` adds the λ slider, the mask-training and training epochs, Run/Stop, and shows
+  the kept-nodes table and the cells before and after pruning when a run ends. The first run
+  trains the baseline; later runs with the same training settings reuse it, so moving λ only
+  repeats mask training, pruning and retraining.
+* :func:`pruning_view` draws every cell before (masks in the nodes, removed nodes greyed) and
+  after pruning, side by side; :func:`sweep_plot` plots parameters against accuracy across λ.
+
+Example:
+    >>> panel = gal_panel(GalConfig(reductions=(2, 3)), PUBLISHED["DARTS_V2"])  # doctest: +SKIP
+    >>> panel  # shows it; press Run or call panel.run().wait()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Sequence
+
+import ipywidgets as w
+import plotly.graph_objects as go
+
+from toolkit.errors import ToolkitError
+from toolkit.events import Event
+from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, feeding_nodes, run_gal
+
+from .cells import CellView
+from .live import RunStatus
+from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle, base_layout
+from .runner import BackgroundRun
+
+WIDE = {"description_width": "initial"}
+HALF = 500  # pixel width of the side-by-side charts (a plotly chart does not shrink to a half-width box)
+# Fields that decide the baseline: when they are unchanged a panel reuses its trained baseline.
+BASELINE_FIELDS = ("dataset", "data_dir", "image_size", "epochs", "batch_size", "seed", "lr", "lr_min", "momentum",
+                   "weight_decay", "grad_clip", "channels", "cells", "reductions", "auxiliary_weight", "drop_path",
+                   "dropout")
+
+
+def node_labels(masks: Sequence[Sequence[float]]) -> list[str]:
+    """``c1·n0``, ``c1·n1``, ...: one label per (cell, node), in the order of the flattened masks."""
+    return [f"c{c}·n{i}" for c, cell in enumerate(masks, start=1) for i in range(len(cell))]
+
+
+DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
+
+
+class MaskLines:
+    """One line per node: its mask value after every generator update (x in epochs).
+
+    Colour tells the cell, the dash pattern the node. The chart is rebuilt at each mask-training
+    ``run_start``, which says how many cells and nodes there are.
+    """
+
+    def __init__(self, height: int = 340):
+        self.height = height
+        self.plot = self._new_plot([])
+        self.widget = w.Box([self.plot.figure])
+
+    def _new_plot(self, masks: Sequence[Sequence[float]]) -> LinePlot:
+        labels = node_labels(masks)
+        cells = [c for c, cell in enumerate(masks) for _ in cell]
+        nodes = [i for cell in masks for i in range(len(cell))]
+        styles = {label: {"line": {"color": PALETTE[c % len(PALETTE)], "dash": DASHES[i % len(DASHES)], "width": 1.5}}
+                  for label, c, i in zip(labels, cells, nodes, strict=True)}
+        plot = LinePlot([(label, "masks_flat", f"values[{j}]") for j, label in enumerate(labels)], x="x",
+                        title="mask value of every node (0 = pruned)", yaxis_title="mask s", height=self.height,
+                        mode="lines", styles=styles)
+        plot.figure.update_layout(width=HALF, legend={"orientation": "v", "y": 1, "x": 1.02, "xanchor": "left",
+                                                      "font": {"size": 9}})
+        return plot
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start" and "masks" in event.data:
+            self.plot = self._new_plot(event["masks"])
+            self.widget.children = [self.plot.figure]
+        elif event.kind == "masks":
+            x = event["epoch"] - 1 + event["step"] / max(event["steps"], 1)
+            self.plot(Event("masks_flat", {"x": x, "values": _flat(event["masks"])}))
+        elif event.kind == "run_end":
+            self.plot.flush()
+
+
+def _flat(masks: Sequence[Sequence[float]]) -> list[float]:
+    return [float(v) for cell in masks for v in cell]
+
+
+class MaskHeatmap:
+    """The current mask values as a cells x nodes heatmap (redrawn at most every half second)."""
+
+    def __init__(self, height: int = 300):
+        self.heatmap = HeatmapPlot(["masks"], title="current masks (rows: cells, columns: nodes)", zmin=0.0,
+                                   zmax=1.5, colorscale="Blues", height=height)
+        self.figure = self.heatmap.figure
+        self.figure.update_layout(width=HALF)
+        self._throttle = Throttle(0.5)
+        self._rows: list[str] = []
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start" and "masks" in event.data:
+            cells = event.get("cell_types") or ["cell"] * len(event["masks"])
+            self._rows = [f"{k} {t}" for k, t in enumerate(cells, start=1)]
+            width = max((len(m) for m in event["masks"]), default=0)
+            self.heatmap.set_axes([f"node {i}" for i in range(width)], self._rows)
+            self.heatmap.update(event["masks"])
+        elif event.kind in ("masks", "run_end") and "masks" in event.data:
+            if self._throttle.ready(force=event.kind == "run_end"):
+                self.heatmap.update(event["masks"])
+
+
+class StageAccuracy:
+    """Test accuracy per epoch of each stage: the baseline, the masked network, the retrained one.
+
+    Mask training and retraining lines carry their λ, so runs with different λ can be compared.
+    """
+
+    def __init__(self, height: int = 300):
+        self.plot = LinePlot([], title="test accuracy", yaxis_title="accuracy", height=height)
+        self.figure = self.plot.figure
+        self.figure.update_layout(width=HALF)
+        self.stage = "run"
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start":
+            name, lam = event.get("name", "run"), (event.get("config") or {}).get("lam")
+            self.stage = name if name == "baseline" or lam is None else f"{name} λ={lam:g}"
+        elif event.kind == "epoch_end" and "test_acc" in event.data:
+            self.plot.add(event["epoch"], **{self.stage: event["test_acc"]})
+
+
+class GalLiveView(w.VBox):
+    """What a DARTS-GAL run shows while it runs: masks, the four losses, accuracies (one listener).
+
+    Attributes:
+        masks, heatmap: the mask lines and heatmap; adversarial, generator: the losses
+        (d_loss and adv_loss; data_loss and reg_loss); accuracy: test accuracy per stage.
+    """
+
+    def __init__(self, *, status: bool = True):
+        self.status = RunStatus() if status else None
+        self.masks, self.heatmap, self.accuracy = MaskLines(), MaskHeatmap(), StageAccuracy()
+        self.adversarial = LinePlot(["d_loss", "adv_loss"], kinds=("masks",), title="adversarial losses (eqs. 4-5)",
+                                    height=260, mode="lines")
+        self.generator = LinePlot(["data_loss", "reg_loss"], kinds=("masks",),
+                                  title="data loss (eq. 6) and regularisation (eq. 7)", height=260, mode="lines")
+        for plot in (self.adversarial, self.generator):
+            plot.figure.update_layout(width=HALF)
+        rows = [w.HBox([self.masks.widget, self.heatmap.figure]),
+                w.HBox([self.generator.figure, self.adversarial.figure]), w.HBox([self.accuracy.figure])]
+        super().__init__(([self.status] if self.status else []) + rows)
+        self.add_class("nas-gal-view")
+
+    @property
+    def listeners(self) -> list:
+        parts = [self.status, self.masks, self.heatmap, self.adversarial, self.generator, self.accuracy]
+        return [p for p in parts if p is not None]
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start" and event.get("kind") == "prune":
+            self.adversarial.clear()
+            self.generator.clear()
+        for listener in self.listeners:
+            listener(event)
+
+
+def report_html(report: GalReport) -> str:
+    """The kept-nodes table (the paper's Table 1 layout) and the before/after figures as HTML."""
+    def nodes(values):
+        return ", ".join(map(str, values)) if values else "None"
+
+    rows = "".join(
+        f"<tr><td>{r.cell}</td><td>{r.type}</td><td><b>{nodes(r.kept)}</b></td>"
+        f"<td>{nodes(r.feeding) if r.feeding else '–'}</td><td>{' '.join(f'{v:.2f}' for v in r.masks)}</td></tr>"
+        for r in report.rows)
+    head = "<tr><th>cell</th><th>type</th><th>kept nodes</th><th>feeding nodes</th><th>masks</th></tr>"
+    summary = "<br>".join(html.escape(line) for line in report.summary().splitlines())
+    style = "<style>.nas-gal-table td, .nas-gal-table th {padding: 2px 12px; text-align: left}</style>"
+    return (f"{style}<table class='nas-gal-table' style='border-collapse:collapse'>{head}{rows}</table>"
+            f"<p style='margin-top:6px'>{summary}</p>")
+
+
+def pruning_view(result: GalResult) -> w.VBox:
+    """Every cell before pruning (mask values in the nodes, removed nodes greyed) and after, side by side."""
+    if result.network is None:
+        raise ToolkitError("the run stopped before pruning; there is no pruned network to draw")
+    rows = []
+    for k, (before, after, kept, masks) in enumerate(zip(result.baseline.network.cells, result.network.cells,
+                                                         result.keep, result.masks, strict=True), start=1):
+        kind = "reduction" if before.reduction else "normal"
+        left = CellView(before.genotype, f"cell {k} ({kind}) before: masks in the nodes",
+                        node_values=dict(enumerate(masks)), pruned=sorted(removed_nodes(before.genotype, kept)))
+        right = CellView(after.genotype, f"cell {k} after: kept {', '.join(map(str, sorted(kept))) or 'None'}")
+        rows.append(w.HBox([w.Box([left], layout=w.Layout(width="50%")),
+                            w.Box([right], layout=w.Layout(width="50%"))]))
+    return w.VBox(rows)
+
+
+def removed_nodes(genotype, kept) -> set[int]:
+    """Nodes pruning deletes: neither kept nor read by a kept node."""
+    return set(range(len(genotype.nodes))) - set(kept) - set(feeding_nodes(genotype, kept))
+
+
+def lam_slider(value: float) -> w.FloatLogSlider:
+    """λ on a log scale from 0.1 to 300 (in units of the data loss eq. 6; larger prunes more)."""
+    return w.FloatLogSlider(value=max(value, 0.1), base=10, min=-1, max=2.5, step=0.05, description="λ (sparsity)",
+                            readout_format=".3g", continuous_update=False, style=WIDE)
+
+
+class GalPanel(w.VBox):
+    """λ, epochs and retraining mode, Run/Stop, the live view, then the report and the pruned cells.
+
+    Args:
+        config: the run's settings (the controls start from it; other fields are kept).
+        architecture: the cell pair or network to stack and prune.
+        data: preloaded dataset splits (default: load ``config.dataset`` in the run).
+        baseline: an already-trained baseline to prune (skips baseline training).
+
+    Attributes:
+        run_handle: the latest background run; result: the latest finished :class:`GalResult`.
+    """
+
+    def __init__(self, config: GalConfig, architecture, *, data=None, baseline=None):
+        self.base, self.architecture, self.data = config, architecture, data
+        self._baseline, self._baseline_key = baseline, self._key(config) if baseline is not None else None
+        self.result: GalResult | None = None
+        self.run_handle: BackgroundRun | None = None
+        slider = {"continuous_update": False, "style": WIDE}
+        self.controls = {
+            "lam": lam_slider(config.lam),
+            "gal_epochs": w.IntSlider(value=config.gal_epochs, min=1, max=50, description="mask-training epochs",
+                                      **slider),
+            "epochs": w.IntSlider(value=config.epochs, min=1, max=100, description="training epochs", **slider),
+            "retrain": w.ToggleButtons(options=[("retrain from scratch", "scratch"), ("inherit weights", "inherit")],
+                                       value=config.retrain, style={"button_width": "150px"}),
+        }
+        self.run_button = w.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.run_button.on_click(lambda _: self._on_run_click())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.view = GalLiveView()
+        self.error = w.HTML("")
+        self.report = w.HTML("")
+        self.cells = w.VBox([])
+        c = self.controls
+        super().__init__([w.HBox([c["lam"], c["gal_epochs"]]), w.HBox([c["epochs"], c["retrain"]]),
+                          w.HBox([self.run_button, self.stop_button]), self.error, self.view, self.report,
+                          self.cells])
+        self.add_class("nas-gal-panel")
+
+    @staticmethod
+    def _key(config: GalConfig) -> tuple:
+        return tuple(getattr(config, f) for f in BASELINE_FIELDS)
+
+    @property
+    def config(self) -> GalConfig:
+        """The config the controls describe (raises ToolkitError for invalid values)."""
+        c = self.controls
+        return dataclasses.replace(self.base, lam=float(c["lam"].value), gal_epochs=int(c["gal_epochs"].value),
+                                   epochs=int(c["epochs"].value), retrain=c["retrain"].value)
+
+    @property
+    def running(self) -> bool:
+        return self.run_handle is not None and not self.run_handle.done
+
+    def run(self) -> BackgroundRun:
+        """Start a run in the background and return its handle (``.wait()`` blocks, ``.stop()`` stops)."""
+        if self.running:
+            raise ToolkitError("a run is still going; press Stop (or call .stop()) before starting another")
+        config = self.config
+        baseline = self._baseline if self._baseline_key == self._key(config) else None
+        self.error.value = ""
+        self.run_button.disabled, self.stop_button.disabled = True, False
+
+        def target(listeners, stop):
+            return run_gal(None if baseline is not None else self.architecture, config, data=self.data,
+                           baseline=baseline, listeners=listeners, stop=stop)
+
+        self.run_handle = BackgroundRun(target, listeners=(self.view,), name="gal")
+        self.run_handle.add_done_callback(lambda run: self._on_done(run, config))
+        return self.run_handle
+
+    def stop(self) -> None:
+        if self.running:
+            self.run_handle.stop()
+            self.stop_button.disabled = True
+
+    def _on_run_click(self) -> None:
+        try:
+            self.run()
+        except Exception as e:  # noqa: BLE001 - a click must show the problem, not raise into the void
+            self._show_error(str(e))
+
+    def _show_error(self, message: str) -> None:
+        self.error.value = f'<div style="color:#b30000;font-weight:600">⚠ {html.escape(message)}</div>'
+
+    def _on_done(self, run: BackgroundRun, config: GalConfig) -> None:
+        self.run_button.disabled, self.stop_button.disabled = False, True
+        if run.error is not None:
+            self._show_error(run.message)
+            return
+        result: GalResult = run.result
+        self._baseline, self._baseline_key = result.baseline, self._key(config)
+        if result.report is not None:
+            self.report.value = report_html(result.report)
+            self.cells.children = [pruning_view(result)]
+        self.result = result  # last: code waiting for it finds the report and drawings in place
+
+
+def gal_panel(config: GalConfig, architecture, *, data=None, baseline=None) -> GalPanel:
+    """A DARTS-GAL panel (display it by leaving it last in a cell; run with the button or ``.run()``)."""
+    return GalPanel(config, architecture, data=data, baseline=baseline)
+
+
+def sweep_plot(points: Sequence[SweepPoint], *, title: str = "λ sweep: parameters against test accuracy",
+               height: int = 360) -> go.FigureWidget:
+    """Parameters (x) against the retrained test accuracy (y), one marker per λ, plus the baseline.
+
+    Points are joined in order of their parameter count; λ values that gave the same network
+    share one marker.
+    """
+    if not points:
+        raise ToolkitError("the sweep has no points; run lambda_sweep with at least one λ")
+    merged: dict[tuple, list[float]] = {}
+    for p in sorted(points, key=lambda p: (p.parameters_after, p.lam)):
+        merged.setdefault((p.parameters_after, p.acc_after), []).append(p.lam)
+    fig = go.FigureWidget(layout=base_layout(title, "parameters", "test accuracy", height))
+    fig.add_scatter(x=[k[0] for k in merged], y=[k[1] for k in merged], mode="lines+markers+text",
+                    text=["λ=" + ", ".join(f"{lam:g}" for lam in lams) for lams in merged.values()],
+                    textposition="top center", name="pruned, retrained", marker={"size": 9, "color": PALETTE[0]},
+                    line={"dash": "dot"})
+    fig.add_scatter(x=[points[0].parameters_before], y=[points[0].acc_before], mode="markers+text", text=["baseline"],
+                    textposition="bottom center", name="baseline",
+                    marker={"size": 12, "symbol": "star", "color": PALETTE[3]})
+    return fig
