@@ -34,7 +34,7 @@ from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle, base_layout
 from .runner import BackgroundRun
 
 WIDE = {"description_width": "initial"}
-HALF = 500  # pixel width of the side-by-side charts (a plotly chart does not shrink to a half-width box)
+HALF = 430  # pixel width of the side-by-side charts (a plotly chart does not shrink to a half-width box)
 # Fields that decide the baseline: when they are unchanged a panel reuses its trained baseline.
 BASELINE_FIELDS = ("dataset", "data_dir", "image_size", "epochs", "batch_size", "seed", "lr", "lr_min", "momentum",
                    "weight_decay", "grad_clip", "channels", "cells", "reductions", "auxiliary_weight", "drop_path",
@@ -52,8 +52,8 @@ DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
 class MaskLines:
     """One line per node: its mask value after every generator update (x in epochs).
 
-    Colour tells the cell, the dash pattern the node. The chart is rebuilt at each mask-training
-    ``run_start``, which says how many cells and nodes there are.
+    Colour tells the cell, the dash pattern the node; hovering a line names it. The chart is rebuilt
+    at each mask-training ``run_start``, which says how many cells and nodes there are.
     """
 
     def __init__(self, height: int = 340):
@@ -70,8 +70,7 @@ class MaskLines:
         plot = LinePlot([(label, "masks_flat", f"values[{j}]") for j, label in enumerate(labels)], x="x",
                         title="mask value of every node (0 = pruned)", yaxis_title="mask s", height=self.height,
                         mode="lines", styles=styles)
-        plot.figure.update_layout(width=HALF, legend={"orientation": "v", "y": 1, "x": 1.02, "xanchor": "left",
-                                                      "font": {"size": 9}})
+        plot.figure.update_layout(width=HALF, showlegend=False)  # 20 lines: hover names them (c2·n3 = cell 2, node 3)
         return plot
 
     def __call__(self, event: Event) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config import METHODS, SearchConfig
 from ..errors import ToolkitError
 from ..space import PRESETS, SearchSpace
-from .common import add_run_arguments, output_folder, positive_int, run_config_values
+from .common import add_run_arguments, output_folder, parse_reductions, positive_int, run_config_values
 
 
 def register(sub) -> None:
@@ -38,7 +38,8 @@ def config_from_args(args) -> SearchConfig:
         raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
     ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
     return SearchConfig(**run_config_values(args), method=args.method, space=SearchSpace(ops, args.nodes),
-                        channels=args.channels, cells=args.cells, reductions=args.reductions, order=args.order,
+                        channels=args.channels, cells=args.cells, reductions=parse_reductions(args.reductions),
+                        order=args.order,
                         arch_lr=args.arch_lr, k=args.k or (1 if args.method == "darts" else 4),
                         warmup_epochs=args.warmup_epochs)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..errors import ToolkitError
 from ..genotype import load_architecture
-from .common import add_run_arguments, output_folder, positive_int, run_config_values
+from .common import add_run_arguments, output_folder, parse_reductions, positive_int, run_config_values
 
 
 def register(sub) -> None:
@@ -52,7 +52,7 @@ def run(args) -> int:
             raise ToolkitError("--genotype is required: a genotype.json from a search or a name such as DARTS_V2")
         architecture = load_architecture(args.genotype)
         config = TrainConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
-                             reductions=args.reductions, auxiliary_weight=args.auxiliary_weight,
+                             reductions=parse_reductions(args.reductions), auxiliary_weight=args.auxiliary_weight,
                              drop_path=args.drop_path)
     result = train_network(architecture, config, run_dir=out, resume=args.resume, progress=not args.quiet)
     print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, test acc {result.test_acc:.4f} "
