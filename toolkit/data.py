@@ -568,7 +568,8 @@ def _load_builtin(name: str, root: str | Path, download: bool, image_size: int |
         _unpack_local_copy(spec, root)
         missing = _missing_files(spec, root)
         if missing and not download:
-            raise ToolkitError(_missing_message(name, spec, root, f"{_describe_missing(spec, missing)}, downloading is off"))
+            why = f"{_describe_missing(spec, missing)}, downloading is off"
+            raise ToolkitError(_missing_message(name, spec, root, why))
         train = spec.cls(str(root), train=True, transform=transform, download=download)
         test = spec.cls(str(root), train=False, transform=transform, download=False)
     except ToolkitError:
