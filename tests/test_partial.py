@@ -16,13 +16,6 @@ from toolkit.supernet import MixedOp, Supernet
 SKIP = ("skip_connect",)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared, busy CPU two spinning threads are many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 ONE = torch.tensor([1.0])  # softmax weight of a single-op edge
 

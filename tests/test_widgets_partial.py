@@ -13,14 +13,6 @@ from toolkit.space import SearchSpace
 from widgets.partial import EdgeExplorer, KSweep, ModeComparison, channel_chart, edge_channel_chart
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_channel_chart_highlights_the_selected_channels():
     fig = channel_chart([0.2, 0.9, 0.4, 0.8], [1, 3])
     colors = list(fig.data[0].marker.color)
