@@ -2,7 +2,7 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def one_thread():
     """One intra-op torch thread: tiny test models run faster and seeded results repeat across machines."""
     threads = torch.get_num_threads()

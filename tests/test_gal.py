@@ -36,14 +36,6 @@ from toolkit.train import train_network
 DARTS_V2 = PUBLISHED["DARTS_V2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared CPU, two threads are many times slower for these tiny models."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def randomised(model: EvalNetwork, seed: int = 0) -> EvalNetwork:
     """Give every batch norm non-trivial statistics and affine weights, so equalities are not vacuous."""

@@ -34,14 +34,6 @@ TINY = SearchConfig(dataset="fake", epochs=2, channels=4, cells=3, batch_size=64
                     device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny networks gain nothing from more threads, and a shared CPU makes extra threads very slow.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture
 def extra_method():
