@@ -31,7 +31,7 @@ from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, feeding_nod
 from .cells import CellView
 from .live import RunStatus
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle, base_layout
-from .runner import BackgroundRun
+from .runner import BackgroundRun, describe_error, error_html
 
 WIDE = {"description_width": "initial"}
 HALF = 430  # pixel width of the side-by-side charts (a plotly chart does not shrink to a half-width box)
@@ -291,15 +291,16 @@ class GalPanel(w.VBox):
         try:
             self.run()
         except Exception as e:  # noqa: BLE001 - a click must show the problem, not raise into the void
-            self._show_error(str(e))
+            self.show_error(describe_error(e))
 
-    def _show_error(self, message: str) -> None:
-        self.error.value = f'<div style="color:#b30000;font-weight:600">⚠ {html.escape(message)}</div>'
+    def show_error(self, message: str) -> None:
+        """Show a readable error under the buttons."""
+        self.error.value = error_html(message)
 
     def _on_done(self, run: BackgroundRun, config: GalConfig) -> None:
         self.run_button.disabled, self.stop_button.disabled = False, True
         if run.error is not None:
-            self._show_error(run.message)
+            self.show_error(run.message)
             return
         result: GalResult = run.result
         self._baseline, self._baseline_key = result.baseline, self._key(config)

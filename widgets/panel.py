@@ -40,7 +40,7 @@ from toolkit.errors import ToolkitError
 from toolkit.space import DARTS_OPS, MAX_NODES, PRESETS, TS_ENAS_OPS, SearchSpace
 
 from .live import LiveSearchView, RunStatus
-from .runner import BackgroundRun, describe_error
+from .runner import BackgroundRun, describe_error, error_html
 
 DATASETS = ("digits", "fake", "mnist", "fashion_mnist", "cifar10", "cifar100", "folder")
 ALL_OPS = DARTS_OPS + tuple(o for o in TS_ENAS_OPS if o not in DARTS_OPS)
@@ -275,7 +275,7 @@ class SearchPanel(w.VBox):
 
     def show_error(self, message: str) -> None:
         """Show a readable error under the buttons."""
-        self.error.value = f'<div style="color:#b30000;font-weight:600">⚠ {message}</div>'
+        self.error.value = error_html(message)
 
     def _on_done(self, run: BackgroundRun) -> None:
         self.run_button.disabled, self.stop_button.disabled = False, True

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +25,11 @@ from toolkit.events import Event, StopSignal
 # target(listeners, stop) -> result: the run itself, e.g. a wrapped run_search.
 Target = Callable[[tuple, StopSignal], Any]
 STATUSES = ("running", "finished", "stopped", "failed")
+
+
+def error_html(message: str) -> str:
+    """A readable, escaped error line for a panel (messages may contain '<' or '&')."""
+    return f'<div style="color:#b30000;font-weight:600">⚠ {html.escape(message)}</div>'
 
 
 def describe_error(error: BaseException) -> str:
