@@ -7,13 +7,71 @@ for sizes (the papers' sizes are given in comments). Make variants with ``datacl
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass, field, fields
 
 from .errors import ToolkitError
+from .genotype import default_reductions
 from .space import SearchSpace
 
 METHODS = {"darts": "none", "pcdarts": "random", "adarts": "attention"}
 K_VALUES = (1, 2, 4, 8, 16)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+AMP_MODES = ("off", "bf16", "fp16")
+MAX_SEED = 2**32 - 1  # NumPy's seed range; torch and Python accept it too
+MAX_IMAGE_SIZE = 1024
+
+
+def _type_error(name: str, value, expected: str) -> ToolkitError:
+    return ToolkitError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+
+
+def check_types(config) -> None:
+    """Check every field against its annotation: ints are whole numbers (not floats or bools),
+    floats are finite numbers, strings are strings, optional fields may be None."""
+    hints = typing.get_type_hints(type(config))
+    for f in fields(config):
+        value, hint = getattr(config, f.name), hints[f.name]
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            continue
+        base = next((a for a in args if a is not type(None)), hint) if args and type(None) in args else hint
+        origin = typing.get_origin(base)
+        if base is bool:
+            if not isinstance(value, bool):
+                raise _type_error(f.name, value, "True or False")
+        elif base is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _type_error(f.name, value, "a whole number")
+        elif base is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _type_error(f.name, value, "a number")
+            if not math.isfinite(value):
+                raise ToolkitError(f"{f.name} must be a finite number, got {value}; pass a finite value")
+        elif base is str:
+            if not isinstance(value, str):
+                raise _type_error(f.name, value, "a string")
+        elif origin is tuple:
+            if not isinstance(value, tuple) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+                raise _type_error(f.name, value, "a tuple of whole numbers")
+        elif base is SearchSpace and not isinstance(value, SearchSpace):
+            raise _type_error(f.name, value, "a SearchSpace (e.g. SearchSpace.preset('darts'))")
+
+
+def check_range(config, name: str, low=None, high=None, low_open: bool = False, high_open: bool = False,
+                hint: str = "") -> None:
+    """``low <= value <= high`` (or strict where ``*_open``), else a ToolkitError naming the range."""
+    value = getattr(config, name)
+    if value is None:
+        return
+    bad = (low is not None and (value <= low if low_open else value < low)) or \
+          (high is not None and (value >= high if high_open else value > high))
+    if bad:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        rule = " and ".join(filter(None, (lo, hi)))
+        raise ToolkitError(f"{name} must be {rule}, got {value}{'; ' + hint if hint else ''}")
 
 
 @dataclass(frozen=True)
@@ -36,9 +94,21 @@ class RunConfig:
     grad_clip: float = 5.0
 
     def __post_init__(self):
+        check_types(self)
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ToolkitError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ToolkitError(f"unknown device '{self.device}'; use auto, cpu, cuda (or cuda:N) or mps")
+        if self.amp not in AMP_MODES:
+            raise ToolkitError(f"unknown amp mode '{self.amp}'; choose one of: {', '.join(AMP_MODES)}")
+        check_range(self, "seed", 0, MAX_SEED, hint="choose a seed between 0 and 2**32-1")
+        check_range(self, "image_size", 8, MAX_IMAGE_SIZE, hint="choose an image size between 8 and 1024 pixels")
+        check_range(self, "lr", 0, low_open=True, hint="use a small positive learning rate such as 0.025")
+        check_range(self, "lr_min", 0)
+        check_range(self, "momentum", 0, 1, high_open=True)
+        check_range(self, "weight_decay", 0)
+        check_range(self, "grad_clip", 0, low_open=True)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -91,8 +161,17 @@ class SearchConfig(RunConfig):
                                f"choose channels that are a multiple of {self.k}")
         if not 1 <= self.cells <= 64:
             raise ToolkitError(f"cells must be between 1 and 64, got {self.cells}")
+        if self.channels < 2 or self.channels % 2:
+            raise ToolkitError(f"channels must be an even number >= 2, got {self.channels}")
+        reductions = default_reductions(self.cells) if self.reductions is None else self.reductions
+        if not reductions or set(range(1, self.cells + 1)) <= set(reductions):
+            raise ToolkitError(f"a search needs at least one normal and one reduction cell, and cells={self.cells} "
+                               f"with reductions {list(reductions)} has not; use --cells 3 or more")
         if not 0.0 < self.train_portion < 1.0:
             raise ToolkitError(f"train_portion must be between 0 and 1, got {self.train_portion}")
+        check_range(self, "arch_lr", 0, low_open=True, hint="use a small positive rate such as 3e-4")
+        check_range(self, "arch_weight_decay", 0)
+        check_range(self, "warmup_epochs", 0, self.epochs, hint="warm-up epochs run before α starts to move")
 
     @property
     def partial(self) -> str:
@@ -118,3 +197,11 @@ class TrainConfig(RunConfig):
     drop_path: float = 0.0  # drop-path probability, ramped linearly over the epochs
     dropout: float = 0.0  # dropout before the classifier
     lr_min: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range(self, "channels", 1, 4096)
+        check_range(self, "cells", 1, 64)
+        check_range(self, "auxiliary_weight", 0, hint="0 turns the auxiliary head off; the paper uses 0.4")
+        check_range(self, "drop_path", 0, 1, high_open=True, hint="the paper uses 0.2")
+        check_range(self, "dropout", 0, 1, high_open=True)

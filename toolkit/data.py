@@ -528,6 +528,9 @@ def _load_folder(root: str | Path, seed: int, image_size: int | None) -> Dataset
     transform = _image_transform((0.5, 0.5, 0.5), (0.5, 0.5, 0.5), size)
     train = _image_folder(train_dir, transform, layout)
     classes = len(train.classes)
+    if classes < 2:
+        raise ToolkitError(f"{train_dir} has {classes} class folder(s) ({', '.join(train.classes)}); a classifier "
+                           f"needs at least 2: add a folder per class, {layout}")
     if test_dir.is_dir():
         test = _image_folder(test_dir, transform, layout)
         if test.classes != train.classes:
@@ -548,10 +551,18 @@ def _rgb_loader(path: str) -> Image.Image:
 
 
 def _image_folder(folder: Path, transform: Any, layout: str) -> datasets.ImageFolder:
+    """An ImageFolder whose every image was checked to decode, so a bad file fails before a run starts."""
     try:
-        return datasets.ImageFolder(str(folder), transform=transform, loader=_rgb_loader)
+        found = datasets.ImageFolder(str(folder), transform=transform, loader=_rgb_loader)
     except (FileNotFoundError, OSError) as exc:
         raise ToolkitError(f"no usable class folders in {folder} ({_one_line(exc)}); the layout is {layout}") from None
+    for path, _ in found.samples:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for broken files
+            raise ToolkitError(f"image '{path}' cannot be read ({_one_line(exc)}); remove or replace it") from None
+    return found
 
 
 def _image_transform(mean: tuple[float, ...], std: tuple[float, ...], size: int | None) -> transforms.Compose:

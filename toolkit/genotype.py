@@ -80,6 +80,9 @@ class Genotype:
     @classmethod
     def from_text(cls, text: str) -> Genotype:
         """Parse the one-line form ``op(i)+op(j) | ... ; c1,c2``."""
+        if not isinstance(text, str):
+            raise ToolkitError(f"genotype text must be a string like 'sep_conv_3x3(0)+skip_connect(1) ; 2', "
+                               f"got {type(text).__name__}")
         if ";" not in text:
             raise ToolkitError(f"genotype text needs '; concat' at the end: {text!r}")
         body, concat = text.rsplit(";", 1)
@@ -243,6 +246,9 @@ def load_architecture(source: str | Path) -> CellPair | Network:
     Raises:
         ToolkitError: the name is unknown, the file is missing or the JSON is not a valid genotype.
     """
+    if not isinstance(source, (str, Path)):
+        raise ToolkitError(f"an architecture source must be a file path or a published cell name such as "
+                           f"'DARTS_V2', got {type(source).__name__}")
     if str(source) in PUBLISHED:
         return PUBLISHED[str(source)]
     path = Path(source)

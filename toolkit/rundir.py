@@ -81,18 +81,40 @@ class RunDir:
 
     Args:
         path: the folder.
-        resume: the folder must exist with a checkpoint; otherwise it must not exist or be empty,
-            so an earlier run is never overwritten.
+        resume: continue the run in the folder: from its checkpoint, or from the start when only
+            config.json was written before the run stopped. Otherwise the folder must not hold a
+            run yet (it may be missing, empty, or hold only config.json), so an earlier run is
+            never overwritten. Temporary files left by a killed write are removed.
     """
 
     def __init__(self, path: str | Path, resume: bool = False):
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ToolkitError(f"run folder '{self.path}' is a file; choose another --out")
+        if self.path.is_dir():
+            for stray in self.path.glob(".*.tmp"):
+                stray.unlink(missing_ok=True)
         if resume:
-            if not (self.path / CHECKPOINT).is_file():
-                raise ToolkitError(f"cannot resume: '{self.path}' has no {CHECKPOINT}; start a new run instead")
-        elif self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            if not (self.has_checkpoint or (self.path / "config.json").is_file()):
+                raise ToolkitError(f"cannot resume: '{self.path}' holds no run (no {CHECKPOINT} or config.json); "
+                                   "start a new run instead")
+        elif self.holds_run():
             raise ToolkitError(f"run folder '{self.path}' already exists; choose another --out or add --resume")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ToolkitError(f"cannot create run folder '{self.path}' ({e.strerror or e}); "
+                               "choose another --out") from None
+        if not os.access(self.path, os.W_OK | os.X_OK):
+            raise ToolkitError(f"run folder '{self.path}' is not writable; choose another --out")
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return (self.path / CHECKPOINT).is_file()
+
+    def holds_run(self) -> bool:
+        """True when the folder holds run files beyond a config.json written before any epoch."""
+        return self.path.is_dir() and any(p.name != "config.json" for p in self.path.iterdir())
 
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.path / name, obj)

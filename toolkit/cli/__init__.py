@@ -1,38 +1,92 @@
 """The command-line interface: ``python -m toolkit <command> --help``.
 
 Each command lives in its own module exposing ``register(subparsers)``, which adds a subparser
-and sets ``func`` to a function of the parsed arguments. Bad input (a ToolkitError) is printed
-as one ``error:`` line with exit status 2, never as a traceback.
+and sets ``func`` to a function of the parsed arguments. Bad input (a ToolkitError or a bad
+argument) is printed as one ``error:`` line naming the fix, with exit status 2, never as a
+traceback or a page of usage. Ctrl-C (SIGINT) and SIGTERM end a run after the current step and
+leave a checkpoint that ``--resume`` continues exactly; a second Ctrl-C aborts at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from ..errors import ToolkitError
+from ..events import StopSignal
 
 COMMANDS = ("search", "train", "show", "prune")
 
 
+class UsageError(Exception):
+    """A bad command line, reported as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that point at ``--help`` instead of printing the usage."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message}; see '{self.prog} --help' for the options")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m toolkit",
         description="Neural architecture search to teach and explore: DARTS, PC-DARTS, ADARTS, DARTS-GAL.",
         epilog="Example: python -m toolkit search darts --dataset digits --epochs 5 --out runs/demo",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
+class StopOnSignal:
+    """While active, SIGINT and SIGTERM set a StopSignal (the run ends after its current step);
+    a second signal restores the default handlers and interrupts at once."""
+
+    def __init__(self, stop: StopSignal):
+        self.stop, self.received, self.saved = stop, None, {}
+
+    def handle(self, signum, frame):
+        if self.received is not None:
+            self.__exit__()
+            raise KeyboardInterrupt
+        self.received = signum
+        self.stop.stop()
+        print(f"\n{signal.Signals(signum).name}: stopping after the current step (again to abort at once)",
+              file=sys.stderr)
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signal handlers can only be set from the main thread
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.saved[signum] = signal.signal(signum, self.handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self.saved.items():
+            signal.signal(signum, handler)
+        self.saved = {}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.func(args) or 0
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    args.stop = StopSignal()
+    try:
+        with StopOnSignal(args.stop) as signals:
+            code = args.func(args) or 0
+        if signals.received is not None:
+            return 128 + signals.received  # the shell convention for "ended by a signal"
+        return code
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

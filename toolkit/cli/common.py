@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 from datetime import datetime
+from pathlib import Path
 
 from ..errors import ToolkitError
+from ..rundir import read_json
+
+DATA_DEFAULTS = {"dataset": "digits", "data_dir": "data", "image_size": None}
+NO_FILES = ("digits", "fake")  # datasets that read nothing from --data-dir
 
 
 def positive_int(text: str) -> int:
@@ -21,9 +28,11 @@ def positive_int(text: str) -> int:
 def add_run_arguments(p: argparse.ArgumentParser, epochs: int, batch_size: int) -> None:
     """Dataset, schedule, device and output options shared by search, train and prune."""
     g = p.add_argument_group("data and run")
-    g.add_argument("--dataset", default="digits",
-                   help="digits (offline, default), mnist, fashion_mnist, cifar10, cifar100, folder, fake")
-    g.add_argument("--data-dir", default="data", help="folder with torchvision datasets or an ImageFolder tree")
+    g.add_argument("--dataset", default=None,
+                   help="digits (offline, default), mnist, fashion_mnist, cifar10, cifar100, folder, fake; "
+                        "a command continuing a run folder takes the run's")
+    g.add_argument("--data-dir", default=None,
+                   help="folder with torchvision datasets or an ImageFolder tree (default data)")
     g.add_argument("--image-size", type=positive_int, default=None, help="resize images to this size")
     g.add_argument("--epochs", type=positive_int, default=epochs, help=f"epochs (default {epochs})")
     g.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"batch size (default {batch_size})")
@@ -35,6 +44,47 @@ def add_run_arguments(p: argparse.ArgumentParser, epochs: int, batch_size: int) 
     g.add_argument("--out", default=None, help="run folder (default runs/<command>-<time>); must not exist")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def inherit_data_settings(args, folder: str | Path | None, note: str = "") -> None:
+    """Fill --dataset, --data-dir and --image-size from the run folder a command continues (its
+    config.json) unless given; a given value that differs from the run's is an error naming both."""
+    saved = read_json(Path(folder) / "config.json") if folder is not None else None
+    saved = saved if isinstance(saved, dict) else {}
+    for key, default in DATA_DEFAULTS.items():
+        given, flag = getattr(args, key), "--" + key.replace("_", "-")
+        if key not in saved:
+            setattr(args, key, default if given is None else given)
+            continue
+        differs = given is not None and (os.path.normpath(str(given)) != os.path.normpath(str(saved[key]))
+                                         if key == "data_dir" else given != saved[key])
+        if differs and not (key == "data_dir" and saved.get("dataset") in NO_FILES):
+            raise ToolkitError(f"{flag} {given} differs from the run '{folder}', which used {flag} {saved[key]}; "
+                               f"drop {flag} to use the run's setting{note}")
+        setattr(args, key, saved[key])
+
+
+def run_folder_of(path: str | None) -> Path | None:
+    """The run folder holding a genotype/network file (None for a published name or a loose file)."""
+    if path is None:
+        return None
+    folder = Path(path).parent
+    return folder if (folder / "config.json").is_file() and Path(path).is_file() else None
+
+
+def data_flags(config) -> str:
+    """The command-line flags that reproduce a config's data settings (for complete next-step hints)."""
+    flags = ["--dataset", config.dataset]
+    if config.dataset not in NO_FILES:
+        flags += ["--data-dir", config.data_dir]
+    if config.image_size is not None:
+        flags += ["--image-size", str(config.image_size)]
+    return " ".join(shlex.quote(str(f)) for f in flags)
+
+
+def stopped_hint(command: str, out) -> str:
+    return f"stopped; continue exactly where it stopped with: python -m toolkit {command} --resume --out " \
+           f"{shlex.quote(str(out))}"
 
 
 def run_config_values(args) -> dict:

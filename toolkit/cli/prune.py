@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ..errors import ToolkitError
 from ..gal.config import ADVERSARIAL, RETRAIN, GalConfig
-from .common import add_run_arguments, output_folder, parse_reductions, positive_int, run_config_values
+from .common import (add_run_arguments, inherit_data_settings, output_folder, parse_reductions, positive_int,
+                     run_config_values, run_folder_of)
 
 DEFAULTS = GalConfig()
 
@@ -68,12 +69,18 @@ def run(args) -> int:
         raise ToolkitError("a prune run cannot be resumed; start a new one (--baseline RUN reuses a trained baseline)")
     if (args.genotype is None) == (args.baseline is None):
         raise ToolkitError("give --genotype (e.g. DARTS_V2) to train a baseline, or --baseline RUN to reuse one")
+    if args.baseline:
+        inherit_data_settings(args, args.baseline, " (a trained baseline is pruned on the data it learnt)")
+    else:
+        inherit_data_settings(args, run_folder_of(args.genotype),
+                              " (to prune the cell on other data, copy its genotype.json out of the run folder)")
     config = config_from_args(args)
     architecture = load_architecture(args.genotype) if args.genotype else None
     out = output_folder(args, "prune")
     data = load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
     baseline = load_trained(args.baseline, data) if args.baseline else None
-    result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, progress=not args.quiet)
+    result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, stop=args.stop,
+                     progress=not args.quiet)
     if result.report is None:
         print(f"{result.status} before pruning; run folder {result.run_dir}")
         return 0

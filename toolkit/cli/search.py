@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from ..config import METHODS, SearchConfig
 from ..errors import ToolkitError
 from ..space import PRESETS, SearchSpace
-from .common import add_run_arguments, output_folder, parse_reductions, positive_int, run_config_values
+from .common import (add_run_arguments, data_flags, inherit_data_settings, output_folder, parse_reductions,
+                     positive_int, run_config_values, stopped_hint)
 
 
 def register(sub) -> None:
@@ -59,11 +61,19 @@ def run(args) -> int:
     from ..search import run_search
 
     out = output_folder(args, "search")
-    config = saved_config(out) if args.resume else config_from_args(args)
-    result = run_search(config, run_dir=out, resume=args.resume, progress=not args.quiet)
+    if args.resume:
+        config = saved_config(out)
+    else:
+        inherit_data_settings(args, None)
+        config = config_from_args(args)
+    result = run_search(config, run_dir=out, resume=args.resume, stop=args.stop, progress=not args.quiet)
     last = result.history[-1] if result.history else {}
     print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, "
           f"val acc {last.get('val_acc', float('nan')):.3f}, run folder {result.run_dir}")
     print(result.genotype)
-    print(f"train it: python -m toolkit train --genotype {result.run_dir}/genotype.json")
+    if result.status == "stopped":
+        print(stopped_hint(f"search {config.method}", result.run_dir))
+    else:
+        print(f"train it: python -m toolkit train --genotype {shlex.quote(str(result.run_dir / 'genotype.json'))} "
+              f"{data_flags(config)}")
     return 0

@@ -43,6 +43,8 @@ def run(args) -> int:
     suffix = Path(args.draw).suffix.lower().lstrip(".") if args.draw else None
     if args.draw and suffix not in ("svg", "png"):
         raise ToolkitError(f"--draw needs a .svg or .png file name, got '{args.draw}'")
+    if args.draw and not Path(args.draw).resolve().parent.is_dir():
+        raise ToolkitError(f"the folder of --draw {args.draw} does not exist; create it or choose another file name")
     target = Path(args.target)
     architecture = summarise_run(target) if target.is_dir() else load_architecture(args.target)
     if not target.is_dir():

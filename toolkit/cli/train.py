@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import ToolkitError
 from ..genotype import load_architecture
-from .common import add_run_arguments, output_folder, parse_reductions, positive_int, run_config_values
+from .common import (add_run_arguments, data_flags, inherit_data_settings, output_folder, parse_reductions,
+                     positive_int, run_config_values, run_folder_of, stopped_hint)
 
 
 def register(sub) -> None:
@@ -50,11 +52,19 @@ def run(args) -> int:
     else:
         if args.genotype is None:
             raise ToolkitError("--genotype is required: a genotype.json from a search or a name such as DARTS_V2")
+        inherit_data_settings(args, run_folder_of(args.genotype),
+                              " (to train the cell on other data, copy its genotype.json out of the run folder)")
         architecture = load_architecture(args.genotype)
         config = TrainConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
                              reductions=parse_reductions(args.reductions), auxiliary_weight=args.auxiliary_weight,
                              drop_path=args.drop_path)
-    result = train_network(architecture, config, run_dir=out, resume=args.resume, progress=not args.quiet)
+    result = train_network(architecture, config, run_dir=out, resume=args.resume, stop=args.stop,
+                           progress=not args.quiet)
     print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, test acc {result.test_acc:.4f} "
           f"({config.dataset} held-out split), {result.parameters:,} parameters, run folder {result.run_dir}")
+    if result.status == "stopped":
+        print(stopped_hint("train", result.run_dir))
+    else:
+        print(f"prune it: python -m toolkit prune gal --baseline {shlex.quote(str(result.run_dir))} "
+              f"{data_flags(config)}")
     return 0
