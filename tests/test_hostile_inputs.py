@@ -225,7 +225,7 @@ API_CASES = {
     "channels None": (lambda: SearchConfig(channels=None), "channels must be a whole number"),
     "NaN lr": (lambda: TrainConfig(lr=math.nan), "lr must be a finite number"),
     "text lr": (lambda: TrainConfig(lr="0.1"), "lr must be a number"),
-    "reductions as a list": (lambda: SearchConfig(reductions=[2, 3]), "tuple of whole numbers"),
+    "reductions with text": (lambda: SearchConfig(reductions=(2, "3")), "tuple of whole numbers"),
     "NaN lambda": (lambda: GalConfig(lam=math.nan), "lam must be a finite number"),
     "infinite lambda": (lambda: GalConfig(lam=math.inf), "lam must be a finite number"),
     "drop-path 2": (lambda: TrainConfig(drop_path=2.0), "drop_path must be >= 0 and < 1"),
@@ -243,3 +243,7 @@ def test_api_refuses_wrong_types_and_ranges(call, message):
     with pytest.raises(ToolkitError) as caught:
         call()
     assert message in str(caught.value)
+
+
+def test_a_list_of_reductions_is_stored_as_a_tuple():
+    assert SearchConfig(reductions=[2, 3]).reductions == (2, 3)

@@ -53,6 +53,9 @@ def check_types(config) -> None:
             if not isinstance(value, str):
                 raise _type_error(f.name, value, "a string")
         elif origin is tuple:
+            if isinstance(value, list):  # a list from JSON or a user: store the tuple the field promises
+                value = tuple(value)
+                object.__setattr__(config, f.name, value)
             if not isinstance(value, tuple) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
                 raise _type_error(f.name, value, "a tuple of whole numbers")
         elif base is SearchSpace and not isinstance(value, SearchSpace):

@@ -118,7 +118,7 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
             if epoch == start and step < done:
                 continue  # done before the stop: the batch order is rebuilt, nothing is computed
             if pending_rng is not None:
-                restore(session.run.path / CHECKPOINT, lambda: set_rng_state(pending_rng))
+                restore(session.run.path / CHECKPOINT, lambda rng=pending_rng: set_rng_state(rng))
                 pending_rng = None
             if session.stop.requested:
                 status = "stopped"

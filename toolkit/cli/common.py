@@ -88,7 +88,9 @@ def stopped_hint(command: str, out) -> str:
 
 
 def run_config_values(args) -> dict:
-    return {"dataset": args.dataset, "data_dir": args.data_dir, "image_size": args.image_size,
+    data = {key: default if getattr(args, key) is None else getattr(args, key)
+            for key, default in DATA_DEFAULTS.items()}
+    return {**data,
             "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "device": args.device, "amp": args.amp, "channels_last": args.channels_last}
 

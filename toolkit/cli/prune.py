@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from ..errors import ToolkitError
 from ..gal.config import ADVERSARIAL, RETRAIN, GalConfig
-from .common import (add_run_arguments, inherit_data_settings, output_folder, parse_reductions, positive_int,
-                     run_config_values, run_folder_of)
+from .common import (
+    add_run_arguments,
+    inherit_data_settings,
+    output_folder,
+    parse_reductions,
+    positive_int,
+    run_config_values,
+    run_folder_of,
+)
 
 DEFAULTS = GalConfig()
 
@@ -79,8 +86,8 @@ def run(args) -> int:
     out = output_folder(args, "prune")
     data = load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
     baseline = load_trained(args.baseline, data) if args.baseline else None
-    result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, stop=args.stop,
-                     progress=not args.quiet)
+    result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out,
+                     stop=getattr(args, "stop", None), progress=not args.quiet)
     if result.report is None:
         print(f"{result.status} before pruning; run folder {result.run_dir}")
         return 0

@@ -9,8 +9,16 @@ from pathlib import Path
 from ..config import METHODS, SearchConfig
 from ..errors import ToolkitError
 from ..space import PRESETS, SearchSpace
-from .common import (add_run_arguments, data_flags, inherit_data_settings, output_folder, parse_reductions,
-                     positive_int, run_config_values, stopped_hint)
+from .common import (
+    add_run_arguments,
+    data_flags,
+    inherit_data_settings,
+    output_folder,
+    parse_reductions,
+    positive_int,
+    run_config_values,
+    stopped_hint,
+)
 
 
 def register(sub) -> None:
@@ -66,7 +74,8 @@ def run(args) -> int:
     else:
         inherit_data_settings(args, None)
         config = config_from_args(args)
-    result = run_search(config, run_dir=out, resume=args.resume, stop=args.stop, progress=not args.quiet)
+    result = run_search(config, run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
+                        progress=not args.quiet)
     last = result.history[-1] if result.history else {}
     print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, "
           f"val acc {last.get('val_acc', float('nan')):.3f}, run folder {result.run_dir}")

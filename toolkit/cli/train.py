@@ -9,8 +9,17 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..errors import ToolkitError
 from ..genotype import load_architecture
-from .common import (add_run_arguments, data_flags, inherit_data_settings, output_folder, parse_reductions,
-                     positive_int, run_config_values, run_folder_of, stopped_hint)
+from .common import (
+    add_run_arguments,
+    data_flags,
+    inherit_data_settings,
+    output_folder,
+    parse_reductions,
+    positive_int,
+    run_config_values,
+    run_folder_of,
+    stopped_hint,
+)
 
 
 def register(sub) -> None:
@@ -58,8 +67,8 @@ def run(args) -> int:
         config = TrainConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
                              reductions=parse_reductions(args.reductions), auxiliary_weight=args.auxiliary_weight,
                              drop_path=args.drop_path)
-    result = train_network(architecture, config, run_dir=out, resume=args.resume, stop=args.stop,
-                           progress=not args.quiet)
+    result = train_network(architecture, config, run_dir=out, resume=args.resume,
+                           stop=getattr(args, "stop", None), progress=not args.quiet)
     print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, test acc {result.test_acc:.4f} "
           f"({config.dataset} held-out split), {result.parameters:,} parameters, run folder {result.run_dir}")
     if result.status == "stopped":
