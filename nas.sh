@@ -3,6 +3,9 @@
 #   ./nas.sh tutorials   install what the notebooks need and open JupyterLab on the quickstart
 #   ./nas.sh test        install everything the tests need and run the whole test suite
 # Both create .venv (Python >= 3.10) on first use and are safe to run again.
+# tutorials serves on 127.0.0.1 with a token and prints the URL to open. Settings (environment):
+#   NAS_TOOLKIT_PORT=8888  NAS_TOOLKIT_NO_BROWSER=1 (print the URL only)  NAS_TOOLKIT_TOKEN=...
+#   NAS_TOOLKIT_INSTALL=0 (start with the packages already in .venv, e.g. offline)
 # TORCH_PACKAGES overrides the PyTorch pins (e.g. TORCH_PACKAGES="torch torchvision").
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -55,10 +58,18 @@ apt_install() {  # apt_install COMMAND PACKAGE WHAT-FOR
 case "${1:-}" in
   tutorials)
     make_venv
-    pip_install notebooks
-    apt_install dot graphviz "cell drawings"
-    say "opening JupyterLab on notebooks/00_quickstart.ipynb (Ctrl-C to stop)"
-    exec "$VENV/bin/python" -m jupyter lab notebooks/00_quickstart.ipynb
+    if [ "${NAS_TOOLKIT_INSTALL:-1}" != 0 ]; then
+      pip_install notebooks
+      apt_install dot graphviz "cell drawings"
+    fi
+    port=${NAS_TOOLKIT_PORT:-8888}
+    token=${NAS_TOOLKIT_TOKEN:-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}
+    flags=(--ip=127.0.0.1 "--port=$port" --ServerApp.port_retries=0 "--IdentityProvider.token=$token")
+    [ "$(id -u)" = 0 ] && flags+=(--allow-root)  # containers and many workshop VMs run as root
+    [ "${NAS_TOOLKIT_NO_BROWSER:-0}" = 1 ] && flags+=(--no-browser)
+    say "starting JupyterLab on the quickstart (Ctrl-C to stop; NAS_TOOLKIT_PORT chooses another port). Open:"
+    say "http://127.0.0.1:$port/lab/tree/00_quickstart.ipynb?token=$token"
+    exec "$VENV/bin/python" -m jupyter lab notebooks/00_quickstart.ipynb "${flags[@]}"
     ;;
   test)
     make_venv
