@@ -247,3 +247,28 @@ def test_api_refuses_wrong_types_and_ranges(call, message):
 
 def test_a_list_of_reductions_is_stored_as_a_tuple():
     assert SearchConfig(reductions=[2, 3]).reductions == (2, 3)
+
+
+def test_masks_turning_nan_stop_pruning_as_diverged(monkeypatch):
+    import toolkit.gal.adversarial as adversarial
+    from toolkit.data import load_dataset
+    from toolkit.loop import Session
+    from toolkit.train import build_network
+
+    config = GalConfig(dataset="fake", channels=4, cells=3, reductions=(2,), gal_epochs=1, gal_batch_size=32)
+    data = load_dataset("fake", fake_size=64)
+    baseline = build_network(load_architecture("DARTS_V2"), config, data)
+    real_step = adversarial._Stage.step
+
+    def poisoned(self, x):
+        losses = real_step(self, x)
+        with torch.no_grad():
+            for mask in self.masks:
+                mask.fill_(math.nan)
+        return losses
+
+    monkeypatch.setattr(adversarial._Stage, "step", poisoned)
+    seen = []
+    with pytest.raises(ToolkitError, match="diverged at epoch 1 step 1 .*; lower the learning rate"):
+        adversarial.train_masks(baseline, config, data, Session(config, (seen.append,)))
+    assert seen[-1].kind == "run_end" and seen[-1]["status"] == "diverged"

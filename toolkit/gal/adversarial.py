@@ -18,6 +18,7 @@ node, and the data and adversarial losses push back where the node matters.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -139,6 +140,8 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
             for key, value in losses.items():
                 sums[key] += value
             values = mask_values(stage.masks)
+            if not all(math.isfinite(v) for v in [*losses.values(), *(v for cell in values for v in cell)]):
+                raise session.diverged("prune", epoch, step, losses["adv_loss"] + losses["data_loss"], len(history))
             session.bus.emit("step", epoch=epoch, step=step, steps=steps, loss=losses["adv_loss"] + losses["data_loss"],
                              acc=losses["agree"])
             session.bus.emit("masks", epoch=epoch, step=step, steps=steps, iteration=iteration, masks=values,
