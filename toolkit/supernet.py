@@ -29,7 +29,8 @@ class MixedOp(nn.Module):
     - ops that start with a ReLU (sep/dil convs) share one ``relu(x)``;
     - an op that ends in a non-affine batch norm gets ``w_o`` as that norm's scale,
       ``w_o * (y - μ)/σ``, so the op's output is never stored for the gradient of ``w_o``;
-    - the 'none' op adds ``w_o * 0``: it is left out (its α still enters through the softmax).
+    - the 'none' op adds ``w_o * 0``: it is left out (its α still enters through the softmax);
+    - on CPU the edge runs in channels-last layout.
     """
 
     def __init__(self, C: int, stride: int, ops: tuple[str, ...]):
@@ -44,6 +45,8 @@ class MixedOp(nn.Module):
         self._plans = [(False, op, None) if only_zero else mixed_op_plan(op) for op in self.ops]
 
     def forward(self, x, weights):
+        if x.device.type == "cpu":  # oneDNN's depthwise convs and pooling are several times faster so
+            x = x.contiguous(memory_format=torch.channels_last)
         relu_x = F.relu(x) if any(plan[0] for plan in self._plans) else None
         out = None
         for i, (relu_first, body, norm) in enumerate(self._plans):
@@ -89,8 +92,9 @@ def scaled_batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, scale: torch.Tensor) 
             momentum = 1.0 / float(bn.num_batches_tracked)
     use_batch = bn.training or (bn.running_mean is None and bn.running_var is None)
     track = not bn.training or bn.track_running_stats
+    # A dense weight: torch's CPU channels-last batch norm misreads an expanded (stride-0) one.
     return F.batch_norm(x, bn.running_mean if track else None, bn.running_var if track else None,
-                        scale.expand(x.shape[1]), None, use_batch, momentum, bn.eps)
+                        scale.expand(x.shape[1]).contiguous(), None, use_batch, momentum, bn.eps)
 
 
 def build_edge(C: int, stride: int, ops: tuple[str, ...], partial: str = "none", k: int = 1) -> nn.Module:
