@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from ..errors import ToolkitError
+from ..runtime import configure_threads
 
 COMMANDS = ("search", "train", "show", "prune")
 
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        configure_threads()  # one core left free: a busy browser or second program barely slows a step
         return args.func(args) or 0
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
