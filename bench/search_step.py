@@ -3,7 +3,8 @@
 A search step is an α step on a validation batch plus a w step on a training batch (DARTS
 Algorithm 1). Variants: first- and second-order DARTS, PC-DARTS and ADARTS at K=4 (edge
 normalisation on). Beside the toolkit's step the bench times a plain formulation written here:
-every op of every edge run and summed with its softmax weight, the α step by a full ``backward()``
+every op of every edge run and summed with its softmax weight, each edge's output times its β
+(edge normalisation), the α step by a full ``backward()``
 (second order: DARTS' original unrolled step on a deep copy of the model). Both run on the same
 data in the same process, their repetitions interleaved, so the ratio holds on a busy machine too.
 
@@ -42,7 +43,7 @@ from toolkit.architect import Architect  # noqa: E402
 from toolkit.memory import MB, SavedTensorMeter  # noqa: E402
 from toolkit.runtime import autocast, configure_threads, prepare_model, to_device  # noqa: E402
 from toolkit.space import SearchSpace  # noqa: E402
-from toolkit.supernet import MixedOp, Supernet  # noqa: E402
+from toolkit.supernet import MixedOp, SearchCell, Supernet  # noqa: E402
 
 CONFIGS = {  # C, cells, batch, image size (square, 3 channels); 8 DARTS ops, 4 nodes
     "cpu-small": {"C": 8, "cells": 5, "batch": 32, "size": 16},
@@ -61,9 +62,24 @@ LR, MOMENTUM, WD, ARCH_LR, CLIP = 0.025, 0.9, 3e-4, 3e-4, 5.0
 
 # ---- the plain formulation ------------------------------------------------------------------
 
-def plain_mixed_forward(self, x, weights):
+def plain_mixed_forward(self, x, weights, scale=None):
+    assert scale is None  # the plain cell applies β itself
     """DARTS eq. 2 as written: every op runs, each output is multiplied by its weight and summed."""
     return sum(w * op(x) for w, op in zip(weights, self.ops))
+
+
+def plain_cell_forward(self, s0, s1, weights, edge_weights=None):
+    """A search cell as written in the papers: each edge's output times its β, summed per node."""
+    states = [self.preprocess0(s0), self.preprocess1(s1)]
+    offset = 0
+    for _ in range(self.nodes):
+        h = 0
+        for j, state in enumerate(states):
+            out = self.edges[offset + j](state, weights[offset + j])
+            h = h + (out if edge_weights is None else edge_weights[offset + j] * out)
+        offset += len(states)
+        states.append(h)
+    return torch.cat(states[2:], dim=1)
 
 
 def plain_alpha_step(model, arch_opt, w_opt, xt, yt, xv, yv, order):
@@ -114,6 +130,8 @@ class Stepper:
             for m in model.modules():
                 if isinstance(m, MixedOp):
                     m.forward = types.MethodType(plain_mixed_forward, m)
+                if isinstance(m, SearchCell):
+                    m.forward = types.MethodType(plain_cell_forward, m)
             amp, channels_last = "off", False  # the reference runs in fp32, default layout
         self.model = prepare_model(model, device, channels_last)
         self.device, self.amp, self.channels_last, self.order = device, amp, channels_last, order

@@ -1,8 +1,9 @@
 """The fast search step computes the same losses and gradients as the plain mixed op.
 
 The oracle is the textbook formulation (DARTS eq. 2): every op of every edge run in full and
-summed with its softmax weight, and for the α step a full ``backward()`` (second order: DARTS'
-original unrolled step on a deep copy of the model, eq. 6-8). Both run on the same modules and
+summed with its softmax weight, each edge's output times its β with edge normalisation, and for
+the α step a full ``backward()`` (second order: DARTS' original unrolled step on a deep copy of
+the model, eq. 6-8). Both run on the same modules and
 data in float64; losses and gradients of w and α must agree to float tolerance.
 """
 
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 
 from toolkit.architect import Architect
 from toolkit.space import DARTS_OPS, SearchSpace
-from toolkit.supernet import MixedOp, Supernet
+from toolkit.supernet import MixedOp, SearchCell, Supernet
 
 LR, MOMENTUM, WD = 0.05, 0.9, 3e-4
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -26,21 +27,38 @@ VARIANTS = {  # name: (order, Supernet keyword arguments)
 }
 
 
-def plain_mixed_forward(self, x, weights):
+def plain_mixed_forward(self, x, weights, scale=None):
+    assert scale is None  # the plain cell applies β itself
     return sum(w * op(x) for w, op in zip(weights, self.ops))
+
+
+def plain_cell_forward(self, s0, s1, weights, edge_weights=None):
+    """A search cell as written in the papers: each edge's output times its β, summed per node."""
+    states = [self.preprocess0(s0), self.preprocess1(s1)]
+    offset = 0
+    for _ in range(self.nodes):
+        h = 0
+        for j, state in enumerate(states):
+            out = self.edges[offset + j](state, weights[offset + j])
+            h = h + (out if edge_weights is None else edge_weights[offset + j] * out)
+        offset += len(states)
+        states.append(h)
+    return torch.cat(states[2:], dim=1)
 
 
 @pytest.fixture
 def plain_mixed_op(monkeypatch):
     """Run the block under ``with plain_mixed_op():`` with the textbook mixed op."""
-    fast = MixedOp.forward
+    fast = MixedOp.forward, SearchCell.forward
 
     class Switch:
         def __enter__(self):
             monkeypatch.setattr(MixedOp, "forward", plain_mixed_forward)
+            monkeypatch.setattr(SearchCell, "forward", plain_cell_forward)
 
         def __exit__(self, *exc):
-            monkeypatch.setattr(MixedOp, "forward", fast)
+            monkeypatch.setattr(MixedOp, "forward", fast[0])
+            monkeypatch.setattr(SearchCell, "forward", fast[1])
 
     return Switch
 

@@ -44,7 +44,10 @@ class MixedOp(nn.Module):
         only_zero = all(isinstance(op, Zero) for op in self.ops)
         self._plans = [(False, op, None) if only_zero else mixed_op_plan(op) for op in self.ops]
 
-    def forward(self, x, weights):
+    def forward(self, x, weights, scale=None):
+        """``sum_o w_o * o(x)``; ``scale`` (PC-DARTS' edge weight β) multiplies it, folded into the w_o."""
+        if scale is not None:
+            weights = weights * scale
         if x.device.type == "cpu":  # oneDNN's depthwise convs and pooling are several times faster so
             x = x.contiguous(memory_format=torch.channels_last)
         relu_x = F.relu(x) if any(plan[0] for plan in self._plans) else None
@@ -131,8 +134,8 @@ class SearchCell(nn.Module):
         for _ in range(self.nodes):
             h = 0
             for j, state in enumerate(states):
-                out = self.edges[offset + j](state, weights[offset + j])
-                h = h + (out if edge_weights is None else edge_weights[offset + j] * out)
+                e = offset + j
+                h = h + self.edges[e](state, weights[e], None if edge_weights is None else edge_weights[e])
             offset += len(states)
             states.append(h)
         return torch.cat(states[2:], dim=1)
