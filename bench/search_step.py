@@ -302,15 +302,15 @@ def main_table(args, cfg):
 
 
 def sweep_table(args, cfg):
-    points = [("base", {})] + [(f"batch {v}", {"batch": v}) for v in (cfg["batch"] // 2, cfg["batch"] * 2)] \
+    points = [(f"batch {v}", {"batch": v}) for v in (cfg["batch"] // 2, cfg["batch"] * 2)] \
         + [(f"C {v}", {"C": v}) for v in (cfg["C"] // 2, cfg["C"] * 2)] \
         + [(f"cells {v}", {"cells": v}) for v in (3, cfg["cells"] + 3)]
-    print("\nSweep (darts-1st; one setting changed at a time):\n")
+    print("\nSweep (darts-1st; one setting changed from the table's at a time):\n")
     print("| setting | toolkit ms | plain ms | time ratio | toolkit img/s |")
     print("|---|---|---|---|---|")
     for label, change in points:
         point = {**cfg, **change}
-        row = compare("darts-1st", point, argparse.Namespace(**{**vars(args), "warmup": 1}), max(3, args.repeats // 2))
+        row = compare("darts-1st", point, argparse.Namespace(**{**vars(args), "warmup": 1}), max(2, args.repeats // 2))
         t, p = row["toolkit"]["s"], row["plain"]["s"]
         print(f"| {label} | {1e3 * t:.0f} | {1e3 * p:.0f} | {t / p:.2f} | {2 * point['batch'] / t:.0f} |", flush=True)
 
@@ -347,7 +347,7 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the toolkit's choice)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per implementation")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     parser.add_argument("--no-sweep", dest="sweep", action="store_false")
     parser.add_argument("--no-rss", dest="rss", action="store_false", help="skip the max-RSS subprocesses (CPU)")
     parser.add_argument("--contention", action="store_true", help="only the quiet vs busy measurement")
