@@ -54,7 +54,7 @@ class Architect:
         return float(loss.detach())
 
     def alpha_gradient(self, x_train, y_train, x_val, y_val, lr: float):
-        """(validation loss, ∇_α) of the chosen order; autograd computes no gradient for w here."""
+        """(validation loss, ∇_α) of the chosen order; first order asks autograd for ∇_α alone, not ∇_w."""
         if self.order == 2:
             return self.unrolled_gradient(x_train, y_train, x_val, y_val, lr)
         loss = self.loss_fn(self.model(x_val), y_val)
