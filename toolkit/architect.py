@@ -47,15 +47,18 @@ class Architect:
     def step(self, x_train, y_train, x_val, y_val, lr: float) -> float:
         """One α update; ``lr`` is the weights' current learning rate ξ. Returns the val loss."""
         self.optimizer.zero_grad(set_to_none=True)
-        if self.order == 1:
-            loss = self.loss_fn(self.model(x_val), y_val)
-            grads = torch.autograd.grad(loss, [p for _, p in self.arch])
-        else:
-            loss, grads = self.unrolled_gradient(x_train, y_train, x_val, y_val, lr)
+        loss, grads = self.alpha_gradient(x_train, y_train, x_val, y_val, lr)
         for (_, p), g in zip(self.arch, grads):
             p.grad = g
         self.optimizer.step()
         return float(loss.detach())
+
+    def alpha_gradient(self, x_train, y_train, x_val, y_val, lr: float):
+        """(validation loss, ∇_α) of the chosen order; first order asks autograd for ∇_α alone, not ∇_w."""
+        if self.order == 2:
+            return self.unrolled_gradient(x_train, y_train, x_val, y_val, lr)
+        loss = self.loss_fn(self.model(x_val), y_val)
+        return loss, torch.autograd.grad(loss, [p for _, p in self.arch])
 
     def _loss(self, weights, x, y):
         params = {n: w for (n, _), w in zip(self.weights, weights)}

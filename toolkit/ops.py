@@ -138,6 +138,13 @@ PARAMETER_FREE: set[str] = {"none", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x
 POOLING = frozenset({"avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7"})
 
 
+def flat_layers(op: nn.Module) -> list[nn.Module]:
+    """The layers an op runs in order, nested ``nn.Sequential`` blocks flattened (SepConv -> 8 layers)."""
+    if not isinstance(op, nn.Sequential) or type(op).forward is not nn.Sequential.forward:
+        return [op]
+    return [layer for child in op for layer in flat_layers(child)]
+
+
 def register_op(name: str, factory: OpFactory, *, parameter_free: bool = False) -> None:
     """Add an op to the registry so search spaces and genotypes may name it.
 

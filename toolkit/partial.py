@@ -143,30 +143,38 @@ class PartialChannelEdge(nn.Module):
         self.last_attention: torch.Tensor | None = None
         self.last_selected: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """Edge output for input ``x`` (N, C, H, W) and the edge's softmax(α) ``weights``."""
-        if self.attention is None:
-            return self._random(x, weights)
-        return self._attention(x, weights)
+    def forward(self, x: torch.Tensor, weights: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        """Edge output for input ``x`` (N, C, H, W) and the edge's softmax(α) ``weights``.
 
-    def _random(self, x, weights):
+        ``scale``: PC-DARTS' edge weight β, which multiplies the whole edge output (op part and
+        bypass). It is applied to the op weights and the bypassed channels, so autograd keeps no
+        copy of the edge output for β's gradient.
+        """
+        if self.attention is None:
+            return self._random(x, weights, scale)
+        return self._attention(x, weights, scale)
+
+    def _random(self, x, weights, scale):
         """PC-DARTS: first C/K channels through the op, the rest bypass, then channel shuffle."""
         self.last_selected = torch.arange(self.op_channels, device=x.device)
-        out = self.mixed(x[:, : self.op_channels], weights)
+        out = self.mixed(x[:, : self.op_channels], weights, scale)
         if self.k == 1:
             return out
         bypass = downsample_bypass(x[:, self.op_channels :], self.stride)
+        bypass = bypass if scale is None else bypass * scale
         return channel_shuffle(torch.cat([out, bypass], dim=1), self.k)
 
-    def _attention(self, x, weights):
+    def _attention(self, x, weights, scale):
         """ADARTS: eq. 7-8 attention, eq. 9 selection, eq. 10 / Algorithm 3 reassembly."""
         attention = self.attention(x)  # F_c, eq. 7
         weighted = x * attention[:, :, None, None]  # F' = F_c * F, eq. 8
         selected, bypassed = select_channels(attention, self.op_channels)  # M, eq. 9
         self.last_attention, self.last_selected = attention.detach(), selected
         if self.k == 1:  # every channel enters, in order: no copy needed
-            return self.mixed(weighted, weights)
-        out = self.mixed(weighted.index_select(1, selected), weights)  # Algorithm 3 line 5
+            return self.mixed(weighted, weights, scale)
+        out = self.mixed(weighted.index_select(1, selected), weights, scale)  # Algorithm 3 line 5
+        if scale is not None:  # β F' = F (β F_c): the product keeps x, which is kept anyway, not a new tensor
+            weighted = x * (scale * attention)[:, :, None, None]
         bypass = downsample_bypass(weighted.index_select(1, bypassed), self.stride)  # line 7
         position = torch.cat([selected, bypassed]).argsort()  # line 11: back to the original order
         return torch.cat([out, bypass], dim=1).index_select(1, position)

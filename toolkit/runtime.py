@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 
 import numpy as np
@@ -54,6 +55,47 @@ def prepare_model(model: torch.nn.Module, device: torch.device, channels_last: b
 def to_device(x: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def search_threads(cores: int | None = None) -> int:
+    """Torch intra-op threads for searching and training on CPU: one core is left free.
+
+    Torch's default (one thread per core) splits every op between all cores and waits for the
+    slowest share, so one other busy program (the browser drawing live plots, a second kernel)
+    makes each op wait for a core it has to share: 17x slower steps were seen on 2 cores.
+    With one core left free a busy program has a core of its own, and a small supernet's step,
+    whose ops are too small to split well, loses little or nothing on a quiet machine. Four
+    threads at most, since these models gain little beyond that.
+
+    Example:
+        >>> search_threads(2), search_threads(8)
+        (1, 4)
+    """
+    cores = usable_cores() if cores is None else cores
+    return max(1, min(cores - 1, 4))
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Apply the thread choice for this process and return it.
+
+    ``threads`` wins, then a user's ``OMP_NUM_THREADS``, then :func:`search_threads`. The CLI and
+    the notebooks call this once at start.
+    """
+    if threads is None:
+        env = os.environ.get("OMP_NUM_THREADS", "")
+        threads = int(env) if env.isdigit() and int(env) > 0 else search_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ToolkitError(f"threads must be a positive integer, got {threads!r}")
+    torch.set_num_threads(threads)
+    return threads
 
 
 def seed_everything(seed: int) -> None:

@@ -18,6 +18,7 @@ import threading
 
 from ..errors import ToolkitError
 from ..events import StopSignal
+from ..runtime import configure_threads
 
 COMMANDS = ("search", "train", "show", "prune")
 
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.stop = StopSignal()
     try:
+        configure_threads()  # one core left free: a busy browser or second program barely slows a step
         with StopOnSignal(args.stop) as signals:
             code = args.func(args) or 0
         if signals.received is not None:

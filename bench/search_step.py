@@ -1,0 +1,379 @@
+"""Speed and memory of one supernet search step: the toolkit against the plain mixed op.
+
+A search step is an α step on a validation batch plus a w step on a training batch (DARTS
+Algorithm 1). Variants: first- and second-order DARTS, PC-DARTS and ADARTS at K=4 (edge
+normalisation on). Beside the toolkit's step the bench times a plain formulation written here:
+every op of every edge run and summed with its softmax weight, each edge's output times its β
+(edge normalisation), the α step by a full ``backward()``
+(second order: DARTS' original unrolled step on a deep copy of the model). Both run on the same
+data in the same process, their repetitions interleaved, so the ratio holds on a busy machine too.
+
+Reported: median ms per step over warm runs, images per second (2 batches per step), peak memory
+(CUDA allocator peak on GPU; on CPU the saved-tensor peak of ``toolkit.memory.SavedTensorMeter``
+and the max RSS of a fresh process running only that variant), a sweep over batch, channels and
+cells (first order), and with ``--contention`` the step time on a quiet machine against the same
+with one busy process (started and stopped by the bench, time-limited) per thread setting.
+
+Examples, from the repository root:
+    .venv/bin/python bench/search_step.py --config cpu-small
+    .venv/bin/python bench/search_step.py --config gpu-cifar --device cuda --amp bf16 --channels-last
+    .venv/bin/python bench/search_step.py --config quickstart --contention
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from toolkit.architect import Architect  # noqa: E402
+from toolkit.memory import MB, SavedTensorMeter  # noqa: E402
+from toolkit.runtime import autocast, configure_threads, prepare_model, to_device  # noqa: E402
+from toolkit.space import SearchSpace  # noqa: E402
+from toolkit.supernet import MixedOp, SearchCell, Supernet  # noqa: E402
+
+CONFIGS = {  # C, cells, batch, image size (square, 3 channels); 8 DARTS ops, 4 nodes
+    "cpu-small": {"C": 8, "cells": 5, "batch": 32, "size": 16},
+    "gpu-cifar": {"C": 16, "cells": 8, "batch": 64, "size": 32},
+    "quickstart": {"C": 4, "cells": 3, "batch": 32, "size": 16},
+}
+VARIANTS = {  # name: (order, Supernet keyword arguments)
+    "darts-1st": (1, {}),
+    "darts-2nd": (2, {}),
+    "pcdarts-k4": (1, {"partial": "random", "k": 4, "edge_norm": True}),
+    "adarts-k4": (1, {"partial": "attention", "k": 4, "edge_norm": True}),
+}
+IMPLS = ("toolkit", "plain")
+LR, MOMENTUM, WD, ARCH_LR, CLIP = 0.025, 0.9, 3e-4, 3e-4, 5.0
+
+
+# ---- the plain formulation ------------------------------------------------------------------
+
+def plain_mixed_forward(self, x, weights, scale=None):
+    assert scale is None  # the plain cell applies β itself
+    """DARTS eq. 2 as written: every op runs, each output is multiplied by its weight and summed."""
+    return sum(w * op(x) for w, op in zip(weights, self.ops))
+
+
+def plain_cell_forward(self, s0, s1, weights, edge_weights=None):
+    """A search cell as written in the papers: each edge's output times its β, summed per node."""
+    states = [self.preprocess0(s0), self.preprocess1(s1)]
+    offset = 0
+    for _ in range(self.nodes):
+        h = 0
+        for j, state in enumerate(states):
+            out = self.edges[offset + j](state, weights[offset + j])
+            h = h + (out if edge_weights is None else edge_weights[offset + j] * out)
+        offset += len(states)
+        states.append(h)
+    return torch.cat(states[2:], dim=1)
+
+
+def plain_alpha_step(model, arch_opt, w_opt, xt, yt, xv, yv, order):
+    """The α step with full backward passes; second order on a deep copy (DARTS' original code)."""
+    arch_opt.zero_grad()
+    if order == 1:
+        model.zero_grad()
+        F.cross_entropy(model(xv), yv).backward()
+    else:
+        weights = model.weight_parameters()
+        grads = torch.autograd.grad(F.cross_entropy(model(xt), yt), weights)
+        unrolled = copy.deepcopy(model)
+        with torch.no_grad():
+            for p, q, g in zip(weights, unrolled.weight_parameters(), grads):
+                buf = w_opt.state.get(p, {}).get("momentum_buffer")
+                q.copy_(p - LR * (g + WD * p + (MOMENTUM * buf if buf is not None else 0)))
+        F.cross_entropy(unrolled(xv), yv).backward()
+        d_alpha = [a.grad.clone() for a in unrolled.arch_parameters()]
+        vector = [q.grad for q in unrolled.weight_parameters()]
+        eps = 0.01 / torch.cat([v.flatten() for v in vector]).norm()
+        hessian = []
+        for sign in (1, -2):
+            with torch.no_grad():
+                for p, v in zip(weights, vector):
+                    p.add_(sign * eps * v)
+            model.zero_grad()
+            F.cross_entropy(model(xt), yt).backward()
+            hessian.append([a.grad.clone() for a in model.arch_parameters()])
+        with torch.no_grad():
+            for p, v in zip(weights, vector):
+                p.add_(eps * v)
+        for a, d, gp, gm in zip(model.arch_parameters(), d_alpha, *hessian):
+            a.grad = d - LR * (gp - gm) / (2 * eps)
+    arch_opt.step()
+
+
+# ---- one step of either implementation ------------------------------------------------------
+
+class Stepper:
+    """A supernet, its optimisers and one search step, for the toolkit or the plain formulation."""
+
+    def __init__(self, impl, variant, cfg, device, amp="off", channels_last=False):
+        order, kwargs = VARIANTS[variant]
+        torch.manual_seed(0)
+        model = Supernet(SearchSpace(), cfg["C"], cfg["cells"], 10, 3, **kwargs)
+        self.plain = impl == "plain"
+        if self.plain:
+            for m in model.modules():
+                if isinstance(m, MixedOp):
+                    m.forward = types.MethodType(plain_mixed_forward, m)
+                if isinstance(m, SearchCell):
+                    m.forward = types.MethodType(plain_cell_forward, m)
+            amp, channels_last = "off", False  # the reference runs in fp32, default layout
+        self.model = prepare_model(model, device, channels_last)
+        self.device, self.amp, self.channels_last, self.order = device, amp, channels_last, order
+        self.w_opt = torch.optim.SGD(self.model.weight_parameters(), LR, momentum=MOMENTUM, weight_decay=WD)
+        self.architect = Architect(self.model, self.w_opt, order, ARCH_LR, (0.5, 0.999), 1e-3)
+
+    def batches(self, data):
+        return [to_device(t, self.device, self.channels_last) for t in data]
+
+    def step(self, xt, yt, xv, yv):
+        if self.plain:
+            plain_alpha_step(self.model, self.architect.optimizer, self.w_opt, xt, yt, xv, yv, self.order)
+        else:
+            with autocast(self.device, self.amp):
+                self.architect.step(xt, yt, xv, yv, LR)
+        self.w_opt.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp):
+            loss = F.cross_entropy(self.model(xt), yt)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.weight_parameters(), CLIP)
+        self.w_opt.step()
+
+
+def make_data(cfg, device, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    b, s = cfg["batch"], cfg["size"]
+    return [torch.randn(b, 3, s, s, generator=g), torch.randint(0, 10, (b,), generator=g),
+            torch.randn(b, 3, s, s, generator=g), torch.randint(0, 10, (b,), generator=g)]
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(stepper, batch):
+    sync(stepper.device)
+    start = time.perf_counter()
+    stepper.step(*batch)
+    sync(stepper.device)
+    return time.perf_counter() - start
+
+
+def peak_memory_mb(stepper, batch):
+    """CUDA allocator peak of one step on GPU; the saved-tensor peak on CPU."""
+    if stepper.device.type == "cuda":
+        torch.cuda.synchronize(stepper.device)
+        torch.cuda.reset_peak_memory_stats(stepper.device)
+        stepper.step(*batch)
+        return torch.cuda.max_memory_allocated(stepper.device) / MB
+    with SavedTensorMeter(stepper.model) as meter:
+        stepper.step(*batch)
+    return meter.peak_mb
+
+
+def compare(variant, cfg, args, repeats):
+    """Median step seconds and peak memory of toolkit and plain, repetitions interleaved."""
+    steppers = {impl: Stepper(impl, variant, cfg, args.device, args.amp, args.channels_last) for impl in IMPLS}
+    data = make_data(cfg, args.device)
+    batches = {impl: s.batches(data) for impl, s in steppers.items()}
+    for _ in range(args.warmup):
+        for impl in IMPLS:
+            steppers[impl].step(*batches[impl])
+    times = {impl: [] for impl in IMPLS}
+    for r in range(repeats):
+        for impl in IMPLS if r % 2 == 0 else IMPLS[::-1]:  # alternate the order against drift
+            times[impl].append(timed(steppers[impl], batches[impl]))
+    row = {impl: {"s": statistics.median(times[impl])} for impl in IMPLS}
+    for impl in IMPLS:
+        row[impl]["mb"] = peak_memory_mb(steppers[impl], batches[impl])
+    return row
+
+
+# ---- fresh-process measurements -------------------------------------------------------------
+
+def child(argv):
+    """Run in a fresh process so its figures are its own (max RSS; thread settings)."""
+    return json.loads(subprocess.run([sys.executable, __file__, *argv], check=True, capture_output=True,
+                                     text=True, env=os.environ.copy()).stdout.strip().splitlines()[-1])
+
+
+def rss_child(args):
+    """Peak resident memory of two steps in a fresh process (Linux: the peak is reset after setup)."""
+    stepper = Stepper(args.impl, args.variant, CONFIGS[args.config], args.device)
+    batch = stepper.batches(make_data(CONFIGS[args.config], args.device))
+    status, base = Path("/proc/self/status"), 0.0
+    try:  # importing torch peaks above a small step; "5" resets the peak (VmHWM) to the current RSS
+        Path("/proc/self/clear_refs").write_text("5")
+        base = proc_status_mb(status, "VmRSS")
+    except OSError:
+        status = None
+    for _ in range(2):
+        stepper.step(*batch)
+    if status is not None:
+        peak = proc_status_mb(status, "VmHWM")
+        print(json.dumps({"rss_mb": peak, "growth_mb": peak - base}))
+    else:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"rss_mb": peak, "growth_mb": float("nan")}))
+
+
+def proc_status_mb(status: Path, key: str) -> float:
+    line = next(line for line in status.read_text().splitlines() if line.startswith(key))
+    return int(line.split()[1]) / 1024
+
+
+BUSY = "import time\nend = time.time() + {limit}\nwhile time.time() < end:\n    pass\n"
+
+
+def contention_child(args):
+    """Quiet median, then the median with one busy process on the same CPUs (toolkit, first order)."""
+    threads = configure_threads(args.threads)
+    cfg = CONFIGS[args.config]
+    stepper = Stepper("toolkit", "darts-1st", cfg, torch.device("cpu"))
+    batch = stepper.batches(make_data(cfg, torch.device("cpu")))
+    for _ in range(args.warmup):
+        stepper.step(*batch)
+    quiet = statistics.median(timed(stepper, batch) for _ in range(args.repeats))
+    busy = subprocess.Popen([sys.executable, "-c", BUSY.format(limit=90)])
+    loaded, start = [], time.perf_counter()
+    try:
+        time.sleep(0.5)
+        while len(loaded) < args.repeats and time.perf_counter() - start < 40:  # a slow setting stops early
+            loaded.append(timed(stepper, batch))
+    finally:
+        busy.kill()
+        busy.wait()
+    print(json.dumps({"threads": threads, "quiet": quiet, "busy": statistics.median(loaded), "busy_steps": len(loaded),
+                      "wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)")}))
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+def machine(args):
+    if args.device.type == "cuda":
+        name = torch.cuda.get_device_name(args.device)
+        return f"{name}; torch {torch.__version__}, CUDA {torch.version.cuda}, amp {args.amp}, " \
+               f"channels_last {args.channels_last} (the plain formulation: fp32, default layout)"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
+            f"{torch.get_num_threads()} torch thread(s); torch {torch.__version__}")
+
+
+def main_table(args, cfg):
+    rows = []
+    mem = "CUDA peak MiB" if args.device.type == "cuda" else "saved MiB"
+    rss = " toolkit RSS MiB | plain RSS MiB | toolkit RSS growth | plain RSS growth | growth ratio |"
+    print(f"| variant | toolkit ms | plain ms | time ratio | toolkit img/s | plain img/s | toolkit {mem} "
+          f"| plain {mem} | memory ratio |" + (rss if args.rss else ""))
+    print("|---" * (9 + 5 * args.rss) + "|")
+    for variant in args.variants:
+        row = compare(variant, cfg, args, args.repeats)
+        images = 2 * cfg["batch"]
+        t, p = row["toolkit"], row["plain"]
+        line = (f"| {variant} | {1e3 * t['s']:.0f} | {1e3 * p['s']:.0f} | {t['s'] / p['s']:.2f} | "
+                f"{images / t['s']:.0f} | {images / p['s']:.0f} | {t['mb']:.0f} | {p['mb']:.0f} | "
+                f"{t['mb'] / p['mb']:.2f} |")
+        if args.rss:
+            rss = {impl: child(["--rss-child", "--config", args.config, "--variant", variant, "--impl", impl,
+                                "--threads", str(torch.get_num_threads())]) for impl in IMPLS}
+            t, p = rss["toolkit"], rss["plain"]
+            line += (f" {t['rss_mb']:.0f} | {p['rss_mb']:.0f} | {t['growth_mb']:.0f} | {p['growth_mb']:.0f} | "
+                     f"{t['growth_mb'] / p['growth_mb']:.2f} |")
+        print(line, flush=True)
+        rows.append(row)
+    return rows
+
+
+def sweep_table(args, cfg):
+    points = [(f"batch {v}", {"batch": v}) for v in (cfg["batch"] // 2, cfg["batch"] * 2)] \
+        + [(f"C {v}", {"C": v}) for v in (cfg["C"] // 2, cfg["C"] * 2)] \
+        + [(f"cells {v}", {"cells": v}) for v in (3, cfg["cells"] + 3)]
+    print("\nSweep (darts-1st; one setting changed from the table's at a time):\n")
+    print("| setting | toolkit ms | plain ms | time ratio | toolkit img/s |")
+    print("|---|---|---|---|---|")
+    for label, change in points:
+        point = {**cfg, **change}
+        row = compare("darts-1st", point, argparse.Namespace(**{**vars(args), "warmup": 1}), max(2, args.repeats // 2))
+        t, p = row["toolkit"]["s"], row["plain"]["s"]
+        print(f"| {label} | {1e3 * t:.0f} | {1e3 * p:.0f} | {t / p:.2f} | {2 * point['batch'] / t:.0f} |", flush=True)
+
+
+def contention_table(args):
+    settings = [("auto", None), ("1", None), ("2", "PASSIVE"), ("2", None)]  # the slowest last
+    print(f"\nContention ({args.config}, toolkit first order, one busy process on the same CPUs):\n")
+    print("| threads | OMP_WAIT_POLICY | quiet ms | with a busy process ms | slowdown |")
+    print("|---|---|---|---|---|")
+    for threads, policy in settings:
+        env_policy = {"OMP_WAIT_POLICY": policy} if policy else {}
+        saved = dict(os.environ)
+        os.environ.pop("OMP_NUM_THREADS", None)
+        os.environ.pop("OMP_WAIT_POLICY", None)
+        os.environ.update(env_policy)
+        try:
+            argv = ["--contention-child", "--config", args.config, "--repeats", str(args.repeats),
+                    "--warmup", str(args.warmup)] + ([] if threads == "auto" else ["--threads", threads])
+            r = child(argv)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        label = f"{r['threads']} (toolkit's choice)" if threads == "auto" else str(r["threads"])
+        print(f"| {label} | {r['wait_policy']} | {1e3 * r['quiet']:.0f} | {1e3 * r['busy']:.0f} | "
+              f"{r['busy'] / r['quiet']:.2f}x ({r['busy_steps']} busy steps) |", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", choices=CONFIGS, default="cpu-small")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off", help="toolkit autocast (CUDA)")
+    parser.add_argument("--channels-last", action="store_true", help="toolkit in channels-last layout")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the toolkit's choice)")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per implementation")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    parser.add_argument("--no-sweep", dest="sweep", action="store_false")
+    parser.add_argument("--no-rss", dest="rss", action="store_false", help="skip the max-RSS subprocesses (CPU)")
+    parser.add_argument("--contention", action="store_true", help="only the quiet vs busy measurement")
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--contention-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--impl", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.device = torch.device(args.device)
+    if args.contention_child:
+        return contention_child(args)
+    configure_threads(args.threads)
+    if args.rss_child:
+        return rss_child(args)
+    if args.contention:
+        return contention_table(args)
+    args.rss = args.rss and args.device.type == "cpu"
+    cfg = CONFIGS[args.config]
+    start = time.time()
+    print(f"# Search step, {args.config}: C={cfg['C']}, {cfg['cells']} cells, batch {cfg['batch']}, "
+          f"{cfg['size']}x{cfg['size']}x3, 8 ops, 4 nodes\n\nMachine: {machine(args)}\n")
+    main_table(args, cfg)
+    if args.sweep:
+        sweep_table(args, cfg)
+    print(f"\nTotal {time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
