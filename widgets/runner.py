@@ -3,7 +3,9 @@
 A Jupyter kernel handles widget clicks only while no cell is running, so a search started from
 a button must not block the kernel: :class:`BackgroundRun` executes it in a thread, forwards its
 events to listeners (live plots), and hands back the result or the error. A notebook cell that
-needs the result (tested notebooks, the next step of a tutorial) calls ``run.wait()``.
+needs the result (tested notebooks, the next step of a tutorial) calls ``run.wait()``, which
+keeps handling widget messages while it waits (so Stop works even during *Run All*) and stops the
+run on *Kernel ▸ Interrupt*.
 
 Example:
     >>> from toolkit import SearchConfig
@@ -106,17 +108,19 @@ class BackgroundRun:
     def wait(self, timeout: float | None = None):
         """Block until the run ends and return its result.
 
+        Inside a Jupyter kernel the wait keeps processing widget messages (with ``jupyter-ui-poll``),
+        so the Stop button of a panel works while a cell waits, e.g. during *Run All*; the cells
+        queued behind this one run after it. *Kernel ▸ Interrupt* (the ■ button) stops the run too.
+
         Args:
             timeout: seconds to wait at most (None: no limit).
-
-        Interrupting the kernel while waiting (the ■ button) also stops the run.
 
         Raises:
             TimeoutError: the run is still going after ``timeout`` seconds.
             Exception: the run's own error, re-raised so a notebook cell shows it.
         """
         try:
-            finished = self._done.wait(timeout)
+            finished = _wait_polling_ui(self._done, timeout)
         except KeyboardInterrupt:
             self.stop()
             raise
@@ -136,6 +140,41 @@ class BackgroundRun:
 
     def __repr__(self) -> str:
         return f"<BackgroundRun {self._thread.name}: {self.status}>"
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter (ipykernel) kernel, where widget messages need the kernel's attention."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _wait_polling_ui(done: threading.Event, timeout: float | None, interval: float = 0.05) -> bool:
+    """Wait for ``done`` (at most ``timeout`` s); in a kernel, handle widget messages meanwhile.
+
+    A cell that blocks the kernel delays every widget message (a Stop click) until it ends;
+    ``jupyter_ui_poll.ui_events`` lets the kernel handle them now and defers queued cells.
+    Returns whether ``done`` was set.
+    """
+    ui_events = None
+    if _in_kernel():
+        try:
+            from jupyter_ui_poll import ui_events
+        except ImportError:  # without it the wait still works; Stop then acts when the cell ends
+            ui_events = None
+    if ui_events is None:
+        return done.wait(timeout)
+    end = None if timeout is None else time.monotonic() + timeout
+    with ui_events() as poll:
+        while not done.is_set():
+            if end is not None and time.monotonic() >= end:
+                return False
+            poll(20)  # up to 20 pending widget messages (clicks, slider moves)
+            done.wait(interval)
+    return True
 
 
 def start_search(config, *, listeners: Iterable = (), data=None, run_dir=None, resume: bool = False) -> BackgroundRun:
