@@ -3,14 +3,15 @@
 A Jupyter kernel handles widget clicks only while no cell is running, so a search started from
 a button must not block the kernel: :class:`BackgroundRun` executes it in a thread, forwards its
 events to listeners (live plots), and hands back the result or the error. A notebook cell that
-needs the result (tested notebooks, the next step of a tutorial) calls ``run.wait()``, which
-keeps handling widget messages while it waits (so Stop works even during *Run All*) and stops the
-run on *Kernel ▸ Interrupt*.
+needs the result writes ``result = await run``: while it waits, the kernel keeps handling widget
+messages (ipykernel >= 7.4 dispatches them during an awaiting cell), so the Stop button works even
+during *Run All*, and *Kernel ▸ Interrupt* stops the run. Scripts call ``run.wait()``.
 
 Example:
     >>> from toolkit import SearchConfig
     >>> run = start_search(SearchConfig(dataset="fake", epochs=1, channels=4, cells=3))  # doctest: +SKIP
     >>> result = run.wait()  # doctest: +SKIP
+    >>> result = await run  # in a notebook cell  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -108,9 +109,8 @@ class BackgroundRun:
     def wait(self, timeout: float | None = None):
         """Block until the run ends and return its result.
 
-        Inside a Jupyter kernel the wait keeps processing widget messages (with ``jupyter-ui-poll``),
-        so the Stop button of a panel works while a cell waits, e.g. during *Run All*; the cells
-        queued behind this one run after it. *Kernel ▸ Interrupt* (the ■ button) stops the run too.
+        A blocked cell holds up every widget message, the Stop button's included, until it ends:
+        in a notebook use ``await run`` instead. Interrupting while waiting also stops the run.
 
         Args:
             timeout: seconds to wait at most (None: no limit).
@@ -120,12 +120,35 @@ class BackgroundRun:
             Exception: the run's own error, re-raised so a notebook cell shows it.
         """
         try:
-            finished = _wait_polling_ui(self._done, timeout)
+            finished = self._done.wait(timeout)
         except KeyboardInterrupt:
             self.stop()
             raise
         if not finished:
             raise TimeoutError(f"the run is still {self.status} after {timeout} s; call run.stop() to end it")
+        return self._outcome()
+
+    def __await__(self):
+        """``result = await run`` in a notebook cell: wait without blocking the kernel.
+
+        The kernel's event loop keeps running, so widget messages (a Stop click, also during *Run
+        All*) are handled while the cell waits; *Kernel ▸ Interrupt* cancels the wait and stops
+        the run. Returns the result or raises the run's error, as :meth:`wait`.
+        """
+        return self._wait_async().__await__()
+
+    async def _wait_async(self, poll: float = 0.05):
+        import asyncio
+
+        try:
+            while not self._done.is_set():
+                await asyncio.sleep(poll)  # short sleeps: an interrupt cancels the wait at once
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.stop()
+            raise
+        return self._outcome()
+
+    def _outcome(self):
         if self.error is not None:
             raise self.error
         return self.result
@@ -140,41 +163,6 @@ class BackgroundRun:
 
     def __repr__(self) -> str:
         return f"<BackgroundRun {self._thread.name}: {self.status}>"
-
-
-def _in_kernel() -> bool:
-    """True inside a Jupyter (ipykernel) kernel, where widget messages need the kernel's attention."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _wait_polling_ui(done: threading.Event, timeout: float | None, interval: float = 0.05) -> bool:
-    """Wait for ``done`` (at most ``timeout`` s); in a kernel, handle widget messages meanwhile.
-
-    A cell that blocks the kernel delays every widget message (a Stop click) until it ends;
-    ``jupyter_ui_poll.ui_events`` lets the kernel handle them now and defers queued cells.
-    Returns whether ``done`` was set.
-    """
-    ui_events = None
-    if _in_kernel():
-        try:
-            from jupyter_ui_poll import ui_events
-        except ImportError:  # without it the wait still works; Stop then acts when the cell ends
-            ui_events = None
-    if ui_events is None:
-        return done.wait(timeout)
-    end = None if timeout is None else time.monotonic() + timeout
-    with ui_events() as poll:
-        while not done.is_set():
-            if end is not None and time.monotonic() >= end:
-                return False
-            poll(20)  # up to 20 pending widget messages (clicks, slider moves)
-            done.wait(interval)
-    return True
 
 
 def start_search(config, *, listeners: Iterable = (), data=None, run_dir=None, resume: bool = False) -> BackgroundRun:
