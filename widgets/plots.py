@@ -120,6 +120,7 @@ class LinePlot:
         self._dirty = False
         for m in metrics or ():
             self._add_series(*(m if isinstance(m, tuple) else (m, None, m)))
+        self._is_waiting = True
         show_waiting(self.figure, waiting)
 
     def _add_series(self, label: str, kind: str | None, field: str) -> None:
@@ -202,7 +203,10 @@ class LinePlot:
         with self.figure.batch_update():
             for trace, (xs, ys) in zip(self.figure.data, snapshot, strict=True):
                 trace.x, trace.y = xs, ys
-            show_waiting(self.figure, None if any(xs for xs, _ in snapshot) else self.waiting)
+            empty = not any(xs for xs, _ in snapshot)
+            if empty != self._is_waiting:  # only a change of state goes to the browser
+                self._is_waiting = empty
+                show_waiting(self.figure, self.waiting if empty else None)
 
     def clear(self) -> None:
         """Forget all points (e.g. when a new run starts)."""
@@ -262,9 +266,13 @@ class HeatmapPlot:
         self.waiting, self.height = waiting, height
         self.figure = go.FigureWidget(fig)
         self._panel_titles = list(self.figure.layout.annotations)
+        self._is_waiting = None
         self._show_waiting(True)
 
     def _show_waiting(self, waiting: bool) -> None:
+        if waiting == self._is_waiting:
+            return
+        self._is_waiting = waiting
         with self.figure.batch_update():
             self.figure.update_xaxes(visible=not waiting)
             self.figure.update_yaxes(visible=not waiting)
