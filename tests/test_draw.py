@@ -34,8 +34,9 @@ def edges_of(graph, prefix=""):
         line = re.sub(r"in:p(\d):e\b", r"in\1", line)  # the inputs are ports of one table node
         m = re.match(r"\s*(\w+) -> (\w+)(?: \[(.*)\])?", line, re.S)
         if m and "invis" not in (m.group(3) or "") and m.group(1).startswith(prefix):
-            label = re.search(r'label="?([\w.]+)', m.group(3) or "")
-            found[(m.group(1)[len(prefix):], m.group(2)[len(prefix):], label.group(1) if label else None)] = m.group(3)
+            label = re.search(r'label="?([\w.]+)(?:\n(\d+x\d+|connect))?', m.group(3) or "")  # op on two lines
+            op = "_".join(filter(None, label.groups())) if label else None
+            found[(m.group(1)[len(prefix):], m.group(2)[len(prefix):], op)] = m.group(3)
     return found
 
 
@@ -204,6 +205,19 @@ def test_one_scale_and_readable_labels_in_every_cell_drawing():
         assert "scale(1 1)" in svg
         sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)]
         assert sizes and min(sizes) >= 9.0
+    widths = {name: svg_width(draw_pair(pair)) for name, pair in PUBLISHED.items()}
+    for seed in range(6):  # 4-node cells, the default, fit JupyterLab's output area at a 1280 px window (960 px)
+        torch.manual_seed(seed)
+        weights = torch.softmax(2 * torch.randn(space.edges_per_cell, len(space.ops)), -1)
+        widths[f"derived {seed}"] = svg_width(draw_cell(derive_cell(weights, space)))
+        widths[f"alphas {seed}"] = svg_width(draw_alphas(weights, space))
+    assert max(widths.values()) <= 720, widths  # points: 720 pt = 960 px
     cells = [to_svg(g) for g in (draw_cell(V2.normal), draw_cell(pruned))]
     widths = [float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) for svg in cells]
     assert widths[0] > widths[1]  # a smaller cell is a smaller drawing, not the same box at a larger scale
+
+
+def svg_width(graph) -> float:
+    from toolkit.draw import to_svg
+
+    return float(re.search(r'<svg width="([\d.]+)pt"', to_svg(graph)).group(1))

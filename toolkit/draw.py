@@ -106,7 +106,7 @@ def _digraph_class():
 def new_graph(title: str | None = None, rankdir: str = "LR"):
     """An empty drawing with the toolkit's fonts and layout, at the one scale every drawing uses."""
     g = _digraph_class()(graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "14", "nodesep": "0.3",
-                                     "ranksep": "0.45", "bgcolor": "white", "pad": "0.2",
+                                     "ranksep": "0.35", "bgcolor": "white", "pad": "0.2",
                                      "newrank": "true"},
                          node_attr={"fontname": FONT, "fontsize": NODE_FONT},
                          edge_attr={"fontname": FONT, "fontsize": EDGE_FONT, "arrowsize": "0.7"})
@@ -152,8 +152,15 @@ def _width(value) -> str:
     return f"{1.0 + 3.0 * max(0.0, min(float(value), 1.0)):.2f}"
 
 
+def op_label(op: str) -> str:
+    """An op name on two lines at its last underscore (``sep_conv`` over ``3x3``): narrower drawings."""
+    head, _, tail = op.rpartition("_")
+    return f"{head}\n{tail}" if head else op
+
+
 def _edge_attrs(op: str, value, grey: bool) -> dict:
-    label = op if value is None else f"{op}\n{value:.3f}" if isinstance(value, float | int) else f"{op}\n{value}"
+    name = op_label(op)
+    label = name if value is None else f"{name}\n{value:.3f}" if isinstance(value, float | int) else f"{name}\n{value}"
     attrs = {"label": label, "color": op_color(op), "fontcolor": op_color(op), "penwidth": "1.5"}
     if isinstance(value, float | int):
         attrs["penwidth"] = _width(value)
@@ -409,8 +416,8 @@ def _add_alpha_edges(g, full: Genotype, prefix: str, overlay: list[float], kept:
         if (node - 2, src) in kept:
             g.edge(source, target, **_edge_attrs(op, w, False))
         else:
-            g.edge(source, target, label=f"{op}\n{w:.3f}", color="#d9d9d9", fontcolor="#969696", style="dashed",
-                   penwidth="0.8", fontsize=FAINT_EDGE_FONT)
+            g.edge(source, target, label=f"{op_label(op)}\n{w:.3f}", color="#d9d9d9", fontcolor="#969696",
+                   style="dashed", penwidth="0.8", fontsize=FAINT_EDGE_FONT)
     for i in range(len(full.nodes)):
         g.edge(f"{prefix}n{i}", f"{prefix}out", color="#737373")
 
