@@ -171,7 +171,7 @@ def empty_plots(page) -> list[str]:
         .filter(p => {
             const panel = p.closest('.nas-search-panel, .nas-gal-panel');
             const status = panel && panel.querySelector('.nas-status');
-            if (status && status.textContent.trim() === 'ready') return false;  // not run yet
+            if (status && /^\\s*ready/.test(status.textContent)) return false;  // not run yet
             return !(p.data || []).some(t => ((t.y || t.z || t.values || []).length) > 0);
         })
         .map(p => (p.layout && p.layout.title && (p.layout.title.text || p.layout.title)) || '(untitled)')""")
