@@ -264,7 +264,7 @@ def test_cell_view_explains_a_missing_dot_program(monkeypatch):
     assert "apt-get install graphviz" in view.value and "<svg" not in view.value
 
 
-OUTPUT_AREA_PX = 960  # JupyterLab's output area at a 1280 px wide window with the file browser open
+OUTPUT_AREA_PX = 848  # JupyterLab's output area at a 1280 px wide window (measured by tests/test_browser.py)
 
 
 def figures_with_boxes(widget, box_px=OUTPUT_AREA_PX):

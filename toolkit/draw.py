@@ -54,7 +54,7 @@ OUTPUT_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdd49e
 PRUNED_COLOR = "#bdbdbd"
 FONT = "Helvetica"
 # Font sizes in points (a browser shows 1 pt as 4/3 px at 100% zoom): every label at least 12 px.
-EDGE_FONT, FAINT_EDGE_FONT, NODE_FONT = "10", "9", "13"
+EDGE_FONT, FAINT_EDGE_FONT, NODE_FONT = "9", "9", "13"
 
 
 def op_color(op: str) -> str:
@@ -106,7 +106,7 @@ def _digraph_class():
 def new_graph(title: str | None = None, rankdir: str = "LR"):
     """An empty drawing with the toolkit's fonts and layout, at the one scale every drawing uses."""
     g = _digraph_class()(graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "14", "nodesep": "0.3",
-                                     "ranksep": "0.35", "bgcolor": "white", "pad": "0.2",
+                                     "ranksep": "0.2", "bgcolor": "white", "pad": "0.1",
                                      "newrank": "true"},
                          node_attr={"fontname": FONT, "fontsize": NODE_FONT},
                          edge_attr={"fontname": FONT, "fontsize": EDGE_FONT, "arrowsize": "0.7"})

@@ -27,9 +27,9 @@ from toolkit.events import Event
 from .cells import CellView
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle
 
-# Pixel widths that fit JupyterLab's output area at a 1280 px wide window (about 960 px with the file
-# browser open), two charts side by side; plotly widgets do not follow their box.
-HALF_WIDTH, FULL_WIDTH = 420, 850
+# Pixel widths that fit JupyterLab's output area at a 1280 px wide window (848 px in the browser test,
+# tests/test_browser.py), two charts side by side; plotly widgets do not follow their box.
+HALF_WIDTH, FULL_WIDTH = 400, 820
 WAITING_CELLS = "derived cells: waiting for the first epoch…"
 
 
