@@ -81,24 +81,35 @@ class RunStatus(w.VBox):
 
 
 class AlphaView(w.VBox):
-    """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider."""
+    """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider.
+
+    Colours use a fixed 0..1 scale, so early epochs (every weight near 1/ops) look uniform, as they
+    are; the ``scale`` buttons stretch the colours to the shown epoch's range instead, and the title
+    then says that the scale is relative and gives the range.
+    """
 
     def __init__(self):
         self.heatmap = HeatmapPlot(["normal cell", "reduction cell"], width=FULL_WIDTH, zmin=0.0, zmax=1.0,
                                    title=self.title(None))
         self.epoch = w.IntSlider(value=0, min=0, max=0, description="epoch", continuous_update=True,
-                                 layout=w.Layout(width="60%"))
+                                 layout=w.Layout(width="50%"))
+        self.scale = w.ToggleButtons(options=[("colours: fixed 0..1", "fixed"),
+                                              ("colours: stretched to this epoch", "relative")],
+                                     value="fixed", style={"button_width": "210px"})
         self.epoch.observe(self._on_epoch, names="value")
+        self.scale.observe(lambda _: self._draw(self.epoch.value), names="value")
         self.history: list[dict] = []
         self._lock = threading.Lock()
-        super().__init__([self.heatmap.figure, self.epoch])
+        super().__init__([self.heatmap.figure, w.HBox([self.epoch, self.scale])])
 
     @staticmethod
-    def title(epoch: int | None, ops: int | None = None) -> str:
+    def title(epoch: int | None, ops: int | None = None, relative: tuple[float, float] | None = None) -> str:
         uniform = f", uniform = 1/{ops}" if ops else ""
         shown = f" after epoch {epoch}" if epoch else ""
+        scale = (f"colour scale RELATIVE: stretched to {relative[0]:.3f}..{relative[1]:.3f}" if relative
+                 else "colour scale fixed 0..1")
         return (f"softmax(α){shown} · rows: edge input→node (0 = c<sub>k-2</sub>, 1 = c<sub>k-1</sub>)"
-                f"<br>colour scale fixed 0..1{uniform}")
+                f"<br>{scale}{uniform}")
 
     def _on_epoch(self, change) -> None:
         self._draw(change["new"])
@@ -108,8 +119,12 @@ class AlphaView(w.VBox):
             if not 1 <= epoch <= len(self.history):
                 return
             alphas = self.history[epoch - 1]
-        self.heatmap.figure.layout.title.text = self.title(epoch, len(alphas["normal"][0]))
-        self.heatmap.update(alphas["normal"], alphas["reduce"])
+        values = [v for kind in ("normal", "reduce") for row in alphas[kind] for v in row]
+        relative = (min(values), max(values)) if self.scale.value == "relative" else None
+        with self.heatmap.figure.batch_update():
+            self.heatmap.figure.layout.title.text = self.title(epoch, len(alphas["normal"][0]), relative)
+            self.heatmap.set_range(*(relative or (0.0, 1.0)))
+            self.heatmap.update(alphas["normal"], alphas["reduce"])
 
     def reset(self) -> None:
         """Forget the history and show the waiting text (a new run is starting)."""

@@ -288,6 +288,12 @@ class HeatmapPlot:
             margin = self.figure.layout.margin
             self.figure.layout.height = max(self.height, margin.t + margin.b + 20 + 18 * len(y))
 
+    def set_range(self, zmin: float, zmax: float) -> None:
+        """The colour range of every panel (say in the title when it is not a fixed scale)."""
+        with self.figure.batch_update():
+            for trace in self.figure.data:
+                trace.zmin, trace.zmax = zmin, zmax
+
     def update(self, *matrices: Sequence[Sequence[float]]) -> None:
         """Replace the values of the panels, in order (no values: the "waiting" text)."""
         with self.figure.batch_update():
