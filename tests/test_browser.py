@@ -1,10 +1,13 @@
-"""The quickstart in a real browser: JupyterLab + Debian's Chromium driven by Playwright.
+"""Every notebook in a real browser: JupyterLab + Debian's Chromium driven by Playwright.
 
-Starts JupyterLab on 127.0.0.1 with a token and fresh settings/workspace folders, opens a copy of
-``notebooks/00_quickstart.ipynb``, runs all cells and checks what a user sees: every widget
-rendered (no "Loading widget"), live plots that received points, the cell drawings, and a Stop
-button that stops a run started from the panel. Saves the screenshots used in the README to
-``docs/images/``.
+Starts JupyterLab on 127.0.0.1 with a token and fresh settings/workspace folders in a folder with
+copies of the notebooks (runs never touch the repository's files), opens each notebook in a
+1280 px wide window, runs all cells and checks what a participant sees: every widget rendered (no
+"Loading widget"), no Python traceback, no plot left empty after a run, no figure wider than its
+output area. Then, in the notebooks whose *Run All* starts a panel's run, it runs all cells again,
+presses the panel's Stop while a later cell waits for that run, and expects "stopped" within 5 s
+and the rest of the notebook to run without a traceback. Saves a screenshot of each notebook
+mid-run and at the end to ``docs/images/`` (used in the README).
 
 Needs /usr/bin/chromium (``apt-get install chromium``) and the ``playwright`` package; skips with
 the reason otherwise.
@@ -25,13 +28,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "00_quickstart.ipynb"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# The panel whose run Run All starts and waits for (None: no such panel in the notebook).
+RUN_PANELS = {"00_quickstart": ".nas-search-panel", "01_darts": ".nas-search-panel",
+              "03_darts_gal": ".nas-gal-panel"}
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WINDOW = {"width": 1280, "height": 1600}
 OUTPUT = ".jp-OutputArea-output"
 KERNEL_IDLE = "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')"
+ALL_CELLS_RAN = ("() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
+                 " return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }")
+STOP_SECONDS = 5
 
 
 def free_port() -> int:
@@ -42,13 +52,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server serving a folder with a copy of the quickstart (so runs never touch the repo file)."""
+    """A JupyterLab server serving a folder with copies of the notebooks (so runs never touch the repo files)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install it with 'apt-get install chromium' (or set CHROMIUM)")
     pytest.importorskip("playwright.sync_api", reason="the browser test needs 'pip install playwright'")
     pytest.importorskip("jupyterlab", reason="the browser test needs 'pip install jupyterlab'")
     home = tmp_path_factory.mktemp("lab")
-    shutil.copy(NOTEBOOK, home / NOTEBOOK.name)
+    for notebook in NOTEBOOKS:
+        shutil.copy(notebook, home / notebook.name)
     write_settings(home / "settings")
     token, port = secrets.token_hex(16), free_port()
     server = subprocess.Popen(
@@ -123,54 +134,149 @@ def run_all(page, attempts: int = 3) -> None:
     pytest.fail("Run All Cells did not start the notebook")
 
 
-def test_quickstart_in_jupyterlab(lab):
+def open_notebook(browser, lab, name: str):
+    """A page with only this notebook open (a fresh workspace: Lab would reopen earlier tabs)."""
+    page = browser.new_page(viewport=WINDOW)
+    workspace = f"{Path(name).stem}-{secrets.token_hex(4)}"
+    page.goto(f"{lab['url']}/lab/workspaces/{workspace}/tree/{name}?token={lab['token']}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    accept_kernel_dialog(page)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    return page
+
+
+def wait_for_the_end(page, timeout_ms: int) -> None:
+    """Every code cell has an execution count and the kernel is idle."""
+    page.wait_for_function(ALL_CELLS_RAN, timeout=timeout_ms)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+
+
+def end_sessions(lab) -> None:
+    """End every notebook session (and its kernel), so the next notebook starts fresh and alone."""
+    base, token = lab["url"], lab["token"]
+    with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10) as response:
+        sessions = json.loads(response.read())
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def screenshot(page, path: Path) -> None:
+    page.locator(".jp-NotebookPanel").first.screenshot(path=str(path))
+
+
+def empty_plots(page) -> list[str]:
+    """Titles of plotly charts without a single point, except in a panel that never ran."""
+    return page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')]
+        .filter(p => {
+            const panel = p.closest('.nas-search-panel, .nas-gal-panel');
+            const status = panel && panel.querySelector('.nas-status');
+            if (status && /^\\s*ready/.test(status.textContent)) return false;  // not run yet
+            return !(p.data || []).some(t => ((t.y || t.z || t.values || []).length) > 0);
+        })
+        .map(p => (p.layout && p.layout.title && (p.layout.title.text || p.layout.title)) || '(untitled)')""")
+
+
+def overflowing_figures(page) -> list[str]:
+    """Figures (charts, drawings) whose right edge passes their output area's or their widget box's."""
+    return page.evaluate("""() => {
+        const figures = '.js-plotly-plot, .jp-RenderedSVG img, .jp-RenderedImage img, .nas-cell-view svg';
+        const found = [];
+        for (const f of document.querySelectorAll('.jp-OutputArea-output ' + figures.split(', ').join(
+                ', .jp-OutputArea-output '))) {
+            const r = f.getBoundingClientRect();
+            if (r.width === 0) continue;  // hidden
+            const boxes = [f.closest('.jp-OutputArea-output'), f.parentElement.closest('.widget-box')];
+            for (const box of boxes.filter(Boolean)) {
+                const b = box.getBoundingClientRect();
+                if (r.right > b.right + 2 || r.width > b.width + 2) {
+                    const title = f.layout && f.layout.title ? (f.layout.title.text || f.layout.title) : '';
+                    found.push(`${f.tagName.toLowerCase()} ${title} ${Math.round(r.width)} px in a ` +
+                               `${Math.round(b.width)} px ${box.className.split(' ')[0]}`);
+                    break;
+                }
+            }
+        }
+        return found;
+    }""")
+
+
+def problems_on_page(page) -> list[str]:
+    problems = []
+    if page.locator(OUTPUT, has_text="Loading widget").count():
+        problems.append("a widget never rendered ('Loading widget')")
+    tracebacks = page.locator(OUTPUT, has_text="Traceback")
+    if tracebacks.count():
+        problems.append(f"a Python traceback: {tracebacks.first.inner_text()[:1500]}")
+    if empty := empty_plots(page):
+        problems.append(f"empty plots after the run: {empty}")
+    if wide := overflowing_figures(page):
+        problems.append(f"figures wider than their box at {WINDOW['width']} px: {wide}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
     from playwright.sync_api import sync_playwright
 
-    IMAGES.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1900})
-            page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK.name}?token={lab['token']}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            accept_kernel_dialog(page)
-            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-            run_all(page)
-
-            # Mid-run: the panel and its plots render and the loss curve receives points.
-            page.wait_for_selector(f"{OUTPUT} .nas-search-panel .widget-slider:visible", timeout=60_000)
-            page.wait_for_selector(f"{OUTPUT} .js-plotly-plot .main-svg", timeout=60_000)
-            page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                                   ".some(p => (p.data || []).some(t => (t.y || []).length > 3))", timeout=60_000)
-            page.wait_for_function("() => document.querySelector('.nas-cell-view svg') !== null", timeout=120_000)
-            page.locator(".nas-search-panel").first.scroll_into_view_if_needed()
-            page.locator(".jp-NotebookPanel").first.screenshot(path=str(IMAGES / "quickstart.png"))
-
-            # The whole notebook ran: its last output is there and the kernel is idle again.
-            page.locator(OUTPUT, has_text="test accuracy").wait_for(timeout=240_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            assert page.locator(OUTPUT, has_text="Loading widget").count() == 0
-            assert page.locator(OUTPUT, has_text="Traceback").count() == 0
-            points = plot_points(page)
-            assert len(points) >= 5 and max(max(t, default=0) for t in points) >= 3, points
-            drawing = page.locator(".jp-RenderedSVG img").first
-            drawing.wait_for(state="visible", timeout=30_000)
-            assert drawing.bounding_box()["width"] > 200
-            drawing.screenshot(path=str(IMAGES / "cell.png"))
-            assert page.locator(".nas-cell-view svg").first.is_visible()
-
-            # Stop: start a run from the panel's button (the kernel is idle), then stop it.
-            panel = page.locator(".nas-search-panel").first
-            panel.scroll_into_view_if_needed()
-            panel.locator("button", has_text="Run").first.click()
-            status = panel.locator(".nas-status").first
-            page.wait_for_function("() => /step \\d+/.test(document.querySelector('.nas-status').textContent)",
-                                   timeout=60_000)
-            panel.locator("button", has_text="Stop").first.click()
-            page.wait_for_function("() => /stopped after/.test(document.querySelector('.nas-status').textContent)",
-                                   timeout=60_000)
-            epochs_done = int(re.search(r"stopped after (\d+) epoch", status.text_content()).group(1))
-            assert epochs_done < 3  # the run had 3 epochs and was stopped in its first ones
-            assert panel.locator("button", has_text="Run").first.is_enabled()
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page = open_notebook(browser, lab, notebook.name)
+    try:
+        run_all(page)
+        # Mid-run: the first live chart receives points while later cells still wait.
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                               ".some(p => (p.data || []).some(t => (t.y || t.z || []).length > 1))",
+                               timeout=120_000)
+        running = page.locator(f"{OUTPUT} .js-plotly-plot").first
+        running.scroll_into_view_if_needed()
+        screenshot(page, IMAGES / f"{notebook.stem}-running.png")
+
+        wait_for_the_end(page, timeout_ms=600_000)
+        page.locator(f"{OUTPUT} .js-plotly-plot").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # let the last plot updates land
+        screenshot(page, IMAGES / f"{notebook.stem}.png")
+        problems = problems_on_page(page)
+        assert not problems, f"{notebook.name}: " + "\n".join(problems)
+    finally:
+        page.close()
+        end_sessions(lab)
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n.stem in RUN_PANELS], ids=lambda p: p.stem)
+def test_stop_during_run_all(lab, browser, notebook):
+    """Run All, then Stop on the panel while a later cell waits for its run: 'stopped' within 5 s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page = open_notebook(browser, lab, notebook.name)
+    try:
+        run_all(page)
+        busy = page.locator(f"{OUTPUT} {RUN_PANELS[notebook.stem]}").filter(
+            has=page.locator(".nas-status", has_text=re.compile(r"step \d+")))
+        busy.first.wait_for(timeout=120_000)
+        panel = busy.first.element_handle()
+        panel.query_selector("button:has-text('Stop')").click()
+        clicked = time.monotonic()
+        try:
+            page.wait_for_function("panel => /stopped/.test(panel.querySelector('.nas-status').textContent)",
+                                   arg=panel, timeout=STOP_SECONDS * 1000)
+        except PlaywrightTimeout:
+            status = panel.query_selector(".nas-status").text_content()
+            pytest.fail(f"{notebook.name}: no 'stopped' {STOP_SECONDS} s after Stop; the status reads {status!r}")
+        print(f"{notebook.name}: stopped {time.monotonic() - clicked:.1f} s after the click")
+        # The cells queued behind the waiting one run on with the stopped run's result.
+        wait_for_the_end(page, timeout_ms=300_000)
+        tracebacks = page.locator(OUTPUT, has_text="Traceback")
+        assert tracebacks.count() == 0, tracebacks.first.inner_text()[:1500]
+    finally:
+        page.close()
+        end_sessions(lab)

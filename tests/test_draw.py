@@ -31,10 +31,12 @@ def edges_of(graph, prefix=""):
     """Visible edges of a drawing as {(source, target, label or None): attribute text}."""
     found = {}
     for line in graph.body:
+        line = re.sub(r"in:p(\d):e\b", r"in\1", line)  # the inputs are ports of one table node
         m = re.match(r"\s*(\w+) -> (\w+)(?: \[(.*)\])?", line, re.S)
         if m and "invis" not in (m.group(3) or "") and m.group(1).startswith(prefix):
-            label = re.search(r'label="?([\w.]+)', m.group(3) or "")
-            found[(m.group(1)[len(prefix):], m.group(2)[len(prefix):], label.group(1) if label else None)] = m.group(3)
+            label = re.search(r'label="?([\w.]+)(?:\n(\d+x\d+|connect))?', m.group(3) or "")  # op on two lines
+            op = "_".join(filter(None, label.groups())) if label else None
+            found[(m.group(1)[len(prefix):], m.group(2)[len(prefix):], op)] = m.group(3)
     return found
 
 
@@ -62,7 +64,7 @@ def test_edge_weights_label_and_thicken_edges():
     node, op, src = V2.normal.edges[-1]
     attrs = edges[(f"n{src - 2}" if src >= 2 else f"in{src}", f"n{node - 2}", op)]
     assert "0.80" in attrs and "penwidth=3.40" in attrs  # 1 + 3 * 0.8
-    by_key = edges_of(draw_cell(V2.normal, edge_weights={(0, 1): 0.25}))
+    by_key = edges_of(draw_cell(V2.normal, edge_weights={(2, 1): 0.25}))  # keyed as in genotype.edges
     assert "0.25" in by_key[("in1", "n0", "sep_conv_3x3")]
     assert "0.25" not in by_key[("in0", "n0", "sep_conv_3x3")]
 
@@ -70,10 +72,12 @@ def test_edge_weights_label_and_thicken_edges():
 def test_overlays_naming_missing_nodes_or_edges_fail_clearly():
     with pytest.raises(ToolkitError, match="edge_weights has 3 values but the cell has 8 edges"):
         draw_cell(V2.normal, edge_weights=[0.1, 0.2, 0.3])
-    with pytest.raises(ToolkitError, match=r"node_values names node\(s\) \[7\]"):
+    with pytest.raises(ToolkitError, match=r"node_values names position\(s\) \[7\].*0\.\.3.*nodes 2, 3, 4, 5"):
         draw_cell(V2.normal, node_values={7: 0.5})
-    with pytest.raises(ToolkitError, match=r"pruned names node\(s\) \[-1\]"):
+    with pytest.raises(ToolkitError, match=r"pruned names position\(s\) \[-1\]"):
         draw_cell(V2.normal, pruned=[-1])
+    with pytest.raises(ToolkitError, match=r"edge_weights names edge\(s\) \[\(0, 1\)\]"):
+        draw_cell(V2.normal, edge_weights={(0, 1): 0.5})  # node 0 is c_{k-2}, it has no incoming edge
 
 
 def test_mask_values_and_pruned_nodes():
@@ -157,3 +161,63 @@ def test_missing_dot_names_the_install_commands(monkeypatch, tmp_path):
     with pytest.raises(ToolkitError, match="apt-get install graphviz"):
         draw_cell(V2.normal)._repr_mimebundle_()
     assert not (tmp_path / "cell.svg").exists()
+
+
+def node_label(graph, name):
+    return re.search(r"label=(?:<)?\"?([^\s\"\]]+)", node_line(graph, name)).group(1)
+
+
+def test_nodes_carry_the_darts_numbers_of_the_genotype_text():
+    assert V2.normal.node_ids == (2, 3, 4, 5)
+    g = draw_cell(V2.normal, node_values={0: 0.91})
+    assert [node_label(g, f"n{i}") for i in range(4)] == ["2", "3", "4", "5"]
+    assert "2\n0.91" in node_line(g, "n0")  # mask values are keyed by position, shown at the node's number
+    ba = draw_before_after(V2.normal, pruned=[1])
+    assert node_label(ba, "before_n1") == "3" and node_label(ba, "after_n2") == "4"
+    space = SearchSpace(nodes=3)
+    alphas = draw_alphas(torch.full((space.edges_per_cell, len(space.ops)), 1 / len(space.ops)), space)
+    assert [node_label(alphas, f"n{i}") for i in range(3)] == ["2", "3", "4"]
+    for graph in (g, alphas):  # the inputs say which number the genotype text gives them
+        assert "0 · c<SUB>k-2</SUB>" in graph.source and "1 · c<SUB>k-1</SUB>" in graph.source
+
+
+def test_inputs_are_one_table_with_c_k_minus_2_on_top():
+    """Two separate input nodes were swapped by dot in about a third of random cells; ports cannot swap."""
+    for graph, prefix in ((draw_cell(V2.reduce), ""), (draw_pair(V2), "normal_"), (draw_pair(V2), "reduce_")):
+        table = node_line(graph, f"{prefix}in")
+        assert table.index('PORT="p0"') < table.index("k-2") < table.index('PORT="p1"') < table.index("k-1")
+        sources = {s for s, _, _ in edges_of(graph, prefix)}
+        assert {"in0", "in1"} <= sources and f"{prefix}in0" not in graph.source
+
+
+@needs_dot
+def test_one_scale_and_readable_labels_in_every_cell_drawing():
+    """No drawing is scaled down to a width, and every label is at least 9 pt (12 px at 100% zoom)."""
+    from toolkit.draw import to_svg
+
+    pruned = Genotype.from_text("sep_conv_3x3(0)+sep_conv_3x3(1) | sep_conv_3x3(1)+skip_connect(0) ; 2,3")
+    space = SearchSpace(nodes=4)
+    graphs = [draw_cell(V2.normal), draw_pair(V2), draw_before_after(V2.normal, pruned, pruned=[1, 3]),
+              draw_alphas(torch.softmax(torch.randn(space.edges_per_cell, len(space.ops)), -1), space),
+              draw_network(V2, cells=20)]
+    for graph in graphs:
+        svg = to_svg(graph)
+        assert "scale(1 1)" in svg
+        sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)]
+        assert sizes and min(sizes) >= 9.0
+    widths = {name: svg_width(draw_pair(pair)) for name, pair in PUBLISHED.items()}
+    for seed in range(6):  # 4-node cells, the default, fit JupyterLab's output area at a 1280 px window (848 px)
+        torch.manual_seed(seed)
+        weights = torch.softmax(2 * torch.randn(space.edges_per_cell, len(space.ops)), -1)
+        widths[f"derived {seed}"] = svg_width(draw_cell(derive_cell(weights, space)))
+        widths[f"alphas {seed}"] = svg_width(draw_alphas(weights, space))
+    assert max(widths.values()) <= 630, widths  # points: 630 pt = 840 px
+    cells = [to_svg(g) for g in (draw_cell(V2.normal), draw_cell(pruned))]
+    widths = [float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) for svg in cells]
+    assert widths[0] > widths[1]  # a smaller cell is a smaller drawing, not the same box at a larger scale
+
+
+def svg_width(graph) -> float:
+    from toolkit.draw import to_svg
+
+    return float(re.search(r'<svg width="([\d.]+)pt"', to_svg(graph)).group(1))

@@ -16,6 +16,7 @@ from toolkit.cli.search import config_from_args  # noqa: E402
 from toolkit.config import SearchConfig  # noqa: E402
 from toolkit.errors import ToolkitError  # noqa: E402
 from toolkit.events import EventBus  # noqa: E402
+from toolkit.genotype import Genotype  # noqa: E402
 from toolkit.space import TS_ENAS_OPS, SearchSpace  # noqa: E402
 from widgets import (  # noqa: E402
     METHODS,
@@ -261,3 +262,103 @@ def test_cell_view_explains_a_missing_dot_program(monkeypatch):
     monkeypatch.setattr(draw.shutil, "which", lambda name: None)
     view = show_cell(PUBLISHED["DARTS_V2"].normal)
     assert "apt-get install graphviz" in view.value and "<svg" not in view.value
+
+
+OUTPUT_AREA_PX = 848  # JupyterLab's output area at a 1280 px wide window (measured by tests/test_browser.py)
+
+
+def figures_with_boxes(widget, box_px=OUTPUT_AREA_PX):
+    """(figure, width of the narrowest fixed-width box around it) for every plotly figure in a widget tree."""
+    import plotly.graph_objects as go
+
+    width = widget.layout.width if hasattr(widget, "layout") and widget.layout is not None else None
+    if isinstance(width, str) and width.endswith("px"):
+        box_px = min(box_px, int(float(width[:-2])))
+    if isinstance(widget, go.FigureWidget):
+        return [(widget, box_px)]
+    return [pair for child in getattr(widget, "children", ()) for pair in figures_with_boxes(child, box_px)]
+
+
+def is_waiting(figure):
+    texts = [a.text for a in figure.layout.annotations]
+    return any("waiting" in t for t in texts) and figure.layout.xaxis.visible is False
+
+
+def fake_search_events(bus, epochs=1, nodes=2, ops=("skip_connect", "sep_conv_3x3")):
+    """The events of a tiny search, emitted by hand (no training needed)."""
+    space = SearchSpace(ops, nodes)
+    bus.emit("run_start", name="search darts", kind="search", epochs=epochs, total_steps=epochs, ops=list(ops),
+             nodes=nodes)
+    cell = Genotype(((("skip_connect", 0), ("sep_conv_3x3", 1)), (("skip_connect", 2),)), (2, 3)).to_dict()
+    pair = {"normal": cell, "reduce": cell}
+    rows = [[1 / len(ops)] * len(ops) for _ in range(space.edges_per_cell)]
+    for epoch in range(1, epochs + 1):
+        bus.emit("step", epoch=epoch, step=1, steps=1, loss=2.0, acc=0.25)
+        bus.emit("epoch_end", epoch=epoch, train_loss=2.0, train_acc=0.3, val_loss=2.1, val_acc=0.2, skip_normal=1,
+                 skip_reduce=1, alphas={"normal": rows, "reduce": rows}, genotype=pair)
+    bus.emit("run_end", status="finished", epochs_done=epochs)
+
+
+def test_views_wait_for_the_first_epoch_instead_of_showing_empty_axes():
+    view = live_curves()
+    figures = [view.loss.figure, view.accuracy.figure, view.skips.figure, view.alpha_view.heatmap.figure]
+    assert all(is_waiting(f) for f in figures)  # no -1..6 ticks, no accuracy axis going to -1
+    assert "waiting for the first epoch" in view.cell_view.value and "<svg" not in view.cell_view.value
+    fake_search_events(EventBus([view]))
+    assert not any(is_waiting(f) for f in figures)
+    assert view.accuracy.figure.layout.yaxis.range == (0, 1.02)
+    heat = view.alpha_view.heatmap.figure
+    assert (heat.data[0].zmin, heat.data[0].zmax) == (0.0, 1.0)  # colours mean the same at every epoch
+    assert "after epoch 1" in heat.layout.title.text and "fixed 0..1" in heat.layout.title.text
+    assert heat.data[0].y == ("0→2", "1→2", "0→3", "1→3", "2→3")  # DARTS numbering, as in the genotype text
+    view.alpha_view.scale.value = "relative"  # stretched colours are labelled as such, with their range
+    assert "RELATIVE: stretched to 0.500..0.500" in heat.layout.title.text and heat.data[0].zmax == 0.5
+    view.alpha_view.scale.value = "fixed"
+    assert (heat.data[1].zmin, heat.data[1].zmax) == (0.0, 1.0) and "fixed 0..1" in heat.layout.title.text
+
+
+def test_a_new_run_clears_the_previous_runs_views():
+    view = live_curves()
+    bus = EventBus([view])
+    fake_search_events(bus, epochs=2)
+    assert "after epoch 2" in view.cell_view.value and len(view.alpha_view.history) == 2
+    bus.emit("run_start", name="search darts", kind="search", epochs=3, total_steps=3, ops=["sep_conv_3x3"], nodes=2)
+    assert "after epoch" not in view.cell_view.value and "waiting" in view.cell_view.value
+    assert view.alpha_view.history == [] and view.loss.points("val loss") == ([], [])
+    assert is_waiting(view.loss.figure) and is_waiting(view.alpha_view.heatmap.figure)
+    assert "after epoch" not in view.alpha_view.heatmap.figure.layout.title.text
+
+
+def test_the_panel_clears_the_old_views_as_soon_as_run_is_pressed(extra_method):
+    release = threading.Event()
+    extra_method(MethodSpec("block", "block", (), lambda values, base: "cfg",
+                            lambda config, listeners, stop: release.wait(30)))
+    panel = search_panel()
+    panel.controls["method"].value = "block"
+    fake_search_events(EventBus([panel.view]))  # what a previous run left on screen
+    assert "after epoch 1" in panel.view.cell_view.value
+    run = panel.run()  # this run emits nothing until it is released
+    assert "after epoch" not in panel.view.cell_view.value and is_waiting(panel.view.loss.figure)
+    release.set()
+    run.wait(30)
+
+
+def test_every_figure_fits_its_box_at_a_1280_px_window():
+    from widgets.partial import KSweep, ModeComparison
+
+    for widget in (live_curves(), search_panel(), KSweep(TINY), ModeComparison(TINY)):
+        pairs = figures_with_boxes(widget)
+        assert pairs
+        for figure, box in pairs:
+            assert figure.layout.width is not None and figure.layout.width <= box, (figure.layout.title.text, box)
+
+
+def test_every_line_has_a_legend_entry_or_hover_label():
+    from widgets.partial import ModeComparison
+
+    comparison = ModeComparison(TINY)
+    for plot in (live_curves().loss, live_curves().skips, comparison.skips):
+        for trace in plot.figure.data:
+            assert trace.name and trace.name in (trace.hovertemplate or "")
+    styles = {(t.line.color, t.line.dash, t.marker.symbol) for t in comparison.skips.figure.data}
+    assert len(styles) == len(comparison.skips.figure.data) == 6  # the six skip-count lines look different

@@ -1,9 +1,13 @@
 """Graphviz drawings of cells, cell pairs, supernet α and whole networks.
 
 Every ``draw_*`` function returns a ``graphviz.Digraph``; Jupyter shows it as an SVG and
-:func:`render` writes it to a file. Cells are drawn as in the DARTS paper: the two cell inputs
-``c_{k-2}`` and ``c_{k-1}`` on the left, intermediate nodes ``0 .. N-1`` in the middle, the output
+:func:`render` writes it to a file. Cells are drawn as in the DARTS paper: the two cell inputs on
+the left, ``c_{k-2}`` always above ``c_{k-1}``, the intermediate nodes in the middle, the output
 ``c_{k}`` on the right, one arrow per kept edge labelled with its op.
+
+Every drawing uses one style at one scale (1 unit = 1 pt, never shrunk to fit a width), so cells
+drawn side by side, before and after pruning, or live during a search compare at a glance; edge
+labels are at least 9 pt (12 px in a browser at 100% zoom).
 
 Overlays (all optional) show what a method learned on top of the architecture:
 
@@ -12,8 +16,12 @@ Overlays (all optional) show what a method learned on top of the architecture:
 * ``node_values``: a number per intermediate node, e.g. a DARTS-GAL soft mask value.
 * ``pruned``: intermediate nodes drawn grey and dashed (or left out with ``hide_pruned=True``).
 
-Intermediate nodes are numbered from 0 here (node ``i`` is ``genotype.nodes[i]``, input ``i + 2``
-in cell numbering), which is also the order of mask values and of ``node_scale``.
+Node numbers are the DARTS numbering of :mod:`toolkit.genotype`: the inputs are nodes 0
+(``c_{k-2}``) and 1 (``c_{k-1}``) and the intermediate nodes are labelled with
+``genotype.node_ids`` (2, 3, ...), the numbers of the genotype text. Overlays that give one value
+per intermediate node (``node_values``, ``pruned``) are keyed by *position* in ``genotype.nodes``
+(0-based), the order of mask values and of ``node_scale``; the drawing shows each at its node's
+number.
 
 The Python ``graphviz`` package is imported only inside these functions, so ``import toolkit``
 works without it; rendering needs the ``dot`` program.
@@ -45,7 +53,8 @@ NODE_STYLE = {"shape": "circle", "style": "filled", "fillcolor": "#c6dbef", "col
 OUTPUT_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdd49e", "color": "#ef6548"}
 PRUNED_COLOR = "#bdbdbd"
 FONT = "Helvetica"
-MAX_WIDTH = 8.5  # inches: a drawing fits a notebook column (about 820 pixels)
+# Font sizes in points (a browser shows 1 pt as 4/3 px at 100% zoom): every label at least 12 px.
+EDGE_FONT, FAINT_EDGE_FONT, NODE_FONT = "9", "9", "13"
 
 
 def op_color(op: str) -> str:
@@ -94,17 +103,15 @@ def _digraph_class():
     return Drawing
 
 
-def new_graph(title: str | None = None, rankdir: str = "LR", max_width: float | None = MAX_WIDTH):
-    """An empty drawing with the toolkit's fonts and layout, scaled down to ``max_width`` inches if wider."""
+def new_graph(title: str | None = None, rankdir: str = "LR"):
+    """An empty drawing with the toolkit's fonts and layout, at the one scale every drawing uses."""
     g = _digraph_class()(graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "14", "nodesep": "0.3",
-                                     "ranksep": "0.45", "bgcolor": "white", "pad": "0.2",
+                                     "ranksep": "0.2", "bgcolor": "white", "pad": "0.1",
                                      "newrank": "true"},
-                         node_attr={"fontname": FONT, "fontsize": "13"},
-                         edge_attr={"fontname": FONT, "fontsize": "10", "arrowsize": "0.7"})
+                         node_attr={"fontname": FONT, "fontsize": NODE_FONT},
+                         edge_attr={"fontname": FONT, "fontsize": EDGE_FONT, "arrowsize": "0.7"})
     if title:
         g.attr(label=title, labelloc="t")
-    if max_width:
-        g.attr(size=f"{max_width},100")
     return g
 
 
@@ -118,7 +125,11 @@ def _edge_overlay(genotype: Genotype, edge_weights) -> list:
     if edge_weights is None:
         return [None] * len(edges)
     if isinstance(edge_weights, Mapping):
-        return [edge_weights.get((node - 2, src)) for node, _, src in edges]
+        unknown = set(edge_weights) - {(node, src) for node, _, src in edges}
+        if unknown:
+            raise ToolkitError(f"edge_weights names edge(s) {sorted(unknown)} that the cell does not have; "
+                               "key them (node, input) as in genotype.edges, e.g. (2, 0) for node 2 reading c_{k-2}")
+        return [edge_weights.get((node, src)) for node, _, src in edges]
     values = list(edge_weights)
     if len(values) != len(edges):
         raise ToolkitError(f"edge_weights has {len(values)} values but the cell has {len(edges)} edges "
@@ -128,10 +139,12 @@ def _edge_overlay(genotype: Genotype, edge_weights) -> list:
 
 def _check_nodes(genotype: Genotype, indices: Iterable[int], what: str) -> set[int]:
     indices = {int(i) for i in indices}
-    bad = sorted(i for i in indices if not 0 <= i < len(genotype.nodes))
+    n = len(genotype.nodes)
+    bad = sorted(i for i in indices if not 0 <= i < n)
     if bad:
-        raise ToolkitError(f"{what} names node(s) {bad}, but the cell has nodes 0..{len(genotype.nodes) - 1} "
-                           "(intermediate nodes count from 0)")
+        raise ToolkitError(f"{what} names position(s) {bad}, but the cell has {n} intermediate node(s): "
+                           f"give positions 0..{n - 1} in genotype.nodes (drawn as nodes "
+                           f"{', '.join(map(str, genotype.node_ids))})")
     return indices
 
 
@@ -139,8 +152,15 @@ def _width(value) -> str:
     return f"{1.0 + 3.0 * max(0.0, min(float(value), 1.0)):.2f}"
 
 
+def op_label(op: str) -> str:
+    """An op name on two lines at its last underscore (``sep_conv`` over ``3x3``): narrower drawings."""
+    head, _, tail = op.rpartition("_")
+    return f"{head}\n{tail}" if head else op
+
+
 def _edge_attrs(op: str, value, grey: bool) -> dict:
-    label = op if value is None else f"{op}\n{value:.3f}" if isinstance(value, float | int) else f"{op}\n{value}"
+    name = op_label(op)
+    label = name if value is None else f"{name}\n{value:.3f}" if isinstance(value, float | int) else f"{name}\n{value}"
     attrs = {"label": label, "color": op_color(op), "fontcolor": op_color(op), "penwidth": "1.5"}
     if isinstance(value, float | int):
         attrs["penwidth"] = _width(value)
@@ -149,16 +169,24 @@ def _edge_attrs(op: str, value, grey: bool) -> dict:
     return attrs
 
 
+def _inputs_label() -> str:
+    """Both cell inputs in one two-row table: ``0 · c_{k-2}`` above ``1 · c_{k-1}``, ports p0 and p1."""
+    cell = ('<TR><TD PORT="p{i}" BORDER="1" STYLE="rounded" BGCOLOR="{fill}" COLOR="{line}" CELLPADDING="7">'
+            '{i} · c<SUB>{sub}</SUB></TD></TR>')
+    rows = "".join(cell.format(i=i, sub=sub, fill=INPUT_STYLE["fillcolor"], line=INPUT_STYLE["color"])
+                   for i, sub in ((0, "k-2"), (1, "k-1")))
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="14">{rows}</TABLE>>'
+
+
 def _add_io(g, prefix: str) -> dict[int, str]:
-    """The cell inputs c_{k-2}, c_{k-1} (one rank) and the output c_{k}; returns the input names."""
-    name = {0: f"{prefix}in0", 1: f"{prefix}in1"}
-    with g.subgraph(name=f"{prefix}inputs") as s:
-        s.attr(rank="same")
-        s.node(name[0], _sub("c", "k-2"), **INPUT_STYLE)
-        s.node(name[1], _sub("c", "k-1"), **INPUT_STYLE)
-        s.edge(name[1], name[0], style="invis")  # keeps c_{k-2} above c_{k-1} (dot flips ranks in clusters)
+    """The cell inputs and the output c_{k}; returns the names edges use for inputs 0 and 1.
+
+    The two inputs are ports of one table node, so c_{k-2} is always drawn above c_{k-1}: as two
+    separate nodes, dot's crossing minimisation swaps them in about a third of cells.
+    """
+    g.node(f"{prefix}in", _inputs_label(), shape="plaintext", margin="0")
     g.node(f"{prefix}out", _sub("c", "k"), **OUTPUT_STYLE)
-    return name
+    return {0: f"{prefix}in:p0:e", 1: f"{prefix}in:p1:e"}
 
 
 def add_cell(g, genotype: Genotype, prefix: str = "", *, edge_weights=None, node_values: Mapping | None = None,
@@ -169,11 +197,11 @@ def add_cell(g, genotype: Genotype, prefix: str = "", *, edge_weights=None, node
     pruned = _check_nodes(genotype, pruned, "pruned")
     overlay = _edge_overlay(genotype, edge_weights)
     name = _add_io(g, prefix)
-    for i in range(len(genotype.nodes)):
+    for i, number in enumerate(genotype.node_ids):
         name[i + 2] = f"{prefix}n{i}"
         if i in pruned and hide_pruned:
             continue
-        label = str(i) if i not in node_values else f"{i}\n{float(node_values[i]):.2f}"
+        label = str(number) if i not in node_values else f"{number}\n{float(node_values[i]):.2f}"
         style = dict(NODE_STYLE)
         if i in node_values:
             style["width"] = "0.75"
@@ -203,12 +231,13 @@ def draw_cell(genotype: Genotype, *, title: str | None = None, edge_weights=None
         genotype: the cell.
         title: a caption above the drawing.
         edge_weights: per-edge numbers or texts, either a sequence in the order of
-            ``genotype.edges`` or a mapping ``{(node, input): value}`` with ``node`` counted from 0
-            and ``input`` in cell numbering (0, 1 = cell inputs, 2+ = nodes). Numbers in [0, 1] also
+            ``genotype.edges`` or a mapping ``{(node, input): value}`` keyed as in ``genotype.edges``
+            (DARTS numbering: ``(2, 0)`` is the edge from ``c_{k-2}`` into node 2). Numbers in [0, 1] also
             set the line width (e.g. softmax(α) of the chosen op) and are printed with 3 decimals, as
             α after a short search differs from uniform only in the third.
-        node_values: ``{node: value}`` shown inside the nodes (e.g. DARTS-GAL mask values).
-        pruned: nodes drawn grey and dashed, with their edges.
+        node_values: ``{position: value}`` shown inside the nodes (e.g. DARTS-GAL mask values);
+            ``position`` indexes ``genotype.nodes`` (0-based, the order of the masks).
+        pruned: positions of nodes drawn grey and dashed, with their edges.
         hide_pruned: leave pruned nodes and their edges out instead.
 
     Returns:
@@ -267,8 +296,9 @@ def draw_before_after(before: Genotype, after: Genotype | None = None, *, pruned
         before: the unpruned cell.
         after: the pruned cell (renumbered); when omitted, ``before`` with the pruned nodes removed
             is drawn instead.
-        pruned: nodes of ``before`` that pruning removes (drawn grey on the left).
-        node_values: values shown in the nodes of ``before`` (e.g. the learned masks).
+        pruned: positions (0-based, in ``before.nodes``) of the nodes pruning removes (drawn grey
+            and dashed in the top drawing).
+        node_values: values shown in the nodes of ``before`` by position (e.g. the learned masks).
     """
     pruned = tuple(pruned)
     g = new_graph(title)
@@ -294,7 +324,7 @@ def draw_network(network: Network | CellPair, *, cells: int = 8, title: str | No
     """
     if isinstance(network, CellPair):
         network = network.stack(cells)
-    g = new_graph(title, rankdir, max_width=None)  # long networks scroll rather than shrink to unreadable
+    g = new_graph(title, rankdir)
     g.node("s0", "stem", shape="box", style="rounded,filled", fillcolor="#e0e0e0", color="#737373")
     for k, cell in enumerate(network.cells, start=1):
         kind = "reduce" if cell.reduction else "normal"
@@ -378,16 +408,16 @@ def _add_alpha_cell(g, weights, space, prefix: str, edges_per_node: int) -> None
 
 
 def _add_alpha_edges(g, full: Genotype, prefix: str, overlay: list[float], kept: set) -> None:
-    _add_io(g, prefix)
-    for i in range(len(full.nodes)):
-        g.node(f"{prefix}n{i}", str(i), **NODE_STYLE)
+    inputs = _add_io(g, prefix)
+    for i, number in enumerate(full.node_ids):
+        g.node(f"{prefix}n{i}", str(number), **NODE_STYLE)
     for (node, op, src), w in zip(full.edges, overlay, strict=True):
-        target, source = f"{prefix}n{node - 2}", f"{prefix}in{src}" if src < 2 else f"{prefix}n{src - 2}"
+        target, source = f"{prefix}n{node - 2}", inputs[src] if src < 2 else f"{prefix}n{src - 2}"
         if (node - 2, src) in kept:
             g.edge(source, target, **_edge_attrs(op, w, False))
         else:
-            g.edge(source, target, label=f"{op}\n{w:.3f}", color="#d9d9d9", fontcolor="#969696", style="dashed",
-                   penwidth="0.8", fontsize="8")
+            g.edge(source, target, label=f"{op_label(op)}\n{w:.3f}", color="#d9d9d9", fontcolor="#969696",
+                   style="dashed", penwidth="0.8", fontsize=FAINT_EDGE_FONT)
     for i in range(len(full.nodes)):
         g.edge(f"{prefix}n{i}", f"{prefix}out", color="#737373")
 

@@ -1,9 +1,18 @@
 """The one architecture data model: cell genotypes, cell pairs and network descriptions.
 
-Numbering inside a cell: inputs 0 and 1 are the cell's two inputs (the older and the newer
-source), input ``k >= 2`` is intermediate node ``k - 2``. Numbering inside a network: state 0 is
-the stem output and state ``k >= 1`` is the output of cell ``k`` (cells count from 1), so a cell
-may read any earlier cell (TS-ENAS) and DARTS is the case "the two previous cells".
+Node numbering inside a cell (the DARTS numbering, used in the text form, drawings, tables and
+reports alike): node 0 is the cell input ``c_{k-2}`` (the output of the cell before the previous
+one), node 1 is ``c_{k-1}`` (the previous cell's output), and the intermediate nodes are 2, 3, ...,
+n + 1 for a cell with n intermediate nodes. So ``sep_conv_3x3(0)`` is a 3x3 separable convolution
+reading ``c_{k-2}``, ``skip_connect(2)`` reads the first intermediate node, and the ``; 2,3,4,5``
+after the nodes lists the nodes concatenated into the cell output ``c_k``. ``Genotype.nodes[i]``
+holds the edges into node ``node_ids[i]`` (``i + 2`` unless a pruned cell keeps its original
+numbers).
+
+Numbering inside a network is separate: state 0 is the stem output and state ``k >= 1`` is the
+output of cell ``k`` (cells count from 1). A cell's two inputs name the states it reads as
+``c_{k-2}`` and ``c_{k-1}``, so a cell may read any earlier cell (TS-ENAS) and DARTS is the case
+"the two previous cells" (``cell 5 reads cells 3, 4``).
 
 All values are frozen, hashable and round-trip exactly through JSON (``to_dict``/``from_dict``)
 and through a one-line text form (``str``/``from_text``).
@@ -63,6 +72,11 @@ class Genotype:
         for c in self.concat:
             if not 0 <= c < len(self.nodes) + 2:
                 raise ToolkitError(f"concat names node {c}, out of range 0..{len(self.nodes) + 1}")
+
+    @property
+    def node_ids(self) -> tuple[int, ...]:
+        """The number of each intermediate node in the DARTS numbering: 2, 3, ..., n + 1."""
+        return tuple(range(2, 2 + len(self.nodes)))
 
     @property
     def edges(self) -> list[tuple[int, str, int]]:
@@ -210,10 +224,13 @@ class Network:
         return tuple(k for k, c in enumerate(self.cells, start=1) if c.reduction)
 
     def __str__(self) -> str:
-        return "\n".join(
-            f"cell {k} {'reduce' if c.reduction else 'normal'} <- {c.inputs}: {c.genotype}"
-            for k, c in enumerate(self.cells, start=1)
-        )
+        """One line per cell: its type, the states it reads as c_{k-2} and c_{k-1}, and its genotype.
+
+        Example: ``cell 3 reduce, reads cells 1, 2: sep_conv_3x3(0)+... ; 2,3,4,5``; state 0 is the
+        stem, and a cell without intermediate nodes prints as ``no intermediate nodes; outputs c_{k-1}``.
+        """
+        return "\n".join(f"cell {k} {'reduce' if c.reduction else 'normal'}, reads {_states(c.inputs)}: "
+                         f"{_cell_text(c.genotype)}" for k, c in enumerate(self.cells, start=1))
 
     def to_dict(self) -> dict:
         return {"cells": [c.to_dict() for c in self.cells]}
@@ -226,6 +243,23 @@ class Network:
             return cls(tuple(CellSpec.from_dict(c) for c in d["cells"]))
         except (KeyError, TypeError) as e:
             raise ToolkitError(f"not a network description: missing or bad field {e}") from None
+
+
+def _states(inputs: tuple[int, int]) -> str:
+    """``stem, cell 1`` for the two states a cell reads (c_{k-2} first)."""
+    names = ["stem" if i == 0 else f"cell {i}" for i in inputs]
+    if names[0] == names[1]:
+        return f"{names[0]} twice"
+    both_cells = all(i > 0 for i in inputs)
+    return f"cells {inputs[0]}, {inputs[1]}" if both_cells else ", ".join(names)
+
+
+def _cell_text(genotype: Genotype) -> str:
+    """The text form, or a readable line for a cell whose intermediate nodes were all pruned."""
+    if genotype.nodes:
+        return str(genotype)
+    outputs = " + ".join(("c_{k-2}", "c_{k-1}")[c] for c in genotype.concat)
+    return f"no intermediate nodes; outputs {outputs}"
 
 
 def _load_published() -> dict[str, CellPair]:

@@ -5,10 +5,15 @@
 the run. What it shows, per DARTS epoch (``epoch_end`` event):
 
 * loss and accuracy: every batch (throttled) and the epoch means on the w-half and the α-half;
-* softmax(α) of every edge (rows) over the ops (columns), one heatmap per cell type, with an
-  epoch slider to replay how the distribution sharpened;
-* how many skip_connect edges the derived cells hold (adarts.md Fig. 9: the collapse of DARTS);
+* softmax(α) of every edge (rows) over the ops (columns), one heatmap per cell type on a fixed
+  0..1 colour scale, with an epoch slider to replay how the distribution sharpened;
+* how many skip_connect edges the derived cells hold (the skip-connection collapse of DARTS shown
+  in Fig. 9 of "Partial Connection Based on Channel Attention for Differentiable Neural
+  Architecture Search", Y. Xue, J. Qin);
 * the derived normal and reduction cells, redrawn each epoch.
+
+Nodes are numbered as in the genotype text (0 = c_{k-2}, 1 = c_{k-1}, intermediate nodes 2, 3, ...).
+A new run clears every part at its start; until its first epoch ends each part says it is waiting.
 """
 
 from __future__ import annotations
@@ -20,19 +25,20 @@ import ipywidgets as w
 from toolkit.events import Event
 
 from .cells import CellView
-from .plots import HeatmapPlot, LinePlot, Throttle
+from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle
 
-# Pixel widths that fit JupyterLab's notebook column side by side (plotly widgets do not follow their box).
-HALF_WIDTH, FULL_WIDTH = 420, 850
+# Pixel widths that fit JupyterLab's output area at a 1280 px wide window (848 px in the browser test,
+# tests/test_browser.py), two charts side by side; plotly widgets do not follow their box.
+HALF_WIDTH, FULL_WIDTH = 400, 820
+WAITING_CELLS = "derived cells: waiting for the first epoch…"
 
 
 def edge_labels(nodes: int) -> list[str]:
-    """Row labels of α: ``k-2→0``, ``k-1→0``, ``k-2→1``, ``k-1→1``, ``0→1``, ... (DARTS edge order)."""
-    names = ["k-2", "k-1"]
-    labels = []
-    for i in range(nodes):
-        labels += [f"{names[j] if j < 2 else j - 2}→{i}" for j in range(2 + i)]
-    return labels
+    """Row labels of α, ``input→node`` in DARTS order: ``0→2``, ``1→2``, ``0→3``, ``1→3``, ``2→3``, ...
+
+    0 is c_{k-2}, 1 is c_{k-1}, intermediate nodes count from 2, as in the genotype text.
+    """
+    return [f"{j}→{i + 2}" for i in range(nodes) for j in range(2 + i)]
 
 
 class RunStatus(w.VBox):
@@ -75,17 +81,35 @@ class RunStatus(w.VBox):
 
 
 class AlphaView(w.VBox):
-    """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider."""
+    """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider.
+
+    Colours use a fixed 0..1 scale, so early epochs (every weight near 1/ops) look uniform, as they
+    are; the ``scale`` buttons stretch the colours to the shown epoch's range instead, and the title
+    then says that the scale is relative and gives the range.
+    """
 
     def __init__(self):
-        self.heatmap = HeatmapPlot(["normal cell", "reduction cell"], width=FULL_WIDTH,
-                                   title="softmax(α) per edge (rows) and op · colours span the current values")
+        self.heatmap = HeatmapPlot(["normal cell", "reduction cell"], width=FULL_WIDTH, zmin=0.0, zmax=1.0,
+                                   title=self.title(None))
         self.epoch = w.IntSlider(value=0, min=0, max=0, description="epoch", continuous_update=True,
-                                 layout=w.Layout(width="60%"))
+                                 layout=w.Layout(width="50%"))
+        self.scale = w.ToggleButtons(options=[("colours: fixed 0..1", "fixed"),
+                                              ("colours: stretched to this epoch", "relative")],
+                                     value="fixed", style={"button_width": "210px"})
         self.epoch.observe(self._on_epoch, names="value")
+        self.scale.observe(lambda _: self._draw(self.epoch.value), names="value")
         self.history: list[dict] = []
         self._lock = threading.Lock()
-        super().__init__([self.heatmap.figure, self.epoch])
+        super().__init__([self.heatmap.figure, w.HBox([self.epoch, self.scale])])
+
+    @staticmethod
+    def title(epoch: int | None, ops: int | None = None, relative: tuple[float, float] | None = None) -> str:
+        uniform = f", uniform = 1/{ops}" if ops else ""
+        shown = f" after epoch {epoch}" if epoch else ""
+        scale = (f"colour scale RELATIVE: stretched to {relative[0]:.3f}..{relative[1]:.3f}" if relative
+                 else "colour scale fixed 0..1")
+        return (f"softmax(α){shown} · rows: edge input→node (0 = c<sub>k-2</sub>, 1 = c<sub>k-1</sub>)"
+                f"<br>{scale}{uniform}")
 
     def _on_epoch(self, change) -> None:
         self._draw(change["new"])
@@ -95,15 +119,25 @@ class AlphaView(w.VBox):
             if not 1 <= epoch <= len(self.history):
                 return
             alphas = self.history[epoch - 1]
-        self.heatmap.update(alphas["normal"], alphas["reduce"])
+        values = [v for kind in ("normal", "reduce") for row in alphas[kind] for v in row]
+        relative = (min(values), max(values)) if self.scale.value == "relative" else None
+        with self.heatmap.figure.batch_update():
+            self.heatmap.figure.layout.title.text = self.title(epoch, len(alphas["normal"][0]), relative)
+            self.heatmap.set_range(*(relative or (0.0, 1.0)))
+            self.heatmap.update(alphas["normal"], alphas["reduce"])
+
+    def reset(self) -> None:
+        """Forget the history and show the waiting text (a new run is starting)."""
+        with self._lock:
+            self.history.clear()
+        self.heatmap.figure.layout.title.text = self.title(None)
+        self.heatmap.update([], [])
+        self.epoch.max, self.epoch.value = 0, 0
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and "ops" in event.data:
-            with self._lock:
-                self.history.clear()
+            self.reset()
             self.heatmap.set_axes(list(event["ops"]), edge_labels(event["nodes"]))
-            self.heatmap.update([], [])
-            self.epoch.max, self.epoch.value = 0, 0
         elif event.kind == "epoch_end" and "alphas" in event.data:
             follow = self.epoch.value == len(self.history)  # keep following unless the user scrubbed back
             with self._lock:
@@ -129,14 +163,22 @@ def accuracy_plot() -> LinePlot:
     return LinePlot([("batch acc", "step", "acc"), ("train acc", "epoch_end", "train_acc"),
                      ("val acc", "epoch_end", "val_acc"), ("test acc", "epoch_end", "test_acc")],
                     title="accuracy", yaxis_title="accuracy", width=HALF_WIDTH,
-                    styles={"batch acc": {"mode": "lines", "opacity": 0.35}})
+                    styles={"batch acc": {"mode": "lines", "opacity": 0.35}}, layout={"yaxis": {"range": [0, 1.02]}})
 
 
 def skip_plot() -> LinePlot:
-    """skip_connect edges in the derived normal/reduction cells per epoch (adarts.md Fig. 9)."""
+    """skip_connect edges in the derived normal/reduction cells per epoch (the collapse of ADARTS's Fig. 9).
+
+    Counts are small integers and often equal, so the normal cell's line is wide under the
+    reduction cell's dotted one, and the hover lists both.
+    """
+    styles = {"normal cell": {"line": {"color": PALETTE[0], "width": 4}, "marker": {"size": 12}},
+              "reduction cell": {"line": {"color": PALETTE[1], "dash": "dot"},
+                                 "marker": {"symbol": "square", "size": 6}}}
     return LinePlot([("normal cell", "epoch_end", "skip_normal"), ("reduction cell", "epoch_end", "skip_reduce")],
-                    title="skip_connect edges in the derived cells", yaxis_title="edges", height=280,
-                    width=HALF_WIDTH, layout={"yaxis": {"dtick": 1, "rangemode": "tozero"}, "xaxis": {"dtick": 1}})
+                    title="skip_connect edges in the derived cells", yaxis_title="edges", height=300,
+                    width=HALF_WIDTH, styles=styles, layout={"yaxis": {"dtick": 1, "rangemode": "tozero"},
+                                                             "xaxis": {"dtick": 1}, "hovermode": "x unified"})
 
 
 def row(*parts: w.Widget) -> w.HBox:
@@ -163,15 +205,26 @@ class LiveSearchView(w.VBox):
         self.loss, self.accuracy = loss_plot(), accuracy_plot()
         self.skips = skip_plot() if skips else None
         self.alpha_view = AlphaView() if alphas else None
-        self.cell_view = CellView(caption="derived cells appear after the first epoch") if cells else None
+        self.cell_view = CellView(waiting=WAITING_CELLS) if cells else None
         rows = [row(self.loss.figure, self.accuracy.figure)]
         if self.alpha_view:
             rows.append(self.alpha_view)
-        bottom = [part for part in (self.skips and self.skips.figure, self.cell_view) if part]
-        if bottom:
-            rows.append(row(*bottom))
+        if self.skips:
+            rows.append(row(self.skips.figure))
+        if self.cell_view:  # full width: a cell pair at the drawings' one scale is about 700 px wide
+            rows.append(self.cell_view)
         super().__init__(([self.status] if self.status else []) + rows)
         self.add_class("nas-live-view")
+
+    def reset(self) -> None:
+        """Clear every chart and drawing of a previous run (each then says it is waiting)."""
+        for plot in (self.loss, self.accuracy, self.skips):
+            if plot is not None:
+                plot.clear()
+        if self.alpha_view:
+            self.alpha_view.reset()
+        if self.cell_view:
+            self.cell_view.reset()
 
     @property
     def listeners(self) -> list:
@@ -180,9 +233,7 @@ class LiveSearchView(w.VBox):
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start":
-            for plot in (self.loss, self.accuracy, self.skips):
-                if plot is not None:
-                    plot.clear()
+            self.reset()
         for listener in self.listeners:
             listener(event)
 

@@ -253,7 +253,9 @@ class SearchPanel(w.VBox):
         spec = METHODS[self.controls["method"].value]
         config = spec.make_config(self.values, self.base)
         self.error.value = ""
-        self.status.set_text("starting…")
+        self.status.set_text("starting… (loading the data and building the model)")
+        if hasattr(self.view, "reset"):  # the previous run's curves and cells go at once, not at run_start
+            self.view.reset()
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.run_handle = BackgroundRun(lambda listeners, stop: spec.run(config, listeners, stop),
                                         listeners=(self.status, self.view), name=f"panel-{spec.name}")

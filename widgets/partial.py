@@ -34,11 +34,14 @@ from toolkit.space import DARTS_OPS
 from toolkit.supernet import MixedOp
 
 from .cells import CellView
+from .live import FULL_WIDTH, HALF_WIDTH, row
 from .plots import LinePlot, base_layout
 from .runner import BackgroundRun
 
 ENTERS, BYPASSES = "#ff7f0e", "#c7c7c7"
 LABELS = {"darts": "DARTS", "pcdarts": "PC-DARTS", "adarts": "ADARTS"}
+# One colour and marker per method, so overlapping lines stay apart (normal cells solid, reduction dotted).
+METHOD_STYLE = {"darts": ("#1f77b4", "circle"), "pcdarts": ("#2ca02c", "diamond"), "adarts": ("#d62728", "square")}
 
 
 def channel_chart(values: Sequence[float], selected: Sequence[int], *, title: str = "",
@@ -46,7 +49,7 @@ def channel_chart(values: Sequence[float], selected: Sequence[int], *, title: st
     """One bar per channel; channels in ``selected`` (those that enter the mixed op) highlighted."""
     chosen = set(int(c) for c in selected)
     colors = [ENTERS if c in chosen else BYPASSES for c in range(len(values))]
-    fig = go.FigureWidget(layout=base_layout(title, "channel", yaxis_title, height))
+    fig = go.FigureWidget(layout=base_layout(title, "channel", yaxis_title, height, FULL_WIDTH))
     fig.add_bar(x=list(range(len(values))), y=[float(v) for v in values], marker_color=colors,
                 hovertemplate="channel %{x}: %{y:.3f}<extra></extra>", name="channels")
     fig.update_xaxes(dtick=1 if len(values) <= 32 else None)
@@ -148,13 +151,14 @@ class KSweep(w.HBox):
                  methods: Sequence[str] = ("pcdarts", "adarts"), steps: int = 3):
         self.config, self.data, self.ks, self.methods, self.steps = config, data, tuple(ks), tuple(methods), steps
         self.rows: list[dict] = []
-        self.memory = LinePlot(title="activations saved for backward, one search step", xaxis_title="K",
-                               yaxis_title="MiB")
-        self.time = LinePlot(title="time per search step (median)", xaxis_title="K", yaxis_title="seconds")
+        waiting = "waiting for the first measurement…"
+        self.memory = LinePlot(title="activations saved for backward in one step", xaxis_title="K",
+                               yaxis_title="MiB", width=HALF_WIDTH, waiting=waiting)
+        self.time = LinePlot(title="time per search step (median)", xaxis_title="K", yaxis_title="seconds",
+                             width=HALF_WIDTH, waiting=waiting)
         for plot in (self.memory, self.time):
             plot.figure.update_xaxes(type="log", tickvals=list(self.ks), ticktext=[str(k) for k in self.ks])
-        half = w.Layout(width="50%")
-        super().__init__([w.Box([self.memory.figure], layout=half), w.Box([self.time.figure], layout=half)])
+        super().__init__([row(self.memory.figure, self.time.figure)])
 
     def points(self) -> list[tuple[str, int]]:
         return [(m, k) for m in self.methods for k in ((1,) if m == "darts" else self.ks)]
@@ -169,6 +173,10 @@ class KSweep(w.HBox):
 
     def run(self) -> BackgroundRun:
         """Measure every point in a background thread; ``.wait()`` returns the rows."""
+        self.rows.clear()
+        for plot in (self.memory, self.time):
+            plot.clear()
+
         def target(listeners, stop):
             for method, k in self.points():
                 if stop.requested:
@@ -197,9 +205,11 @@ class ModeComparison(w.VBox):
         methods: which methods to run, in order.
 
     Attributes:
-        skips: :class:`LinePlot` of skip_connect edges in the derived normal cell per epoch (and
-            reduction cell, dashed), one colour per method.
-        views: one :class:`CellView` per method; results: method -> SearchResult.
+        skips: :class:`LinePlot` of skip_connect edges in the derived normal cell per epoch (solid)
+            and reduction cell (dotted), one colour and marker per method; the methods' points are
+            set slightly apart on the epoch axis so equal counts do not hide each other.
+        views: one :class:`CellView` per method, one under the other at the drawings' one scale;
+        results: method -> SearchResult.
         figures: method -> dict of the last epoch (skip counts, val acc, memory).
     """
 
@@ -207,13 +217,39 @@ class ModeComparison(w.VBox):
         self.config, self.data, self.methods = config, data, tuple(methods)
         self.results: dict = {}
         self.figures: dict[str, dict] = {}
-        styles = {f"{LABELS[m]} reduce": {"line": {"dash": "dot"}} for m in self.methods}
-        self.skips = LinePlot(title="skip_connect edges in the derived cells (solid: normal, dotted: reduction)",
-                              yaxis_title="edges", height=300, styles=styles)
-        self.views = {m: CellView(caption=f"{LABELS[m]}: not run yet") for m in self.methods}
+        styles = self._skip_styles()
+        self.skips = LinePlot([(label, "by hand", label) for label in styles],
+                              title="skip_connect edges in the derived cells (solid: normal, dotted: reduction)",
+                              xaxis_title="epoch (each method's points set slightly apart)", yaxis_title="edges",
+                              height=340, width=FULL_WIDTH, styles=styles,
+                              layout={"yaxis": {"dtick": 1, "rangemode": "tozero"}, "xaxis": {"dtick": 1}})
+        self.views = {m: CellView(waiting=f"{LABELS[m]}: not run yet") for m in self.methods}
         self.table = w.HTML("")
-        columns = [w.Box([self.views[m]], layout=w.Layout(width=f"{100 // len(self.methods)}%")) for m in self.methods]
-        super().__init__([self.table, self.skips.figure, w.HBox(columns)])
+        super().__init__([self.table, self.skips.figure, *self.views.values()])
+
+    def _skip_styles(self) -> dict[str, dict]:
+        styles = {}
+        for m in self.methods:
+            color, symbol = METHOD_STYLE.get(m, ("#7f7f7f", "circle"))
+            for cell, dash in (("normal", "solid"), ("reduce", "dot")):
+                label = f"{LABELS[m]} {cell}"
+                styles[label] = {"line": {"color": color, "dash": dash}, "marker": {"symbol": symbol, "size": 8},
+                                 "hovertemplate": f"{label}: %{{y}} skip edges after epoch %{{x:.0f}}<extra></extra>"}
+        return styles
+
+    def _offset(self, method: str) -> float:
+        """Where a method's points sit around the epoch: -0.1, 0, +0.1 for three methods."""
+        return 0.1 * (self.methods.index(method) - (len(self.methods) - 1) / 2)
+
+    def reset(self) -> None:
+        """Clear the previous comparison (a new one is starting)."""
+        self.results.clear()
+        self.figures.clear()
+        self.table.value = ""
+        self.skips.clear()
+        for m, view in self.views.items():
+            view.caption = ""
+            view.reset(f"{LABELS[m]}: waiting for its first epoch…")
 
     def config_for(self, method: str) -> SearchConfig:
         k = self.config.k if method != "darts" else 1
@@ -224,8 +260,8 @@ class ModeComparison(w.VBox):
             if event.kind != "epoch_end":
                 return
             label = LABELS[method]
-            self.skips.add(event["epoch"], **{f"{label} normal": event["skip_normal"],
-                                              f"{label} reduce": event["skip_reduce"]})
+            self.skips.add(event["epoch"] + self._offset(method), **{f"{label} normal": event["skip_normal"],
+                                                                     f"{label} reduce": event["skip_reduce"]})
             self.figures[method] = {key: event.get(key) for key in
                                     ("epoch", "skip_normal", "skip_reduce", "val_acc", "activation_mb")}
             self.views[method].caption = f"{label} (K={self.config_for(method).k}) after epoch {event['epoch']}"
@@ -236,6 +272,8 @@ class ModeComparison(w.VBox):
     def run(self) -> BackgroundRun:
         """Run the searches one after another in a background thread; ``.wait()`` returns the results."""
         from toolkit.search import run_search
+
+        self.reset()
 
         def target(listeners, stop):
             for method in self.methods:
@@ -255,4 +293,4 @@ class ModeComparison(w.VBox):
             rows.append(f"<tr><td>{LABELS[m]}</td><td>{self.config_for(m).k}</td><td>{f['epoch']}</td>"
                         f"<td>{f['skip_normal']}/{f['skip_reduce']}</td><td>{100 * f['val_acc']:.1f}%</td>"
                         f"<td>{f['activation_mb']:.2f}</td></tr>")
-        return f"<table>{head}{''.join(rows)}</table>"
+        return f"<table style='border-spacing:14px 2px'>{head}{''.join(rows)}</table>"

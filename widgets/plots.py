@@ -5,6 +5,9 @@ its traces in place inside ``figure.batch_update()``, at most every ``min_interv
 (pending points are flushed at the end of each epoch and run), which keeps the browser fluid
 even when a GPU run emits hundreds of steps a second.
 
+A chart with no data shows a "waiting for ..." line instead of empty axes (whose default ranges,
+such as accuracy from -1 to 6, would mislead), and every line has a legend entry and a hover label.
+
 Example (a DARTS-GAL notebook plotting mask values and losses):
     >>> masks = LinePlot(kinds=("masks",), x="epoch", title="mask values")   # every numeric field
     >>> losses = LinePlot(["d_loss", "g_loss", "data_loss", "l1"], kinds=("epoch_end",))
@@ -24,6 +27,7 @@ import plotly.graph_objects as go
 from toolkit.events import Event
 
 FLUSH_KINDS = ("epoch_end", "run_end", "masks", "generation")
+WAITING = "waiting for the first epoch…"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
 
@@ -37,12 +41,24 @@ def epoch_position(event: Event) -> float | None:
 
 def base_layout(title: str | None, xaxis_title: str | None, yaxis_title: str | None, height: int,
                 width: int | None = None) -> dict:
-    """The toolkit's plot style: white background, legend on top, tight margins."""
+    """The toolkit's plot style: white background, legend under the title, tight margins."""
     return {"title": {"text": title or "", "x": 0.02, "y": 0.98, "yanchor": "top", "font": {"size": 14}},
             "height": height, "width": width, "template": "plotly_white",
-            "margin": {"l": 50, "r": 15, "t": 75 if title else 30, "b": 40},
+            "margin": {"l": 55, "r": 15, "t": 85 if title else 40, "b": 45},
             "xaxis": {"title": {"text": xaxis_title or ""}}, "yaxis": {"title": {"text": yaxis_title or ""}},
-            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"}}
+            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+            "font": {"size": 12}}
+
+
+def show_waiting(figure: go.FigureWidget, text: str | None) -> None:
+    """Hide the axes and show ``text`` in the middle of an empty chart (None: show the axes again)."""
+    waiting = text is not None
+    with figure.batch_update():
+        figure.update_xaxes(visible=not waiting)
+        figure.update_yaxes(visible=not waiting)
+        figure.layout.annotations = [] if not waiting else [
+            {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+             "font": {"size": 14, "color": "#737373"}, "name": "waiting"}]
 
 
 class Throttle:
@@ -76,6 +92,7 @@ class LinePlot:
         mode: plotly scatter mode per trace ('lines', 'lines+markers', ...).
         styles: per-label trace properties, e.g. ``{"batch loss": {"opacity": 0.4}}``.
         layout: extra plotly layout properties, e.g. ``{"yaxis": {"dtick": 1}}``.
+        waiting: what the chart says while it has no point (instead of empty axes).
 
     Attributes:
         figure: the ``FigureWidget`` to display.
@@ -85,8 +102,10 @@ class LinePlot:
                  kinds: Sequence[str] = ("epoch_end",), x: str | Callable[[Event], float | None] = epoch_position,
                  title: str | None = None, xaxis_title: str | None = "epoch", yaxis_title: str | None = None,
                  height: int = 300, width: int | None = None, min_interval: float = 0.5, mode: str = "lines+markers",
-                 styles: dict[str, dict] | None = None, layout: dict | None = None):
+                 styles: dict[str, dict] | None = None, layout: dict | None = None, waiting: str = WAITING):
         self.kinds = tuple(kinds)
+        self.waiting = waiting
+        self.x_name = xaxis_title or "x"
         self.x = x
         self.mode = mode
         self.styles = dict(styles or {})
@@ -101,12 +120,16 @@ class LinePlot:
         self._dirty = False
         for m in metrics or ():
             self._add_series(*(m if isinstance(m, tuple) else (m, None, m)))
+        self._is_waiting = True
+        show_waiting(self.figure, waiting)
 
     def _add_series(self, label: str, kind: str | None, field: str) -> None:
         self.series.append((label, kind, field))
         self._points[label] = ([], [])
         color = PALETTE[(len(self.series) - 1) % len(PALETTE)]
-        props = {"mode": self.mode, "line": {"color": color}, "marker": {"size": 6}} | self.styles.get(label, {})
+        hover = f"{label}: %{{y:.4g}}<br>{self.x_name} %{{x:.3g}}<extra></extra>"  # names the line under the mouse
+        props = {"mode": self.mode, "line": {"color": color}, "marker": {"size": 6}, "hovertemplate": hover}
+        props |= self.styles.get(label, {})
         self.figure.add_scatter(x=[], y=[], name=label, **props)
 
     @property
@@ -180,6 +203,10 @@ class LinePlot:
         with self.figure.batch_update():
             for trace, (xs, ys) in zip(self.figure.data, snapshot, strict=True):
                 trace.x, trace.y = xs, ys
+            empty = not any(xs for xs, _ in snapshot)
+            if empty != self._is_waiting:  # only a change of state goes to the browser
+                self._is_waiting = empty
+                show_waiting(self.figure, self.waiting if empty else None)
 
     def clear(self) -> None:
         """Forget all points (e.g. when a new run starts)."""
@@ -212,16 +239,18 @@ class HeatmapPlot:
     Args:
         panels: one title per heatmap.
         x, y: column and row labels (shared by all panels).
-        zmin, zmax: colour range (None: fitted to the values at each update, so small differences show).
+        zmin, zmax: colour range, fixed so that colours mean the same at every update (None: fitted to
+            the values each time, a relative scale; say so in the title).
         colorscale: plotly colour scale name. height, width: figure size in pixels.
+        waiting: what the figure says while it has no values.
 
     Attributes:
         figure: the ``FigureWidget`` to display.
     """
 
     def __init__(self, panels: Sequence[str], x: Sequence[str] = (), y: Sequence[str] = (), *,
-                 title: str | None = None, zmin: float | None = None, zmax: float | None = None,
-                 colorscale: str = "Blues", height: int = 360, width: int | None = None):
+                 title: str | None = None, zmin: float | None = 0.0, zmax: float | None = 1.0,
+                 colorscale: str = "Blues", height: int = 360, width: int | None = None, waiting: str = WAITING):
         from plotly.subplots import make_subplots
 
         fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), horizontal_spacing=0.12)
@@ -232,17 +261,42 @@ class HeatmapPlot:
             fig.update_yaxes(autorange="reversed", row=1, col=i + 1)
         fig.update_xaxes(tickangle=-45)
         fig.update_layout(template="plotly_white", height=height, width=width, title={"text": title or "", "x": 0.02},
-                          margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 90})
+                          margin={"l": 60, "r": 20, "t": 100 if title else 40, "b": 90}, font={"size": 12})
+        fig.update_layout(title_font_size=14)
+        self.waiting, self.height = waiting, height
         self.figure = go.FigureWidget(fig)
+        self._panel_titles = list(self.figure.layout.annotations)
+        self._is_waiting = None
+        self._show_waiting(True)
+
+    def _show_waiting(self, waiting: bool) -> None:
+        if waiting == self._is_waiting:
+            return
+        self._is_waiting = waiting
+        with self.figure.batch_update():
+            self.figure.update_xaxes(visible=not waiting)
+            self.figure.update_yaxes(visible=not waiting)
+            self.figure.layout.annotations = self._panel_titles if not waiting else [
+                {"text": self.waiting, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+                 "font": {"size": 14, "color": "#737373"}}]
 
     def set_axes(self, x: Sequence[str], y: Sequence[str]) -> None:
-        """Relabel columns and rows of every panel."""
+        """Relabel columns and rows of every panel; the figure grows so that every row keeps its label."""
         with self.figure.batch_update():
             for trace in self.figure.data:
                 trace.x, trace.y = list(x), list(y)
+            margin = self.figure.layout.margin
+            self.figure.layout.height = max(self.height, margin.t + margin.b + 20 + 18 * len(y))
+
+    def set_range(self, zmin: float, zmax: float) -> None:
+        """The colour range of every panel (say in the title when it is not a fixed scale)."""
+        with self.figure.batch_update():
+            for trace in self.figure.data:
+                trace.zmin, trace.zmax = zmin, zmax
 
     def update(self, *matrices: Sequence[Sequence[float]]) -> None:
-        """Replace the values of the panels, in order."""
+        """Replace the values of the panels, in order (no values: the "waiting" text)."""
         with self.figure.batch_update():
             for trace, z in zip(self.figure.data, matrices, strict=False):
                 trace.z = [list(row) for row in z]
+            self._show_waiting(not any(len(z) for z in matrices))

@@ -3,12 +3,15 @@
 A Jupyter kernel handles widget clicks only while no cell is running, so a search started from
 a button must not block the kernel: :class:`BackgroundRun` executes it in a thread, forwards its
 events to listeners (live plots), and hands back the result or the error. A notebook cell that
-needs the result (tested notebooks, the next step of a tutorial) calls ``run.wait()``.
+needs the result writes ``result = await run``: while it waits, the kernel keeps handling widget
+messages (ipykernel >= 7.4 dispatches them during an awaiting cell), so the Stop button works even
+during *Run All*, and *Kernel ▸ Interrupt* stops the run. Scripts call ``run.wait()``.
 
 Example:
     >>> from toolkit import SearchConfig
     >>> run = start_search(SearchConfig(dataset="fake", epochs=1, channels=4, cells=3))  # doctest: +SKIP
     >>> result = run.wait()  # doctest: +SKIP
+    >>> result = await run  # in a notebook cell  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -106,10 +109,11 @@ class BackgroundRun:
     def wait(self, timeout: float | None = None):
         """Block until the run ends and return its result.
 
+        A blocked cell holds up every widget message, the Stop button's included, until it ends:
+        in a notebook use ``await run`` instead. Interrupting while waiting also stops the run.
+
         Args:
             timeout: seconds to wait at most (None: no limit).
-
-        Interrupting the kernel while waiting (the ■ button) also stops the run.
 
         Raises:
             TimeoutError: the run is still going after ``timeout`` seconds.
@@ -122,6 +126,29 @@ class BackgroundRun:
             raise
         if not finished:
             raise TimeoutError(f"the run is still {self.status} after {timeout} s; call run.stop() to end it")
+        return self._outcome()
+
+    def __await__(self):
+        """``result = await run`` in a notebook cell: wait without blocking the kernel.
+
+        The kernel's event loop keeps running, so widget messages (a Stop click, also during *Run
+        All*) are handled while the cell waits; *Kernel ▸ Interrupt* cancels the wait and stops
+        the run. Returns the result or raises the run's error, as :meth:`wait`.
+        """
+        return self._wait_async().__await__()
+
+    async def _wait_async(self, poll: float = 0.05):
+        import asyncio
+
+        try:
+            while not self._done.is_set():
+                await asyncio.sleep(poll)  # short sleeps: an interrupt cancels the wait at once
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.stop()
+            raise
+        return self._outcome()
+
+    def _outcome(self):
         if self.error is not None:
             raise self.error
         return self.result
