@@ -22,6 +22,7 @@ from toolkit.gal import (
     discriminator_loss,
     kept_from_masks,
     masked_copy,
+    orphaned_nodes,
     prox_nonneg_l1,
     prune_genotype,
     prune_network,
@@ -100,33 +101,84 @@ def test_attach_masks_registers_one_parameter_per_cell(net):
 # ----------------------------------------------------------------------------------------- pruning
 
 
-def test_zero_mask_pruned_network_equals_masked_network(net, x):
-    # Removed nodes are ones no kept node reads (DARTS V2 normal: node 3 reads node 0; reduce: all read node 0).
-    keep = [(0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 2, 3), (0, 3)]
+def masked_with(net: EvalNetwork, keep, seed: int = 0):
+    """The generator of ``net`` with masks 0 outside ``keep`` and random values in (0.5, 1.5) inside."""
     generator, masks = masked_copy(net)
+    g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for mask, kept in zip(masks, keep, strict=True):
-            mask.copy_(torch.tensor([1.0 if i in kept else 0.0 for i in range(4)]))
+            values = torch.rand(len(mask), generator=g) + 0.5
+            mask.copy_(torch.tensor([float(values[i]) if i in kept else 0.0 for i in range(len(mask))]))
+    return generator.eval()
+
+
+def test_masked_network_equals_pruned_network(net, x):
+    # DARTS V2 reduce: nodes 1-3 read node 0; normal: node 3 reads node 0. Removing node 0 removes those
+    # edges too; the readers keep their other edges. Kept masks differ from 1 and carry over as scales.
+    keep = [(1, 2, 3), (1, 2, 3), (0, 2), (2,), (1, 3)]
+    generator = masked_with(net, keep)
     pruned = build_pruned(generator, keep).eval()
     assert count_parameters(pruned) < count_parameters(net)
-    assert all(c.node_scale is None for c in pruned.cells)
-    torch.testing.assert_close(pruned(x), generator.eval()(x), rtol=0, atol=1e-6)
+    assert [len(c.ops) for c in pruned.cells] == [3, 3, 2, 1, 2]
+    assert [e for node in pruned.network.cells[1].genotype.nodes for e in node] == [
+        ("max_pool_3x3", 1), ("max_pool_3x3", 0), ("max_pool_3x3", 1)]  # node 0's readers lost one edge each
+    torch.testing.assert_close(pruned(x), generator(x), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(pruned(x), net(x), atol=1e-3)  # the masks really changed the function
+
+
+HAND = Genotype.from_text(
+    "conv_1x1(1)+skip_connect(0) | conv_1x1(2)+max_pool_3x3(1) | conv_1x1(3)+skip_connect(3) ; 2,3,4")
+
+
+def test_masked_equals_pruned_with_a_hand_counted_network(x):
+    # Cell 1 keeps nodes 3 and 4 (0-based 1, 2): node 3 loses conv_1x1(2) and keeps max_pool(1); node 4
+    # reads only node 3, so it stays. Cell 2 keeps node 2 (0-based 0) only.
+    network = CellPair(HAND, HAND).stack(2, reductions=())
+    torch.manual_seed(0)
+    net = randomised(EvalNetwork(network, NetworkSizes(C=4, in_channels=1)))
+    keep = [(1, 2), (0,)]
+    generator = masked_with(net, keep)
+    pruned = build_pruned(generator, keep).eval()
+    stem = 1 * 12 * 9 + 2 * 12  # 3x3 conv to 3C=12 channels + BN
+    pre = lambda c_in: c_in * 4 + 2 * 4  # noqa: E731  (ReLU-conv1x1-BN to C=4)
+    conv = 4 * 4 + 2 * 4  # conv_1x1 edge
+    cell1 = pre(12) + conv  # no edge reads input 0 any more: no preprocess0; max_pool and skip are free
+    cell2 = pre(12) + pre(8) + conv  # node 2 = conv_1x1(1) + skip_connect(0)
+    assert count_parameters(pruned) == stem + cell1 + cell2 + (4 * 10 + 10) == 382
+    assert str(pruned.network.cells[0].genotype) == "3: max_pool_3x3(1) | 4: conv_1x1(3)+skip_connect(3) ; 3,4"
+    assert str(pruned.network.cells[1].genotype) == "conv_1x1(1)+skip_connect(0) ; 2"
+    torch.testing.assert_close(pruned(x), generator(x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_node_that_loses_all_inputs_is_removed(x):
+    # Removing node 3 (0-based 1) orphans node 4, which reads only node 3: both go, in the masked net too.
+    network = CellPair(HAND, HAND).stack(2, reductions=())
+    torch.manual_seed(0)
+    net = randomised(EvalNetwork(network, NetworkSizes(C=4, in_channels=1)))
+    keep = [(0, 2), (0, 1, 2)]
+    assert orphaned_nodes(HAND, keep[0]) == (2,)
+    assert str(prune_genotype(HAND, keep[0])) == "conv_1x1(1)+skip_connect(0) ; 2"
+    generator = masked_with(net, keep)
+    pruned = build_pruned(generator, keep).eval()
+    torch.testing.assert_close(pruned(x), generator(x), rtol=1e-5, atol=1e-5)
 
 
 def test_pruned_network_is_physically_smaller(net):
     keep = [(0,), (), (3,), (1,), (2,)]
     pruned = build_pruned(net, keep, inherit=False)
-    assert [len(c.ops) for c in pruned.cells] == [1, 0, 2, 1, 1]  # cell 3 keeps node 3 and its feeder 0
+    assert [len(c.ops) for c in pruned.cells] == [1, 0, 1, 1, 1]  # cell 3's node 5 loses the edge from node 2
     assert sum(1 for _ in pruned.modules()) < sum(1 for _ in net.modules())
 
 
-def test_prune_genotype_keeps_feeding_nodes_and_renumbers():
-    g = DARTS_V2.normal  # node 3 = skip_connect(0) + dil_conv_3x3(2): it reads node 0
-    pruned = prune_genotype(g, keep=[3])
-    assert str(pruned) == "sep_conv_3x3(0)+sep_conv_3x3(1) | skip_connect(0)+dil_conv_3x3(2) ; 3"
-    both = "sep_conv_3x3(0)+sep_conv_3x3(1) | sep_conv_3x3(1)+skip_connect(0) ; 2,3"
+def test_prune_genotype_removes_masked_nodes_and_keeps_numbers():
+    g = DARTS_V2.normal  # node 5 = skip_connect(0) + dil_conv_3x3(2): it reads node 2
+    assert str(prune_genotype(g, keep=[3])) == "5: skip_connect(0) ; 5"
+    both = "3: sep_conv_3x3(0)+sep_conv_3x3(1) | 4: sep_conv_3x3(1)+skip_connect(0) ; 3,4"
     assert str(prune_genotype(g, keep=[1, 2])) == both
     assert prune_genotype(g, keep=range(4)) == g
+    pruned = prune_genotype(g, keep=[0, 3])
+    assert pruned.node_ids == (2, 5) and Genotype.from_text(str(pruned)) == pruned
+    assert Genotype.from_dict(json.loads(json.dumps(pruned.to_dict()))) == pruned
 
 
 def test_cell_without_kept_nodes_degrades_to_its_previous_cell(net, x):
@@ -141,23 +193,6 @@ def test_cell_without_kept_nodes_degrades_to_its_previous_cell(net, x):
         shapes.append(tuple(states[-1].shape[2:]))
     assert shapes == [(8, 8), (4, 4), (2, 2), (2, 2), (2, 2)]
     assert pruned(x).shape == (3, 10)
-
-
-def test_parameter_counts_match_a_hand_count():
-    # Two normal cells at C=4 on 1-channel images; conv_1x1 = ReLU-conv1x1-BN = C*C + 2C = 24 weights.
-    g = Genotype.from_text("conv_1x1(1)+skip_connect(0) | conv_1x1(2)+max_pool_3x3(1) ; 2,3")
-    network = CellPair(g, g).stack(2, reductions=())
-    sizes = NetworkSizes(C=4, in_channels=1)
-    stem = 1 * 12 * 9 + 2 * 12  # 3x3 conv to 3C=12 channels + BN
-    pre = lambda c_in: c_in * 4 + 2 * 4  # noqa: E731  (ReLU-conv1x1-BN to C=4)
-    full = stem + (pre(12) + pre(12) + 24 + 24) + (pre(12) + pre(8) + 24 + 24) + (8 * 10 + 10)
-    assert count_parameters(EvalNetwork(network, sizes)) == full == 526
-    # keep node 0 of cell 1 (concat 2), node 1 of cell 2 (which reads node 0: both stay, concat 3)
-    one_each = stem + (pre(12) + pre(12) + 24) + (pre(12) + pre(4) + 24 + 24) + (4 * 10 + 10)
-    assert count_parameters(EvalNetwork(prune_network(network, [(0,), (1,)]), sizes)) == one_each == 446
-    # no node kept: each cell is its second input's preprocessing layer only
-    empty = stem + pre(12) + pre(4) + (4 * 10 + 10)
-    assert count_parameters(EvalNetwork(prune_network(network, [(), ()]), sizes)) == empty == 262
 
 
 def test_prune_rejects_bad_keep(net):

@@ -8,13 +8,15 @@ from dataclasses import replace
 import pytest
 import torch
 
-from toolkit import PUBLISHED, EvalNetwork, NetworkSizes, ToolkitError
+from toolkit import PUBLISHED, EvalNetwork, Genotype, NetworkSizes, ToolkitError
 from toolkit.data import DatasetSplits
 from toolkit.events import EventBus
 from toolkit.gal import GalConfig, GalResult, SweepPoint, prune_network
 from widgets.gal import GalLiveView, GalPanel, node_labels, pruning_view, removed_nodes, sweep_plot
 
 DARTS_V2 = PUBLISHED["DARTS_V2"]
+HAND = Genotype.from_text(
+    "conv_1x1(1)+skip_connect(0) | conv_1x1(2)+max_pool_3x3(1) | conv_1x1(3)+skip_connect(3) ; 2,3,4")
 
 
 def test_live_view_plots_masks_and_the_four_losses():
@@ -27,8 +29,9 @@ def test_live_view_plots_masks_and_the_four_losses():
         bus.emit("masks", epoch=1, step=step, steps=2, iteration=step, masks=[[value, 1.0], [1.0, 0.25]],
                  kept=[[1], [0, 1]], d_loss=-0.1, adv_loss=0.2, data_loss=3.0 * step, reg_loss=40.0)
     bus.emit("run_end", status="finished", epochs_done=1, masks=[[0.0, 1.0], [1.0, 0.25]], kept=[[1], [0, 1]])
-    assert view.masks.plot.labels == ["c1·n0", "c1·n1", "c2·n0", "c2·n1"]  # one line per node, nothing else
-    assert view.masks.plot.points("c1·n0") == ([0.5, 1.0], [0.5, 0.0])
+    # one line per node, nothing else, named in DARTS numbering
+    assert view.masks.plot.labels == ["cell 1 node 2", "cell 1 node 3", "cell 2 node 2", "cell 2 node 3"]
+    assert view.masks.plot.points("cell 1 node 2") == ([0.5, 1.0], [0.5, 0.0])
     assert view.generator.points("data_loss")[1] == [3.0, 6.0]
     assert view.adversarial.points("d_loss")[1] == [-0.1, -0.1]
     heat = view.heatmap.figure.data[0]
@@ -46,8 +49,9 @@ def test_accuracy_plot_separates_the_stages():
 
 
 def test_node_labels_and_removed_nodes():
-    assert node_labels([[1, 1], [1]]) == ["c1·n0", "c1·n1", "c2·n0"]
-    assert removed_nodes(DARTS_V2.normal, [3]) == {1, 2}  # node 3 reads node 0, which stays
+    assert node_labels([[1, 1], [1]]) == ["cell 1 node 2", "cell 1 node 3", "cell 2 node 2"]
+    assert removed_nodes(DARTS_V2.normal, [3]) == {0, 1, 2}  # node 5 read node 2, but node 2's mask is 0
+    assert removed_nodes(HAND, [0, 2]) == {1, 2}  # node 4 reads only node 3: orphaned
 
 
 def test_pruning_view_draws_every_cell_before_and_after():
@@ -59,7 +63,7 @@ def test_pruning_view_draws_every_cell_before_and_after():
     assert len(view.children) == 3
     before, after = (box.children[0] for box in view.children[2].children)
     assert "cell 3 (normal) before" in before.value and "<svg" in before.value and "0.70" in before.value
-    assert "kept 3" in after.value
+    assert "kept 5" in after.value  # original number, not renumbered
     with pytest.raises(ToolkitError, match="stopped before pruning"):
         pruning_view(GalResult(baseline))
 

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 
 from toolkit.errors import ToolkitError
 from toolkit.events import Event
-from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, feeding_nodes, run_gal
+from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, orphaned_nodes, run_gal
 
 from .cells import CellView
 from .live import RunStatus
@@ -42,8 +42,9 @@ BASELINE_FIELDS = ("dataset", "data_dir", "image_size", "epochs", "batch_size", 
 
 
 def node_labels(masks: Sequence[Sequence[float]]) -> list[str]:
-    """``c1·n0``, ``c1·n1``, ...: one label per (cell, node), in the order of the flattened masks."""
-    return [f"c{c}·n{i}" for c, cell in enumerate(masks, start=1) for i in range(len(cell))]
+    """``cell 1 node 2``, ``cell 1 node 3``, ...: one label per (cell, node) in the order of the flattened masks
+    (DARTS numbering: nodes 0 and 1 are the cell inputs, intermediate nodes count from 2)."""
+    return [f"cell {c} node {i + 2}" for c, cell in enumerate(masks, start=1) for i in range(len(cell))]
 
 
 DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
@@ -104,7 +105,7 @@ class MaskHeatmap:
             cells = event.get("cell_types") or ["cell"] * len(event["masks"])
             self._rows = [f"{k} {t}" for k, t in enumerate(cells, start=1)]
             width = max((len(m) for m in event["masks"]), default=0)
-            self.heatmap.set_axes([f"node {i}" for i in range(width)], self._rows)
+            self.heatmap.set_axes([f"node {i + 2}" for i in range(width)], self._rows)
             self.heatmap.update(event["masks"])
         elif event.kind in ("masks", "run_end") and "masks" in event.data:
             if self._throttle.ready(force=event.kind == "run_end"):
@@ -173,9 +174,10 @@ def report_html(report: GalReport) -> str:
 
     rows = "".join(
         f"<tr><td>{r.cell}</td><td>{r.type}</td><td><b>{nodes(r.kept)}</b></td>"
-        f"<td>{nodes(r.feeding) if r.feeding else '–'}</td><td>{' '.join(f'{v:.2f}' for v in r.masks)}</td></tr>"
+        f"<td>{nodes(r.orphaned) if r.orphaned else '–'}</td><td>{' '.join(f'{v:.2f}' for v in r.masks)}</td></tr>"
         for r in report.rows)
-    head = "<tr><th>cell</th><th>type</th><th>kept nodes</th><th>feeding nodes</th><th>masks</th></tr>"
+    head = ("<tr><th>cell</th><th>type</th><th>kept nodes</th><th>orphaned (lost all inputs)</th>"
+            "<th>masks (nodes 2, 3, ...)</th></tr>")
     summary = "<br>".join(html.escape(line) for line in report.summary().splitlines())
     style = "<style>.nas-gal-table td, .nas-gal-table th {padding: 2px 12px; text-align: left}</style>"
     return (f"{style}<table class='nas-gal-table' style='border-collapse:collapse'>{head}{rows}</table>"
@@ -192,15 +194,16 @@ def pruning_view(result: GalResult) -> w.VBox:
         kind = "reduction" if before.reduction else "normal"
         left = CellView(before.genotype, f"cell {k} ({kind}) before: masks in the nodes",
                         node_values=dict(enumerate(masks)), pruned=sorted(removed_nodes(before.genotype, kept)))
-        right = CellView(after.genotype, f"cell {k} after: kept {', '.join(map(str, sorted(kept))) or 'None'}")
+        kept_ids = ", ".join(map(str, after.genotype.node_ids)) or "None"
+        right = CellView(after.genotype, f"cell {k} after: kept {kept_ids}")
         rows.append(w.HBox([w.Box([left], layout=w.Layout(width="50%")),
                             w.Box([right], layout=w.Layout(width="50%"))]))
     return w.VBox(rows)
 
 
 def removed_nodes(genotype, kept) -> set[int]:
-    """Nodes pruning deletes: neither kept nor read by a kept node."""
-    return set(range(len(genotype.nodes))) - set(kept) - set(feeding_nodes(genotype, kept))
+    """Nodes (0-based) pruning deletes: masked to zero, or left without inputs (:mod:`toolkit.gal.prune`)."""
+    return set(range(len(genotype.nodes))) - set(kept) | set(orphaned_nodes(genotype, kept))
 
 
 def lam_slider(value: float) -> w.FloatLogSlider:
