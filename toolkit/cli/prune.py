@@ -46,7 +46,8 @@ def register(sub) -> None:
     g.add_argument("--retrain", choices=RETRAIN, default=DEFAULTS.retrain,
                    help="retrain the pruned network from scratch (default, as the paper) or from inherited weights")
     g.add_argument("--mask-lr", type=float, default=DEFAULTS.mask_lr,
-                   help=f"step size of the proximal mask update (default {DEFAULTS.mask_lr:g})")
+                   help=f"step size of the proximal mask update (default {DEFAULTS.mask_lr:g}; "
+                        f"scaled down for epochs over {DEFAULTS.reference_steps} steps)")
     g.add_argument("--noise", type=float, default=DEFAULTS.noise,
                    help=f"dropout rate of the generator noise z (default {DEFAULTS.noise:g})")
     p.set_defaults(func=run)

@@ -39,7 +39,8 @@ class GalResult:
         model: the retrained pruned network (None if stopped before).
         report: the kept-nodes table and before/after figures (None if stopped before pruning).
         history: per-stage epoch records: 'baseline', 'gal', 'retrain'.
-        status: finished | stopped.
+        status: finished | stopped | collapsed (mask training collapsed: no pruning, see ``message``).
+        message: for a collapsed run, what happened and the λ to try.
         run_dir: the run folder, if one was given.
     """
 
@@ -52,6 +53,7 @@ class GalResult:
     report: GalReport | None = None
     history: dict[str, list[dict]] = field(default_factory=dict)
     status: str = "finished"
+    message: str = ""
     run_dir: Path | None = None
 
 
@@ -74,7 +76,7 @@ def load_trained(folder: str | Path, data: DatasetSplits) -> EvalNetwork:
     return model
 
 
-def _baseline_accuracy(model: EvalNetwork, data: DatasetSplits, config: GalConfig) -> float:
+def baseline_accuracy(model: EvalNetwork, data: DatasetSplits, config: GalConfig) -> float:
     device = pick_device(config.device)
     return evaluate(model.to(device), make_loader(data.test, 256, False), device, config.amp)["acc"]
 
@@ -133,14 +135,14 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
     if isinstance(baseline, TrainResult):
         acc_before, result.baseline = baseline.test_acc, baseline.model
     else:
-        acc_before = _baseline_accuracy(baseline, data, config)
+        acc_before = baseline_accuracy(baseline, data, config)
 
     masking = train_masks(result.baseline, config, data, Session(config, listeners, stop, None, False, progress))
     result.history["gal"], result.generator, result.masks = masking.history, masking.generator, masking.masks
     if run:
         run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
-    if masking.status == "stopped":
-        result.status = "stopped"
+    if masking.status != "finished":
+        result.status, result.message = masking.status, masking.message
         return _finish(run, result)
 
     result.keep = kept_from_masks(masking.masks, config.threshold)
@@ -164,6 +166,8 @@ def _finish(run: RunDir | None, result: GalResult) -> GalResult:
     """Record how the run ended (``run.json``, as every run folder has) and return the result."""
     if run:
         record = {"kind": "gal", "status": result.status, "stages": list(result.history)}
+        if result.message:
+            record["message"] = result.message
         if result.report is not None:
             r = result.report
             record.update(parameters_before=r.parameters_before, parameters_after=r.parameters_after,
