@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ..config import TrainConfig
 from ..errors import ToolkitError
+from ..methods import get_method
 
 ADVERSARIAL = ("wasserstein", "log")
 RETRAIN = ("scratch", "inherit")
@@ -36,7 +37,7 @@ class GalConfig(TrainConfig):
     fields below drive the adversarial pruning stage (eqs. 4-7).
     """
 
-    lam: float = 12.0  # λ of R_λ(s) = λ·||s||_1 (eq. 7), in units of the data loss eq. 6 on logits
+    lam: float = get_method("gal").defaults["lam"]  # λ of R_λ(s) = λ·||s||_1 (eq. 7), units of eq. 6 on logits
     gal_epochs: int = 5  # passes over the training data while the masks learn (paper: not stated)
     gal_batch_size: int = 64  # batch of the mask-training stage (paper: 100)
     g_lr: float = 0.001  # SGD learning rate of W_G (paper: 0.01, which diverges with frozen BN statistics)
