@@ -12,7 +12,15 @@ from toolkit import PUBLISHED, EvalNetwork, Genotype, NetworkSizes, ToolkitError
 from toolkit.data import DatasetSplits
 from toolkit.events import EventBus
 from toolkit.gal import GalConfig, GalResult, SweepPoint, prune_network
-from widgets.gal import GalLiveView, GalPanel, node_labels, pruning_view, removed_nodes, sweep_plot
+from widgets.gal import (
+    GalLiveView,
+    GalPanel,
+    SweepProgress,
+    node_labels,
+    pruning_view,
+    removed_nodes,
+    sweep_plot,
+)
 
 DARTS_V2 = PUBLISHED["DARTS_V2"]
 HAND = Genotype.from_text(
@@ -38,14 +46,54 @@ def test_live_view_plots_masks_and_the_four_losses():
     assert [list(r) for r in heat.z] == [[0.0, 1.0], [1.0, 0.25]] and list(heat.y) == ["1 normal", "2 reduction"]
 
 
-def test_accuracy_plot_separates_the_stages():
+def test_accuracy_plot_gives_every_stage_its_own_band():
     view = GalLiveView(status=False)
     bus = EventBus([view])
-    for name, acc in (("baseline", 0.9), ("retrain", 0.8)):
-        bus.emit("run_start", name=name, kind="train", epochs=1, total_steps=1, config={"lam": 12.0})
-        bus.emit("epoch_end", epoch=1, test_acc=acc)
-    assert view.accuracy.plot.points("baseline") == ([1], [0.9])
-    assert view.accuracy.plot.points("retrain λ=12") == ([1], [0.8])
+    for name, epochs, acc in (("baseline", 2, 0.9), ("gal masks", 1, 0.85), ("retrain", 2, 0.8)):
+        bus.emit("run_start", name=name, kind="train", epochs=epochs, total_steps=1, config={"lam": 12.0})
+        for epoch in range(1, epochs + 1):
+            bus.emit("epoch_end", epoch=epoch, test_acc=acc)
+    assert view.accuracy.plot.points("baseline") == ([1, 2], [0.9, 0.9])
+    assert view.accuracy.plot.points("masks λ=12") == ([3], [0.85])  # after the baseline's epochs, not on them
+    assert view.accuracy.plot.points("retrain λ=12") == ([4, 5], [0.8, 0.8])
+    bands = [(shape.x0, shape.x1) for shape in view.accuracy.figure.layout.shapes]
+    assert bands == [(0.5, 2.5), (2.5, 3.5), (3.5, 5.5)]
+    assert [a.text for a in view.accuracy.figure.layout.annotations] == ["baseline", "masks", "retrain"]
+    view.reset()  # a new run starts from an empty chart
+    assert view.accuracy.plot.points("baseline") == ([], []) and not view.accuracy.figure.layout.shapes
+
+
+def test_status_line_names_the_stage_and_a_collapse():
+    view = GalLiveView()
+    bus = EventBus([view])
+    bus.emit("run_start", name="baseline", kind="train", epochs=3, total_steps=3, config={"lam": 12.0})
+    bus.emit("epoch_end", epoch=1, test_acc=0.5)
+    assert "stage 1/3: baseline training" in view.status.line.value and "epoch 1/3" in view.status.line.value
+    bus.emit("run_start", name="gal masks", kind="prune", epochs=2, total_steps=2, masks=[[1.0]], config={"lam": 12.0})
+    assert "stage 2/3: mask training (λ=12)" in view.status.line.value
+    bus.emit("run_end", status="collapsed", epochs_done=1, masks=[[0.0]], kept=[[]], message="try --lam 3 <now>")
+    assert "try --lam 3 &lt;now&gt;" in view.status.line.value
+
+
+def test_mask_lines_name_every_line_on_hover_and_have_a_key():
+    view = GalLiveView(status=False)
+    EventBus([view]).emit("run_start", name="gal masks", kind="prune", epochs=1, total_steps=1,
+                          masks=[[1.0, 1.0], [1.0, 1.0]])
+    templates = [trace.hovertemplate for trace in view.masks.plot.figure.data]
+    assert len(templates) == 4 and templates[3].startswith("cell 2 node 3: mask")
+    assert "cell 1" in view.masks.caption.value and "node 3 dot" in view.masks.caption.value
+
+
+def test_sweep_progress_counts_the_lambdas():
+    progress = SweepProgress([4.0, 8.0])
+    bus = EventBus([progress])
+    for lam in (4.0, 8.0):
+        bus.emit("run_start", name="gal masks", kind="prune", epochs=1, total_steps=1, config={"lam": lam})
+        assert f"(λ={lam:g}) · mask training" in progress.line.value
+        bus.emit("run_end", status="finished", epochs_done=1)
+        bus.emit("run_start", name="retrain", kind="train", epochs=1, total_steps=1, config={"lam": lam})
+        bus.emit("run_end", status="finished", epochs_done=1)
+    assert progress.bar.value == 2 and "done" in progress.line.value
 
 
 def test_node_labels_and_removed_nodes():
@@ -101,3 +149,7 @@ def test_panel_runs_in_the_background_and_shows_the_report():
     assert result.report is not None and "kept nodes" in panel.report.value
     assert len(panel.cells.children[0].children) == 3
     assert panel._baseline is result.baseline  # the next run with the same training settings reuses it
+    panel.controls["lam"].value = 50.0
+    second = panel.run()  # the previous run's table and drawings go at once
+    assert "appear when this run (λ=50) finishes" in panel.report.value and panel.cells.children == ()
+    second.wait(timeout=120)

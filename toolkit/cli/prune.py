@@ -75,6 +75,8 @@ def run(args) -> int:
     data = load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
     baseline = load_trained(args.baseline, data) if args.baseline else None
     result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, progress=not args.quiet)
+    if result.status == "collapsed":
+        raise ToolkitError(f"{result.message}. Nothing was pruned; run folder {result.run_dir}")
     if result.report is None:
         print(f"{result.status} before pruning; run folder {result.run_dir}")
         return 0
