@@ -50,7 +50,9 @@ def prune_figures(baseline, config: GalConfig, data: DatasetSplits) -> dict:
     result = train_masks(baseline, config, data, Session(config))
     keep = kept_from_masks(result.masks, config.threshold)
     pruned = count_parameters(EvalNetwork(prune_network(baseline.network, keep), baseline.sizes))
+    values = [v for cell in result.masks for v in cell]
     return {"status": result.status, "kept_nodes": sum(map(len, keep)), "kept": [list(k) for k in keep],
+            "mean_mask": sum(values) / len(values), "masks": result.masks,
             "pruning_rate": 1 - pruned / count_parameters(baseline),
             "masked_test_acc": result.history[-1]["test_acc"] if result.history else None,
             "seconds_under_load": time.perf_counter() - start}
@@ -72,13 +74,13 @@ def main() -> None:
     runs = [("digits", digits, {}), ("digits x10", bigger, {})]
     if args.unscaled:
         runs.append(("digits x10, unscaled", bigger, {"reference_steps": 10**9}))
-    print(f"{'λ':>5} {'data':<22} {'status':<10} {'kept nodes':>10} {'pruned':>7} {'masked acc':>10}")
+    print(f"{'λ':>5} {'data':<22} {'status':<10} {'kept nodes':>10} {'mean mask':>9} {'pruned':>7} {'masked acc':>10}")
     for lam in args.lams:
         for name, data, extra in runs:
             row = {"lam": lam, "data": name, **prune_figures(baseline.model, replace(config, lam=lam, **extra), data)}
             rows.append(row)
             acc = f"{100 * row['masked_test_acc']:.2f}%" if row["masked_test_acc"] is not None else "-"
-            print(f"{lam:>5g} {name:<22} {row['status']:<10} {row['kept_nodes']:>10} "
+            print(f"{lam:>5g} {name:<22} {row['status']:<10} {row['kept_nodes']:>10} {row['mean_mask']:>9.3f} "
                   f"{100 * row['pruning_rate']:>6.1f}% {acc:>10}", flush=True)
     if args.out:
         with open(args.out, "w") as f:

@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--genotype", default="DARTS_V2")
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=GalConfig.lr)
     parser.add_argument("--cells", type=int, default=5)
     parser.add_argument("--reductions", type=int, nargs="+", default=[2, 3])
     parser.add_argument("--epochs", type=int, default=GalConfig.epochs)
@@ -35,20 +36,24 @@ def main() -> None:
 
     config = GalConfig(dataset=args.dataset, channels=args.channels, cells=args.cells,
                        reductions=tuple(args.reductions), epochs=args.epochs, gal_epochs=args.gal_epochs,
-                       seed=args.seed)
+                       seed=args.seed, lr=args.lr)
     data = load_dataset(config.dataset, seed=config.seed)
     start = time.perf_counter()
     baseline = train_network(PUBLISHED[args.genotype], config, data=data, name="baseline")
     print(f"baseline: {baseline.parameters:,} parameters, test acc {baseline.test_acc:.4f} "
           f"({time.perf_counter() - start:.0f} s)")
     rows = []
-    print(f"{'λ':>6} {'parameters':>11} {'pruned':>7} {'acc before':>11} {'acc after':>10} {'seconds':>8}  kept nodes")
+    print(f"{'λ':>6} {'parameters':>11} {'pruned':>7} {'acc before':>11} {'acc after':>10} {'seconds':>8}  "
+          "kept nodes (2-5) per cell")
     for lam in args.lams:
         start = time.perf_counter()
         (point,) = lambda_sweep(baseline.model, replace(config, lam=lam), [lam], data=data)
         seconds = time.perf_counter() - start
         rows.append({**point.to_dict(), "seconds": seconds})
-        kept = " | ".join(",".join(map(str, k)) or "-" for k in point.kept)
+        if point.status == "collapsed":
+            print(f"{lam:>6g} {'collapsed: mask training stopped, nothing pruned':>50} {seconds:>8.0f}", flush=True)
+            continue
+        kept = " | ".join(",".join(str(i + 2) for i in k) or "None" for k in point.kept)  # DARTS node numbers
         print(f"{lam:>6g} {point.parameters_after:>11,} {100 * point.pruning_rate:>6.1f}% "
               f"{100 * point.acc_before:>10.2f}% {100 * point.acc_after:>9.2f}% {seconds:>8.0f}  {kept}", flush=True)
     if args.out:

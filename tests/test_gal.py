@@ -22,6 +22,7 @@ from toolkit.gal import (
     data_loss,
     discriminator_loss,
     kept_from_masks,
+    load_trained,
     masked_copy,
     orphaned_nodes,
     prox_nonneg_l1,
@@ -399,6 +400,18 @@ def test_run_gal_prunes_a_given_baseline_and_can_inherit_weights(tiny_baseline, 
     result = run_gal(None, config, data=tiny_data, baseline=tiny_baseline)
     assert result.report.acc_before is not None and len(result.report.rows) == 3
     assert result.network == prune_network(tiny_baseline.network, result.keep)
+
+
+def test_inherited_pruned_network_starts_from_the_masked_function_and_reloads(tiny_baseline, tiny_data, tmp_path):
+    config = replace(TINY, lam=60.0, retrain="inherit", epochs=1)  # prunes some nodes of every cell, empties none
+    result = run_gal(None, config, data=tiny_data, baseline=tiny_baseline, run_dir=tmp_path / "run")
+    assert sum(map(len, result.keep)) < 12 and all(result.keep)
+    start = build_pruned(result.generator, result.keep).eval()
+    x = torch.stack([tiny_data.test[i][0] for i in range(8)])
+    torch.testing.assert_close(start(x), result.generator.eval()(x), rtol=1e-4, atol=1e-4)
+    assert any(c.node_scale is not None for c in result.model.cells)  # the masks (not 1) carried over as scales
+    reloaded = load_trained(tmp_path / "run" / "retrain", tiny_data).eval()
+    torch.testing.assert_close(reloaded(x), result.model.eval()(x))
 
 
 def test_run_gal_needs_an_architecture_or_a_baseline():

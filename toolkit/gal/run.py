@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from torch import nn
+
 from ..data import DatasetSplits, load_dataset
 from ..errors import ToolkitError
 from ..events import Listener, StopSignal
@@ -68,8 +70,12 @@ def load_trained(folder: str | Path, data: DatasetSplits) -> EvalNetwork:
     if saved.pop("kind", None) != "train":
         raise ToolkitError(f"'{folder}' is not a training run; train a baseline with 'python -m toolkit train'")
     model = build_network(network, GalConfig.from_dict(saved), data)
+    state = load_checkpoint(folder / CHECKPOINT)["model"]
+    for k, cell in enumerate(model.cells):  # a network retrained from inherited weights keeps its mask scales
+        if f"cells.{k}.node_scale" in state:
+            cell.node_scale = nn.Parameter(state[f"cells.{k}.node_scale"].clone(), requires_grad=False)
     try:
-        model.load_state_dict(load_checkpoint(folder / CHECKPOINT)["model"])
+        model.load_state_dict(state)
     except RuntimeError:
         raise ToolkitError(f"the network in '{folder}' does not fit dataset '{data.name}' "
                            f"({data.in_channels} channels, {data.num_classes} classes); use its dataset") from None
