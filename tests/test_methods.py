@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from toolkit.cli import build_parser
@@ -31,7 +33,7 @@ def panel_config(method: str) -> SearchConfig:
 def test_api_cli_and_panel_build_the_same_search(name):
     api = SearchConfig(method=name)
     assert api == cli_config(name) == panel_config(name)
-    assert api.k == METHODS[name].defaults["k"] and api.edge_norm == METHODS[name].defaults["edge_norm"]
+    assert api.k == METHODS[name].defaults["k"] and api.uses_edge_norm == METHODS[name].edge_norm
     assert api.partial == METHODS[name].partial
 
 
@@ -53,13 +55,14 @@ def test_every_front_end_lists_the_registry():
 
 
 def test_method_papers_defaults():
-    assert (SearchConfig().k, SearchConfig().edge_norm) == (1, False)  # DARTS: every channel, no β
+    assert (SearchConfig().k, SearchConfig().uses_edge_norm) == (1, False)  # DARTS: every channel, no β
     pc = SearchConfig(method="pcdarts")
-    assert (pc.k, pc.edge_norm, pc.partial) == (4, True, "random")
+    assert (pc.k, pc.uses_edge_norm, pc.partial) == (4, True, "random")
     ad = SearchConfig(method="adarts")
-    assert (ad.k, ad.edge_norm, ad.partial) == (4, False, "attention")  # ADARTS has no β (its eq. 6) ...
+    assert (ad.k, ad.uses_edge_norm, ad.partial) == (4, False, "attention")  # ADARTS has no β (its eq. 6) ...
     assert SearchConfig(method="adarts", edge_norm=True).uses_edge_norm  # ... but it can be switched on
-    assert cli_config("adarts", "--edge-norm").edge_norm is True
+    assert cli_config("adarts", "--edge-norm").uses_edge_norm
+    assert replace(SearchConfig(k=4), method="pcdarts").uses_edge_norm  # β follows a changed method
     assert "random" not in METHODS["pcdarts"].label.lower()  # the channel choice is the first C/K, then shuffle
 
 

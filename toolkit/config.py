@@ -103,7 +103,8 @@ class SearchConfig(RunConfig):
 
     @property
     def uses_edge_norm(self) -> bool:
-        return bool(self.edge_norm)
+        """Whether the supernet has β: ``edge_norm``, or the method's default when it is None."""
+        return get_method(self.method, "search").edge_norm if self.edge_norm is None else self.edge_norm
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Method:
         defaults: config fields this method sets differently from the config's own defaults.
         partial: how a search method's supernet edges treat channels: 'none' (all channels),
             'random' (PC-DARTS's fixed selection, see the label) or 'attention' (ADARTS).
+        edge_norm: whether a search method uses PC-DARTS's edge normalisation β when the config
+            leaves ``edge_norm`` at None (so ``dataclasses.replace(config, method=...)`` follows it).
         presets: named sets of config fields (e.g. a paper's settings), applied over ``defaults``.
         loop: ``"module:function"`` of the loop that runs a config of this method.
         tunables: the method-specific fields a panel shows as controls.
@@ -50,6 +52,7 @@ class Method:
     loop: str
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     partial: str = "none"
+    edge_norm: bool = False
     tunables: tuple[str, ...] = ()
     citation: str = ""
 
@@ -115,13 +118,13 @@ DARTS_GAL = ("A neural network architecture optimizer based on DARTS and generat
 SEARCH_LOOP = "toolkit.search:run_search"
 
 register(Method("darts", "DARTS (all channels through every op)", "search",
-                {"k": 1, "edge_norm": False}, SEARCH_LOOP, tunables=("order",), citation=DARTS))
+                {"k": 1}, SEARCH_LOOP, tunables=("order",), citation=DARTS))
 register(Method("pcdarts", "PC-DARTS (first 1/K of channels, then shuffle; β)",
-                "search", {"k": 4, "edge_norm": True}, SEARCH_LOOP, partial="random",
+                "search", {"k": 4}, SEARCH_LOOP, partial="random", edge_norm=True,
                 presets={"paper": {"warmup_epochs": 15, "batch_size": 256, "arch_lr": 6e-4}},
                 tunables=("k", "order"), citation=PC_DARTS))
 register(Method("adarts", "ADARTS (attention picks the top 1/K channels)", "search",
-                {"k": 4, "edge_norm": False}, SEARCH_LOOP, partial="attention", tunables=("k", "order"),
+                {"k": 4}, SEARCH_LOOP, partial="attention", tunables=("k", "order"),
                 citation=ADARTS))
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
                 {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL))
