@@ -20,15 +20,16 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
 from toolkit import PUBLISHED
 from toolkit.data import DatasetSplits, ImageTensorDataset, load_dataset
 from toolkit.gal import GalConfig, kept_from_masks, prune_network, train_masks
-from toolkit.loop import Session
+from toolkit.loop import Session, evaluate, make_loader
 from toolkit.model import EvalNetwork, count_parameters
-from toolkit.train import train_network
+from toolkit.train import TrainResult, build_network, train_network
 
 
 def ten_times(data: DatasetSplits, copies: int = 10, seed: int = 0) -> DatasetSplits:
@@ -64,11 +65,21 @@ def main() -> None:
     parser.add_argument("--gal-epochs", type=int, default=GalConfig.gal_epochs)
     parser.add_argument("--unscaled", action="store_true", help="also run the 10x set without step scaling")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--baseline-state", default=None,
+                        help="a saved state_dict of the same baseline (skips its training when the file exists)")
     args = parser.parse_args()
     config = GalConfig(channels=16, cells=5, reductions=(2, 3), gal_epochs=args.gal_epochs)
     digits = load_dataset("digits", seed=config.seed)
     bigger = ten_times(digits)
-    baseline = train_network(PUBLISHED["DARTS_V2"], config, data=digits, name="baseline")
+    if args.baseline_state and Path(args.baseline_state).exists():
+        model = build_network(PUBLISHED["DARTS_V2"], config, digits)
+        model.load_state_dict(torch.load(args.baseline_state, weights_only=True))
+        test = evaluate(model, make_loader(digits.test, 256, False), torch.device("cpu"))
+        baseline = TrainResult(model, model.network, [], "finished", test["acc"], test["loss"], count_parameters(model))
+    else:
+        baseline = train_network(PUBLISHED["DARTS_V2"], config, data=digits, name="baseline")
+        if args.baseline_state:
+            torch.save(baseline.model.state_dict(), args.baseline_state)
     print(f"baseline: {baseline.parameters:,} parameters, test acc {baseline.test_acc:.4f}", flush=True)
     rows = []
     runs = [("digits", digits, {}), ("digits x10", bigger, {})]

@@ -12,11 +12,16 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
+
+import torch
 
 from toolkit import PUBLISHED
 from toolkit.data import load_dataset
 from toolkit.gal import GalConfig, lambda_sweep
-from toolkit.train import train_network
+from toolkit.loop import evaluate, make_loader
+from toolkit.model import count_parameters
+from toolkit.train import TrainResult, build_network, train_network
 
 
 def main() -> None:
@@ -32,6 +37,8 @@ def main() -> None:
     parser.add_argument("--lams", type=float, nargs="+", default=[0.0, 3.0, 10.0, 20.0, 40.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the points as JSON here")
+    parser.add_argument("--baseline-state", default=None,
+                        help="a saved state_dict of the same baseline (skips its training when the file exists)")
     args = parser.parse_args()
 
     config = GalConfig(dataset=args.dataset, channels=args.channels, cells=args.cells,
@@ -39,7 +46,13 @@ def main() -> None:
                        seed=args.seed, lr=args.lr)
     data = load_dataset(config.dataset, seed=config.seed)
     start = time.perf_counter()
-    baseline = train_network(PUBLISHED[args.genotype], config, data=data, name="baseline")
+    if args.baseline_state and Path(args.baseline_state).exists():
+        model = build_network(PUBLISHED[args.genotype], config, data)
+        model.load_state_dict(torch.load(args.baseline_state, weights_only=True))
+        test = evaluate(model, make_loader(data.test, 256, False), torch.device("cpu"))
+        baseline = TrainResult(model, model.network, [], "finished", test["acc"], test["loss"], count_parameters(model))
+    else:
+        baseline = train_network(PUBLISHED[args.genotype], config, data=data, name="baseline")
     print(f"baseline: {baseline.parameters:,} parameters, test acc {baseline.test_acc:.4f} "
           f"({time.perf_counter() - start:.0f} s)")
     rows = []

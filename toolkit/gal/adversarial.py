@@ -13,7 +13,9 @@ L2 on W_G and W_D is weight decay; ``λ·||s||_1`` is the FISTA soft threshold (
 proximal steps of ``mask_lr·reference_steps/n`` (soft threshold λ times that), so an epoch moves
 the masks as far whether the data set has 1,400 or 14,000 images; the fixed point of a proximal
 step depends on λ against the gradient, not on the step size. Shorter epochs keep ``mask_lr``
-(a larger step would be unstable).
+(a larger step would be unstable). FISTA's momentum restarts every ``reference_steps`` steps (once
+an epoch on digits): an accelerated method moves a drifting mask about (steps)² far, so without
+it a long epoch would still move the masks further than a short one.
 
 A run that collapses stops with status 'collapsed' and a message naming a smaller λ: after an
 epoch, every mask of some cell is 0 while the masked network's test accuracy is at chance
@@ -89,7 +91,8 @@ class _Stage:
         self.discriminator = Discriminator(num_classes, config.d_hidden).to(device)
         self.g_opt = torch.optim.SGD(self.weights, config.g_lr, momentum=config.momentum,
                                      weight_decay=config.g_weight_decay)
-        self.s_opt = FISTA(self.masks, lr=mask_step(config, steps_per_epoch), lam=config.lam)
+        self.s_opt = FISTA(self.masks, lr=mask_step(config, steps_per_epoch), lam=config.lam,
+                           adaptive_restart=config.adaptive_restart)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), config.d_lr, betas=(0.5, 0.9),
                                       weight_decay=config.d_weight_decay)
 
@@ -179,6 +182,8 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
                 break
             losses = stage.step(to_device(x, session.device))
             iteration, n = iteration + 1, n + 1
+            if step % config.reference_steps == 0 and step < steps:
+                stage.s_opt.restart()  # the momentum horizon stays one reference epoch long
             for key, value in losses.items():
                 sums[key] += value
             values = mask_values(stage.s_opt.iterates())

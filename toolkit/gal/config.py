@@ -43,6 +43,7 @@ class GalConfig(TrainConfig):
     g_lr: float = 0.001  # SGD learning rate of W_G (paper: 0.01, which diverges with frozen BN statistics)
     mask_lr: float = 0.003  # step of the proximal (FISTA) mask update; soft threshold mask_lr·λ per step
     reference_steps: int = 23  # epochs longer than this scale the mask step by reference_steps/steps
+    adaptive_restart: bool = True  # FISTA also restarts its momentum when it opposes the step (False: collapses)
     d_lr: float = 1e-4  # Adam learning rate of the discriminator W_D
     d_steps: int = 5  # discriminator updates per generator update (section 3.4: 5)
     adversarial: str = "wasserstein"  # wasserstein (section 3.4) | log (eq. 5)
