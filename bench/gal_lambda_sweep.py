@@ -37,13 +37,15 @@ def main() -> None:
     parser.add_argument("--lams", type=float, nargs="+", default=[0.0, 3.0, 10.0, 20.0, 40.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the points as JSON here")
+    parser.add_argument("--no-adaptive-restart", action="store_true",
+                        help="FISTA without adaptive momentum restart (the earlier behaviour)")
     parser.add_argument("--baseline-state", default=None,
                         help="a saved state_dict of the same baseline (skips its training when the file exists)")
     args = parser.parse_args()
 
     config = GalConfig(dataset=args.dataset, channels=args.channels, cells=args.cells,
                        reductions=tuple(args.reductions), epochs=args.epochs, gal_epochs=args.gal_epochs,
-                       seed=args.seed, lr=args.lr)
+                       seed=args.seed, lr=args.lr, adaptive_restart=not args.no_adaptive_restart)
     data = load_dataset(config.dataset, seed=config.seed)
     start = time.perf_counter()
     if args.baseline_state and Path(args.baseline_state).exists():

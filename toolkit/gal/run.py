@@ -108,9 +108,10 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
             ``report.json`` and the stage folders ``baseline/`` and ``retrain/``.
         progress: show tqdm bars.
 
-    With the defaults on digits (DARTS V2, C=16, 5 cells, reductions at cells 2 and 3) this prunes
-    about a third or more of the parameters and the retrained network tests as well as the
-    baseline, in about 3 minutes on a 2-core CPU (figures in ``bench/RESULTS.md``).
+    With the defaults on digits (DARTS V2, C=16, 5 cells, reductions at cells 2 and 3) the λ sweep
+    of ``bench/RESULTS.md`` pruned 49% of the parameters and the retrained network tested 0.56
+    points above the baseline. A mask training that collapses returns status 'collapsed' and a
+    message naming a smaller λ, with nothing pruned.
 
     Example:
         >>> from toolkit import PUBLISHED
