@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,12 +63,16 @@ def main() -> None:
           "kept nodes (2-5) per cell")
     for lam in args.lams:
         start = time.perf_counter()
-        (point,) = lambda_sweep(baseline.model, replace(config, lam=lam), [lam], data=data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            points = lambda_sweep(baseline.model, replace(config, lam=lam), [lam], data=data)
         seconds = time.perf_counter() - start
-        rows.append({**point.to_dict(), "seconds": seconds})
-        if point.status == "collapsed":
+        if not points:  # mask training collapsed
+            rows.append({"lam": lam, "status": "collapsed", "message": str(caught[-1].message), "seconds": seconds})
             print(f"{lam:>6g} {'collapsed: mask training stopped, nothing pruned':>50} {seconds:>8.0f}", flush=True)
             continue
+        (point,) = points
+        rows.append({**point.to_dict(), "seconds": seconds})
         kept = " | ".join(",".join(str(i + 2) for i in k) or "None" for k in point.kept)  # DARTS node numbers
         print(f"{lam:>6g} {point.parameters_after:>11,} {100 * point.pruning_rate:>6.1f}% "
               f"{100 * point.acc_before:>10.2f}% {100 * point.acc_after:>9.2f}% {seconds:>8.0f}  {kept}", flush=True)

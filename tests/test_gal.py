@@ -22,6 +22,7 @@ from toolkit.gal import (
     data_loss,
     discriminator_loss,
     kept_from_masks,
+    lambda_sweep,
     load_trained,
     masked_copy,
     orphaned_nodes,
@@ -368,6 +369,11 @@ def test_a_collapsing_mask_run_stops_with_the_lambda_to_try(tiny_baseline, tiny_
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["status"] == "collapsed" and record["message"] == result.message
     assert not (tmp_path / "run" / "pruned_network.json").exists()
+
+
+def test_a_sweep_leaves_out_a_collapsed_lambda_with_a_warning(tiny_baseline, tiny_data):
+    with pytest.warns(UserWarning, match="λ=10000 left out of the sweep: mask training collapsed"):
+        assert lambda_sweep(tiny_baseline, TINY, [1e4], data=tiny_data) == []
 
 
 def test_collapse_rules():

@@ -444,14 +444,7 @@ def sweep_plot(points: Sequence[SweepPoint], *, title: str = "λ sweep: paramete
     share one marker.
     """
     if not points:
-        raise ToolkitError("the sweep has no points; run lambda_sweep with at least one λ")
-    collapsed = [p.lam for p in points if p.parameters_after is None]
-    points = [p for p in points if p.parameters_after is not None]
-    if not points:
-        raise ToolkitError(f"mask training collapsed for every λ ({', '.join(f'{v:g}' for v in collapsed)}); "
-                           "sweep smaller values")
-    if collapsed:
-        title += f" (collapsed, not shown: λ={', '.join(f'{v:g}' for v in collapsed)})"
+        raise ToolkitError("the sweep has no points; run lambda_sweep with at least one λ that does not collapse")
     merged: dict[tuple, list[float]] = {}
     for p in sorted(points, key=lambda p: (p.parameters_after, p.lam)):
         merged.setdefault((p.parameters_after, p.acc_after), []).append(p.lam)
