@@ -32,6 +32,7 @@ import torch
 from toolkit.config import K_VALUES, SearchConfig, TrainConfig
 from toolkit.data import load_dataset
 from toolkit.memory import profile_search
+from toolkit.methods import methods
 from toolkit.train import train_network
 
 PROFILES = {
@@ -42,7 +43,7 @@ PROFILES = {
     "gpu": dict(dataset="fake", channels=16, cells=8, batch_size=64, steps=20, device="cuda",
                 eval_channels=16, eval_cells=8, eval_epochs=5),
 }
-METHOD_OF_MODE = {"none": "darts", "random": "pcdarts", "attention": "adarts"}
+METHOD_OF_MODE = {m.partial: name for name, m in methods("search").items()}  # from the method registry
 
 
 def load_data(profile: dict, seed: int):

@@ -18,10 +18,14 @@ from toolkit.gal import (
     GalConfig,
     attach_masks,
     build_pruned,
+    collapse_message,
     data_loss,
     discriminator_loss,
     kept_from_masks,
+    lambda_sweep,
+    load_trained,
     masked_copy,
+    orphaned_nodes,
     prox_nonneg_l1,
     prune_genotype,
     prune_network,
@@ -100,33 +104,84 @@ def test_attach_masks_registers_one_parameter_per_cell(net):
 # ----------------------------------------------------------------------------------------- pruning
 
 
-def test_zero_mask_pruned_network_equals_masked_network(net, x):
-    # Removed nodes are ones no kept node reads (DARTS V2 normal: node 3 reads node 0; reduce: all read node 0).
-    keep = [(0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 2, 3), (0, 3)]
+def masked_with(net: EvalNetwork, keep, seed: int = 0):
+    """The generator of ``net`` with masks 0 outside ``keep`` and random values in (0.5, 1.5) inside."""
     generator, masks = masked_copy(net)
+    g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for mask, kept in zip(masks, keep, strict=True):
-            mask.copy_(torch.tensor([1.0 if i in kept else 0.0 for i in range(4)]))
+            values = torch.rand(len(mask), generator=g) + 0.5
+            mask.copy_(torch.tensor([float(values[i]) if i in kept else 0.0 for i in range(len(mask))]))
+    return generator.eval()
+
+
+def test_masked_network_equals_pruned_network(net, x):
+    # DARTS V2 reduce: nodes 1-3 read node 0; normal: node 3 reads node 0. Removing node 0 removes those
+    # edges too; the readers keep their other edges. Kept masks differ from 1 and carry over as scales.
+    keep = [(1, 2, 3), (1, 2, 3), (0, 2), (2,), (1, 3)]
+    generator = masked_with(net, keep)
     pruned = build_pruned(generator, keep).eval()
     assert count_parameters(pruned) < count_parameters(net)
-    assert all(c.node_scale is None for c in pruned.cells)
-    torch.testing.assert_close(pruned(x), generator.eval()(x), rtol=0, atol=1e-6)
+    assert [len(c.ops) for c in pruned.cells] == [3, 3, 2, 1, 2]
+    assert [e for node in pruned.network.cells[1].genotype.nodes for e in node] == [
+        ("max_pool_3x3", 1), ("max_pool_3x3", 0), ("max_pool_3x3", 1)]  # node 0's readers lost one edge each
+    torch.testing.assert_close(pruned(x), generator(x), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(pruned(x), net(x), atol=1e-3)  # the masks really changed the function
+
+
+HAND = Genotype.from_text(
+    "conv_1x1(1)+skip_connect(0) | conv_1x1(2)+max_pool_3x3(1) | conv_1x1(3)+skip_connect(3) ; 2,3,4")
+
+
+def test_masked_equals_pruned_with_a_hand_counted_network(x):
+    # Cell 1 keeps nodes 3 and 4 (0-based 1, 2): node 3 loses conv_1x1(2) and keeps max_pool(1); node 4
+    # reads only node 3, so it stays. Cell 2 keeps node 2 (0-based 0) only.
+    network = CellPair(HAND, HAND).stack(2, reductions=())
+    torch.manual_seed(0)
+    net = randomised(EvalNetwork(network, NetworkSizes(C=4, in_channels=1)))
+    keep = [(1, 2), (0,)]
+    generator = masked_with(net, keep)
+    pruned = build_pruned(generator, keep).eval()
+    stem = 1 * 12 * 9 + 2 * 12  # 3x3 conv to 3C=12 channels + BN
+    pre = lambda c_in: c_in * 4 + 2 * 4  # noqa: E731  (ReLU-conv1x1-BN to C=4)
+    conv = 4 * 4 + 2 * 4  # conv_1x1 edge
+    cell1 = pre(12) + conv  # no edge reads input 0 any more: no preprocess0; max_pool and skip are free
+    cell2 = pre(12) + pre(8) + conv  # node 2 = conv_1x1(1) + skip_connect(0)
+    assert count_parameters(pruned) == stem + cell1 + cell2 + (4 * 10 + 10) == 382
+    assert str(pruned.network.cells[0].genotype) == "3: max_pool_3x3(1) | 4: conv_1x1(3)+skip_connect(3) ; 3,4"
+    assert str(pruned.network.cells[1].genotype) == "conv_1x1(1)+skip_connect(0) ; 2"
+    torch.testing.assert_close(pruned(x), generator(x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_node_that_loses_all_inputs_is_removed(x):
+    # Removing node 3 (0-based 1) orphans node 4, which reads only node 3: both go, in the masked net too.
+    network = CellPair(HAND, HAND).stack(2, reductions=())
+    torch.manual_seed(0)
+    net = randomised(EvalNetwork(network, NetworkSizes(C=4, in_channels=1)))
+    keep = [(0, 2), (0, 1, 2)]
+    assert orphaned_nodes(HAND, keep[0]) == (2,)
+    assert str(prune_genotype(HAND, keep[0])) == "conv_1x1(1)+skip_connect(0) ; 2"
+    generator = masked_with(net, keep)
+    pruned = build_pruned(generator, keep).eval()
+    torch.testing.assert_close(pruned(x), generator(x), rtol=1e-5, atol=1e-5)
 
 
 def test_pruned_network_is_physically_smaller(net):
     keep = [(0,), (), (3,), (1,), (2,)]
     pruned = build_pruned(net, keep, inherit=False)
-    assert [len(c.ops) for c in pruned.cells] == [1, 0, 2, 1, 1]  # cell 3 keeps node 3 and its feeder 0
+    assert [len(c.ops) for c in pruned.cells] == [1, 0, 1, 1, 1]  # cell 3's node 5 loses the edge from node 2
     assert sum(1 for _ in pruned.modules()) < sum(1 for _ in net.modules())
 
 
-def test_prune_genotype_keeps_feeding_nodes_and_renumbers():
-    g = DARTS_V2.normal  # node 3 = skip_connect(0) + dil_conv_3x3(2): it reads node 0
-    pruned = prune_genotype(g, keep=[3])
-    assert str(pruned) == "sep_conv_3x3(0)+sep_conv_3x3(1) | skip_connect(0)+dil_conv_3x3(2) ; 3"
-    both = "sep_conv_3x3(0)+sep_conv_3x3(1) | sep_conv_3x3(1)+skip_connect(0) ; 2,3"
+def test_prune_genotype_removes_masked_nodes_and_keeps_numbers():
+    g = DARTS_V2.normal  # node 5 = skip_connect(0) + dil_conv_3x3(2): it reads node 2
+    assert str(prune_genotype(g, keep=[3])) == "5: skip_connect(0) ; 5"
+    both = "3: sep_conv_3x3(0)+sep_conv_3x3(1) | 4: sep_conv_3x3(1)+skip_connect(0) ; 3,4"
     assert str(prune_genotype(g, keep=[1, 2])) == both
     assert prune_genotype(g, keep=range(4)) == g
+    pruned = prune_genotype(g, keep=[0, 3])
+    assert pruned.node_ids == (2, 5) and Genotype.from_text(str(pruned)) == pruned
+    assert Genotype.from_dict(json.loads(json.dumps(pruned.to_dict()))) == pruned
 
 
 def test_cell_without_kept_nodes_degrades_to_its_previous_cell(net, x):
@@ -141,23 +196,6 @@ def test_cell_without_kept_nodes_degrades_to_its_previous_cell(net, x):
         shapes.append(tuple(states[-1].shape[2:]))
     assert shapes == [(8, 8), (4, 4), (2, 2), (2, 2), (2, 2)]
     assert pruned(x).shape == (3, 10)
-
-
-def test_parameter_counts_match_a_hand_count():
-    # Two normal cells at C=4 on 1-channel images; conv_1x1 = ReLU-conv1x1-BN = C*C + 2C = 24 weights.
-    g = Genotype.from_text("conv_1x1(1)+skip_connect(0) | conv_1x1(2)+max_pool_3x3(1) ; 2,3")
-    network = CellPair(g, g).stack(2, reductions=())
-    sizes = NetworkSizes(C=4, in_channels=1)
-    stem = 1 * 12 * 9 + 2 * 12  # 3x3 conv to 3C=12 channels + BN
-    pre = lambda c_in: c_in * 4 + 2 * 4  # noqa: E731  (ReLU-conv1x1-BN to C=4)
-    full = stem + (pre(12) + pre(12) + 24 + 24) + (pre(12) + pre(8) + 24 + 24) + (8 * 10 + 10)
-    assert count_parameters(EvalNetwork(network, sizes)) == full == 526
-    # keep node 0 of cell 1 (concat 2), node 1 of cell 2 (which reads node 0: both stay, concat 3)
-    one_each = stem + (pre(12) + pre(12) + 24) + (pre(12) + pre(4) + 24 + 24) + (4 * 10 + 10)
-    assert count_parameters(EvalNetwork(prune_network(network, [(0,), (1,)]), sizes)) == one_each == 446
-    # no node kept: each cell is its second input's preprocessing layer only
-    empty = stem + pre(12) + pre(4) + (4 * 10 + 10)
-    assert count_parameters(EvalNetwork(prune_network(network, [(), ()]), sizes)) == empty == 262
 
 
 def test_prune_rejects_bad_keep(net):
@@ -210,14 +248,57 @@ def test_fista_steps_match_a_hand_computation():
     mask = nn.Parameter(torch.tensor([1.0, 0.02, 0.5]))
     opt = FISTA([mask], lr=0.1, lam=1.0)
     mask.grad = torch.tensor([0.0, 0.5, 20.0])
-    opt.step()  # t = 1: no extrapolation; s = max(s - lr*g - lr*lam, 0)
-    assert mask.tolist() == pytest.approx([0.9, 0.0, 0.0]) and mask[1] == 0 and mask[2] == 0
-    opt.step()  # t = 1.618 -> 2.193: y = s + 0.2818 (s - s_prev), then the same prox step
+    opt.step()  # x1 = max(y0 - lr*g - lr*lam, 0); t: 1 -> 1.618, so y1 = x1 + 0 * (x1 - x0) = x1
+    assert opt.iterates()[0].tolist() == pytest.approx([0.9, 0.0, 0.0]) and mask.tolist() == pytest.approx([0.9, 0, 0])
+    mask.grad = torch.tensor([1.0, 0.0, 0.0])  # the gradient at y1
+    opt.step()  # x2 = max(y1 - lr*g - lr*lam, 0); t: 1.618 -> 2.193; y2 = x2 + 0.2818 (x2 - x1)
     t1 = (1 + 5**0.5) / 2
     t2 = (1 + (1 + 4 * t1**2) ** 0.5) / 2
-    y0 = 0.9 + (t1 - 1) / t2 * (0.9 - 1.0)
-    assert mask.tolist() == pytest.approx([y0 - 0.1, 0.0, 0.0])
-    assert (mask >= 0).all()
+    x2 = 0.9 - 0.1 - 0.1
+    assert opt.iterates()[0].tolist() == pytest.approx([x2, 0.0, 0.0])
+    assert mask.tolist() == pytest.approx([x2 + (t1 - 1) / t2 * (x2 - 0.9), 0.0, 0.0])  # the extrapolated point
+    opt.restart()  # back to the iterate, momentum reset
+    assert mask.tolist() == pytest.approx([x2, 0.0, 0.0])
+
+
+def minimise(objective, x0, lam, steps, **options):
+    """Run FISTA on ``objective(s) + lam·||s||_1`` (s >= 0), the gradient taken where the parameter is."""
+    s = nn.Parameter(x0.clone())
+    opt = FISTA([s], lr=options.pop("lr"), lam=lam, **options)
+    for _ in range(steps):
+        opt.zero_grad()
+        objective(s).backward()
+        opt.step()
+    return opt.iterates()[0]
+
+
+def test_fista_reaches_the_closed_form_solution():
+    # min ½||s - a||² + λ||s||_1 subject to s >= 0 has the solution max(a - λ, 0).
+    a = torch.tensor([2.0, 0.3, -1.0, 0.9, 0.05], dtype=torch.float64)
+    exact = torch.clamp(a - 0.5, min=0.0)
+    quadratic = lambda s: 0.5 * (s - a).pow(2).sum()  # noqa: E731
+    for options in ({}, {"momentum": False}, {"adaptive_restart": True}):
+        found = minimise(quadratic, torch.ones(5, dtype=torch.float64), 0.5, 200, lr=0.3, **options)
+        torch.testing.assert_close(found, exact, rtol=0, atol=1e-9)
+        assert (found[exact == 0] == 0).all()  # exact zeros
+
+
+def test_fista_is_faster_than_ista_on_an_ill_conditioned_problem():
+    # ½||A s - b||² + λ||s||_1 with condition number 1e3: after 100 steps FISTA must be much closer
+    # to the optimum (a long ISTA run) than ISTA; a gradient taken at the wrong point is not.
+    g = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(20, 20, generator=g, dtype=torch.float64))
+    A = q @ torch.diag(torch.logspace(0, -1.5, 20, dtype=torch.float64)) @ q.T
+    b = torch.randn(20, generator=g, dtype=torch.float64)
+    least_squares = lambda s: 0.5 * (A @ s - b).pow(2).sum()  # noqa: E731
+    x0, lam = torch.zeros(20, dtype=torch.float64), 0.01
+    optimum = minimise(least_squares, x0, lam, 20_000, lr=1.0, momentum=False)  # ISTA, converged
+    value = lambda s: float(least_squares(s) + lam * s.abs().sum())  # noqa: E731
+    gap = lambda s: value(s) - value(optimum)  # noqa: E731
+    fista = minimise(least_squares, x0, lam, 100, lr=1.0)
+    ista = minimise(least_squares, x0, lam, 100, lr=1.0, momentum=False)
+    assert -1e-12 <= gap(fista) < gap(ista) / 100  # measured: 6e-5 against 0.066
+    assert -1e-12 <= gap(minimise(least_squares, x0, lam, 100, lr=1.0, adaptive_restart=True)) < gap(ista) / 100
 
 
 def test_fista_without_momentum_is_one_prox_gradient_step():
@@ -242,7 +323,8 @@ def test_config_rejects_bad_values():
 @pytest.fixture(scope="module")
 def tiny_baseline(tiny_data):
     """A briefly trained 3-cell network: a real (if weak) teacher whose logits carry signal."""
-    return train_network(DARTS_V2, replace(TINY, epochs=8, lr=0.05), data=tiny_data).model
+    config = replace(TINY, epochs=8, lr=0.1, batch_size=12)  # test accuracy well above chance (0.875 here)
+    return train_network(DARTS_V2, config, data=tiny_data).model
 
 
 def zeros_after(baseline, data, lam):
@@ -277,6 +359,32 @@ def test_mask_training_emits_masks_and_the_four_losses(tiny_baseline, tiny_data)
     assert len(masks[0]["masks"]) == 3 and len(masks[0]["masks"][0]) == 4
 
 
+def test_a_collapsing_mask_run_stops_with_the_lambda_to_try(tiny_baseline, tiny_data, tmp_path):
+    # λ = 1e4 zeroes every mask in the first epoch: the masked network is at chance level.
+    config = replace(TINY, lam=1e4, gal_epochs=3)
+    result = run_gal(None, config, data=tiny_data, baseline=tiny_baseline, run_dir=tmp_path / "run")
+    assert result.status == "collapsed" and result.report is None and result.network is None
+    assert "collapsed in epoch 1" in result.message and "--lam 2.5e+03" in result.message
+    assert len(result.history["gal"]) == 1  # stopped after the epoch that collapsed
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["status"] == "collapsed" and record["message"] == result.message
+    assert not (tmp_path / "run" / "pruned_network.json").exists()
+
+
+def test_a_sweep_leaves_out_a_collapsed_lambda_with_a_warning(tiny_baseline, tiny_data):
+    with pytest.warns(UserWarning, match="λ=10000 left out of the sweep: mask training collapsed"):
+        assert lambda_sweep(tiny_baseline, TINY, [1e4], data=tiny_data) == []
+
+
+def test_collapse_rules():
+    config = GalConfig(lam=8.0)
+    healthy = {"epoch": 2, "data_loss": 1.0, "constant_loss": 30.0, "test_acc": 0.9, "masks": [[0.0, 0.5], [0.0, 0.0]]}
+    assert collapse_message(healthy, config, 10) == ""  # an empty cell alone is allowed (the paper's "None")
+    assert "cell(s) 2" in collapse_message({**healthy, "test_acc": 0.1}, config, 10)
+    assert "--lam 2" in collapse_message({**healthy, "data_loss": 31.0}, config, 10)
+    assert "data loss" in collapse_message({**healthy, "data_loss": float("nan")}, config, 10)
+
+
 # --------------------------------------------------------------------------------- whole run
 
 
@@ -294,10 +402,22 @@ def test_run_gal_writes_its_run_files(tmp_path, tiny_data):
 
 
 def test_run_gal_prunes_a_given_baseline_and_can_inherit_weights(tiny_baseline, tiny_data):
-    config = replace(TINY, lam=100.0, retrain="inherit")
+    config = replace(TINY, lam=30.0, retrain="inherit")
     result = run_gal(None, config, data=tiny_data, baseline=tiny_baseline)
     assert result.report.acc_before is not None and len(result.report.rows) == 3
     assert result.network == prune_network(tiny_baseline.network, result.keep)
+
+
+def test_inherited_pruned_network_starts_from_the_masked_function_and_reloads(tiny_baseline, tiny_data, tmp_path):
+    config = replace(TINY, lam=60.0, retrain="inherit", epochs=1)  # prunes some nodes of every cell, empties none
+    result = run_gal(None, config, data=tiny_data, baseline=tiny_baseline, run_dir=tmp_path / "run")
+    assert sum(map(len, result.keep)) < 12 and all(result.keep)
+    start = build_pruned(result.generator, result.keep).eval()
+    x = torch.stack([tiny_data.test[i][0] for i in range(8)])
+    torch.testing.assert_close(start(x), result.generator.eval()(x), rtol=1e-4, atol=1e-4)
+    assert any(c.node_scale is not None for c in result.model.cells)  # the masks (not 1) carried over as scales
+    reloaded = load_trained(tmp_path / "run" / "retrain", tiny_data).eval()
+    torch.testing.assert_close(reloaded(x), result.model.eval()(x))
 
 
 def test_run_gal_needs_an_architecture_or_a_baseline():

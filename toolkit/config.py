@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, fields
 
 from .errors import ToolkitError
 from .genotype import default_reductions
+from .methods import get_method, methods
 from .space import SearchSpace
 
-METHODS = {"darts": "none", "pcdarts": "random", "adarts": "attention"}
+METHODS = {name: m.partial for name, m in methods("search").items()}  # search method -> edge mode (registry view)
 K_VALUES = (1, 2, 4, 8, 16)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("off", "bf16", "fp16")
@@ -138,7 +139,7 @@ class SearchConfig(RunConfig):
     Paper sizes: C=16, 8 cells, 50 epochs, batch 64 on CIFAR-10.
     """
 
-    method: str = "darts"  # darts | pcdarts (random partial channels) | adarts (channel attention)
+    method: str = "darts"  # darts | pcdarts | adarts (toolkit.methods; None fields below take its defaults)
     space: SearchSpace = field(default_factory=SearchSpace)  # ops and nodes per cell
     channels: int = 8  # initial channels C of the supernet (paper: 16)
     cells: int = 5  # cells L (paper: 8)
@@ -146,15 +147,16 @@ class SearchConfig(RunConfig):
     order: int = 1  # 1 = first-order DARTS, 2 = second-order (unrolled)
     arch_lr: float = 3e-4  # Adam learning rate for α
     arch_weight_decay: float = 1e-3
-    k: int = 1  # channel fraction 1/K entering the mixed op (pcdarts/adarts; K=1 = all channels)
-    edge_norm: bool | None = None  # PC-DARTS edge normalisation β (None: on for pcdarts/adarts)
+    k: int | None = None  # channel fraction 1/K entering the mixed op (None: the method's, darts 1, others 4)
+    edge_norm: bool | None = None  # PC-DARTS edge normalisation β (None: the method's, on for pcdarts only)
     warmup_epochs: int = 0  # epochs of weight-only training before α updates (PC-DARTS: 15)
     train_portion: float = 0.5  # share of the training set used for w (the rest updates α)
 
     def __post_init__(self):
         super().__post_init__()
-        if self.method not in METHODS:
-            raise ToolkitError(f"unknown search method '{self.method}'; choose one of: {', '.join(METHODS)}")
+        for name, value in get_method(self.method, "search").defaults.items():  # the registry's defaults
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if self.order not in (1, 2):
             raise ToolkitError(f"order must be 1 (first-order) or 2 (second-order), got {self.order}")
         if self.k not in K_VALUES:
@@ -183,7 +185,8 @@ class SearchConfig(RunConfig):
 
     @property
     def uses_edge_norm(self) -> bool:
-        return self.method != "darts" if self.edge_norm is None else self.edge_norm
+        """Whether the supernet has β: ``edge_norm``, or the method's default when it is None."""
+        return get_method(self.method, "search").edge_norm if self.edge_norm is None else self.edge_norm
 
 
 @dataclass(frozen=True)

@@ -45,16 +45,37 @@ class Genotype:
     Attributes:
         nodes: ``nodes[i]`` is a tuple of ``(op, input)`` edges summed into node ``i``.
         concat: inputs/nodes (cell numbering) concatenated along channels into the cell output.
+        node_ids: the number each intermediate node is shown with (default ``2, 3, ...``). A pruned
+            cell keeps its original numbers, e.g. ``(2, 4)`` when node 3 was removed; ``nodes`` and
+            ``concat`` still index by position, and the text form shows the original numbers.
     """
 
     nodes: tuple[tuple[Edge, ...], ...]
     concat: tuple[int, ...]
+    node_ids: tuple[int, ...] | None = None  # None: 2, 3, ... (stored as the full tuple)
 
     def __post_init__(self):
         nodes = tuple(tuple((str(op), int(src)) for op, src in node) for node in self.nodes)
         object.__setattr__(self, "nodes", nodes)
         object.__setattr__(self, "concat", tuple(int(c) for c in self.concat))
+        ids = tuple(int(i) for i in self.node_ids) if self.node_ids is not None else None
+        if ids is not None:
+            if len(ids) != len(nodes):
+                raise ToolkitError(f"node_ids names {len(ids)} node(s) but the cell has {len(nodes)}")
+            if any(i < 2 for i in ids) or any(b <= a for a, b in zip(ids, ids[1:])):
+                raise ToolkitError(f"node_ids must be increasing numbers >= 2 (0 and 1 are the inputs), "
+                                   f"got {list(ids)}")
+        object.__setattr__(self, "node_ids", ids if ids is not None else tuple(range(2, len(nodes) + 2)))
         self._validate()
+
+    @property
+    def renumbered(self) -> bool:
+        """True when the nodes keep numbers other than ``2, 3, ...`` (a pruned cell)."""
+        return self.node_ids != tuple(range(2, len(self.nodes) + 2))
+
+    def label(self, state: int) -> int:
+        """The displayed number of state ``state`` (cell numbering by position: 0, 1, then nodes)."""
+        return state if state < 2 else self.node_ids[state - 2]
 
     def _validate(self):
         for i, node in enumerate(self.nodes):
@@ -74,11 +95,6 @@ class Genotype:
                 raise ToolkitError(f"concat names node {c}, out of range 0..{len(self.nodes) + 1}")
 
     @property
-    def node_ids(self) -> tuple[int, ...]:
-        """The number of each intermediate node in the DARTS numbering: 2, 3, ..., n + 1."""
-        return tuple(range(2, 2 + len(self.nodes)))
-
-    @property
     def edges(self) -> list[tuple[int, str, int]]:
         """All edges as ``(node, op, input)`` with ``node`` in cell numbering (2, 3, ...)."""
         return [(i + 2, op, src) for i, node in enumerate(self.nodes) for op, src in node]
@@ -88,20 +104,27 @@ class Genotype:
         return sum(1 for _, o, _ in self.edges if o == op)
 
     def __str__(self) -> str:
-        nodes = " | ".join("+".join(f"{op}({src})" for op, src in node) for node in self.nodes)
-        return f"{nodes} ; {','.join(map(str, self.concat))}"
+        """The one-line text form; a cell with its own node numbers writes ``n: `` before each node."""
+        prefix = (lambda i: f"{self.node_ids[i]}: ") if self.renumbered else (lambda i: "")
+        nodes = " | ".join(prefix(i) + "+".join(f"{op}({self.label(src)})" for op, src in node)
+                           for i, node in enumerate(self.nodes))
+        return f"{nodes} ; {','.join(str(self.label(c)) for c in self.concat)}"
 
     @classmethod
     def from_text(cls, text: str) -> Genotype:
-        """Parse the one-line form ``op(i)+op(j) | ... ; c1,c2``."""
+        """Parse the one-line form ``op(i)+op(j) | ... ; c1,c2`` (``n: op(i)+...`` numbers a node)."""
         if not isinstance(text, str):
             raise ToolkitError(f"genotype text must be a string like 'sep_conv_3x3(0)+skip_connect(1) ; 2', "
                                f"got {type(text).__name__}")
         if ";" not in text:
             raise ToolkitError(f"genotype text needs '; concat' at the end: {text!r}")
         body, concat = text.rsplit(";", 1)
-        nodes = []
+        nodes, ids = [], []
         for part in filter(None, (p.strip() for p in body.split("|"))):
+            numbered = re.fullmatch(r"(\d+)\s*:\s*(.*)", part)
+            if numbered:
+                ids.append(int(numbered.group(1)))
+                part = numbered.group(2)
             edges = []
             for edge in part.split("+"):
                 m = re.fullmatch(r"\s*([\w]+)\((\d+)\)\s*", edge)
@@ -113,15 +136,30 @@ class Genotype:
             cat = tuple(int(c) for c in concat.split(",") if c.strip())
         except ValueError:
             raise ToolkitError(f"concat must be comma-separated integers: {concat.strip()!r}") from None
-        return cls(tuple(nodes), cat)
+        if not ids:
+            return cls(tuple(nodes), cat)
+        if len(ids) != len(nodes):
+            raise ToolkitError(f"number every node ('n: op(i)+...') or none: {text!r}")
+        position = {0: 0, 1: 1, **{n: k + 2 for k, n in enumerate(ids)}}
+        try:
+            nodes = [tuple((op, position[src]) for op, src in node) for node in nodes]
+            cat = tuple(position[c] for c in cat)
+        except KeyError as e:
+            raise ToolkitError(f"genotype text reads node {e.args[0]}, which is not one of its nodes "
+                               f"{', '.join(map(str, ids))}: {text!r}") from None
+        return cls(tuple(nodes), cat, tuple(ids))
 
     def to_dict(self) -> dict:
-        return {"nodes": [[[op, src] for op, src in node] for node in self.nodes], "concat": list(self.concat)}
+        d = {"nodes": [[[op, src] for op, src in node] for node in self.nodes], "concat": list(self.concat)}
+        if self.renumbered:  # written only when needed, so older readers still load default cells
+            d["node_ids"] = list(self.node_ids)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Genotype:
         try:
-            return cls(tuple(tuple((op, src) for op, src in node) for node in d["nodes"]), tuple(d["concat"]))
+            return cls(tuple(tuple((op, src) for op, src in node) for node in d["nodes"]), tuple(d["concat"]),
+                       d.get("node_ids"))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, ToolkitError):
                 raise

@@ -45,8 +45,12 @@ def preprocess(C_in: int, C_out: int, factor: int, affine: bool = True) -> nn.Mo
 class Cell(nn.Module):
     """A discrete cell (darts-gal.md eq. 1: each node sums its chosen ops over earlier nodes).
 
-    ``node_scale`` (None, or one value per node) multiplies each node's output before anything
-    reads it: the soft masks of darts-gal.md section 3.3 (masked nodes contribute s * x).
+    ``node_scale`` (None, or one value per node) holds the soft masks of darts-gal.md section 3.3.
+    Mask ``s_i`` scales what node ``i`` passes on: an edge reading it delivers ``s_i * op(x_i)``
+    and its channels in the cell output are ``s_i * x_i``. Scaling after the reader's op (not
+    before) makes ``s_i = 0`` exactly "node removed": the batch norm ending each conv op would
+    otherwise turn a zeroed input into a constant. A node all of whose inputs are removed nodes is
+    removed too (:func:`live_scale`), which is the pruning rule of :mod:`toolkit.gal.prune`.
     In a reduction cell, a concatenated cell input (0 or 1) is halved with FactorizedReduce so
     the output keeps the reduction even when no node survives pruning.
     """
@@ -71,19 +75,34 @@ class Cell(nn.Module):
 
     def forward(self, s0, s1, drop_prob: float = 0.0):
         states = [p(s) if p is not None else None for p, s in ((self.preprocess0, s0), (self.preprocess1, s1))]
-        for i, (node, ops) in enumerate(zip(self.genotype.nodes, self.ops)):
+        scale = None if self.node_scale is None else live_scale(self.genotype, self.node_scale)
+        for node, ops in zip(self.genotype.nodes, self.ops):
             h = 0
             for (_, src), op in zip(node, ops):
                 out = op(states[src])
                 if self.training and drop_prob > 0 and not isinstance(op, Identity):
                     out = drop_path(out, drop_prob)
-                h = h + out
-            if self.node_scale is not None:
-                h = h * self.node_scale[i]
+                h = h + (out if scale is None or src < 2 else out * scale[src - 2])
             states.append(h)
         outs = [self.reduce_inputs[str(c)](states[c]) if str(c) in self.reduce_inputs else states[c]
                 for c in self.genotype.concat]
+        if scale is not None:
+            outs = [out if c < 2 else out * scale[c - 2] for out, c in zip(outs, self.genotype.concat)]
         return torch.cat(outs, dim=1)
+
+
+def live_scale(genotype: Genotype, masks: torch.Tensor) -> list[torch.Tensor]:
+    """Per node, its mask, or 0 when every input of the node is a node whose (live) mask is 0.
+
+    Such a node reads only removed nodes and would pass on a constant; it is removed as well, so
+    a masked cell computes exactly what its pruned form (:func:`toolkit.gal.prune.prune_genotype`)
+    computes.
+    """
+    live: list[torch.Tensor] = []
+    for i, node in enumerate(genotype.nodes):
+        fed = any(src < 2 or bool(live[src - 2] != 0) for _, src in node)
+        live.append(masks[i] if fed else masks[i] * 0)
+    return live
 
 
 class AuxiliaryHead(nn.Module):
@@ -187,7 +206,8 @@ class EvalNetwork(nn.Module):
 
 
 def count_parameters(module: nn.Module, exclude_auxiliary: bool = True) -> int:
-    """Number of learnable parameters (DARTS' count leaves out the auxiliary head)."""
+    """Number of learnable parameters (DARTS' count leaves out the auxiliary head; GAL masks never count)."""
     return sum(
-        p.numel() for name, p in module.named_parameters() if not (exclude_auxiliary and "auxiliary" in name)
+        p.numel() for name, p in module.named_parameters()
+        if not (exclude_auxiliary and "auxiliary" in name) and not name.endswith("node_scale")
     )

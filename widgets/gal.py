@@ -8,7 +8,12 @@
   trains the baseline; later runs with the same training settings reuse it, so moving λ only
   repeats mask training, pruning and retraining.
 * :func:`pruning_view` draws every cell before (masks in the nodes, removed nodes greyed) and
-  after pruning, side by side; :func:`sweep_plot` plots parameters against accuracy across λ.
+  after pruning, side by side (kept nodes keep their numbers); :func:`sweep_plot` plots parameters
+  against accuracy across λ, and :class:`SweepProgress` follows a running sweep.
+
+The status line names the stage (baseline training, mask training, retraining), the accuracy
+chart gives every stage its own shaded band on one x axis, and a new run clears the previous
+run's curves, table and drawings.
 
 Example:
     >>> panel = gal_panel(GalConfig(reductions=(2, 3)), PUBLISHED["DARTS_V2"])  # doctest: +SKIP
@@ -26,7 +31,7 @@ import plotly.graph_objects as go
 
 from toolkit.errors import ToolkitError
 from toolkit.events import Event
-from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, feeding_nodes, run_gal
+from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, orphaned_nodes, run_gal
 
 from .cells import CellView
 from .live import RunStatus
@@ -42,8 +47,9 @@ BASELINE_FIELDS = ("dataset", "data_dir", "image_size", "epochs", "batch_size", 
 
 
 def node_labels(masks: Sequence[Sequence[float]]) -> list[str]:
-    """``c1·n0``, ``c1·n1``, ...: one label per (cell, node), in the order of the flattened masks."""
-    return [f"c{c}·n{i}" for c, cell in enumerate(masks, start=1) for i in range(len(cell))]
+    """``cell 1 node 2``, ``cell 1 node 3``, ...: one label per (cell, node) in the order of the flattened masks
+    (DARTS numbering: nodes 0 and 1 are the cell inputs, intermediate nodes count from 2)."""
+    return [f"cell {c} node {i + 2}" for c, cell in enumerate(masks, start=1) for i in range(len(cell))]
 
 
 DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
@@ -59,7 +65,8 @@ class MaskLines:
     def __init__(self, height: int = 340):
         self.height = height
         self.plot = self._new_plot([])
-        self.widget = w.Box([self.plot.figure])
+        self.caption = w.HTML("")
+        self.widget = w.VBox([self.plot.figure, self.caption])
 
     def _new_plot(self, masks: Sequence[Sequence[float]]) -> LinePlot:
         labels = node_labels(masks)
@@ -67,16 +74,28 @@ class MaskLines:
         nodes = [i for cell in masks for i in range(len(cell))]
         styles = {label: {"line": {"color": PALETTE[c % len(PALETTE)], "dash": DASHES[i % len(DASHES)], "width": 1.5}}
                   for label, c, i in zip(labels, cells, nodes, strict=True)}
+        for label in labels:  # every line names itself on hover
+            styles[label]["hovertemplate"] = f"{label}: mask %{{y:.3f}} at epoch %{{x:.2f}}<extra></extra>"
         plot = LinePlot([(label, "masks_flat", f"values[{j}]") for j, label in enumerate(labels)], x="x",
                         title="mask value of every node (0 = pruned)", yaxis_title="mask s", height=self.height,
-                        mode="lines", styles=styles)
-        plot.figure.update_layout(width=HALF, showlegend=False)  # 20 lines: hover names them (c2·n3 = cell 2, node 3)
+                        mode="lines", styles=styles, xaxis_title="mask-training epoch")
+        plot.figure.update_layout(width=HALF, showlegend=False)  # 20 lines: the key below and hover name them
         return plot
+
+    @staticmethod
+    def key(masks: Sequence[Sequence[float]]) -> str:
+        """The colour key: one coloured name per cell, and the dash pattern of each node."""
+        cells = " ".join(f"<span style='color:{PALETTE[c % len(PALETTE)]}'>■ cell {c + 1}</span>"
+                         for c in range(len(masks)))
+        width = max((len(m) for m in masks), default=0)
+        dashes = ", ".join(f"node {i + 2} {DASHES[i % len(DASHES)]}" for i in range(width))
+        return f"<small>colour = cell: {cells}<br>line = node: {dashes} (hover a line for its name)</small>"
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and "masks" in event.data:
             self.plot = self._new_plot(event["masks"])
-            self.widget.children = [self.plot.figure]
+            self.caption.value = self.key(event["masks"])
+            self.widget.children = [self.plot.figure, self.caption]
         elif event.kind == "masks":
             x = event["epoch"] - 1 + event["step"] / max(event["steps"], 1)
             self.plot(Event("masks_flat", {"x": x, "values": _flat(event["masks"])}))
@@ -104,31 +123,117 @@ class MaskHeatmap:
             cells = event.get("cell_types") or ["cell"] * len(event["masks"])
             self._rows = [f"{k} {t}" for k, t in enumerate(cells, start=1)]
             width = max((len(m) for m in event["masks"]), default=0)
-            self.heatmap.set_axes([f"node {i}" for i in range(width)], self._rows)
+            self.heatmap.set_axes([f"node {i + 2}" for i in range(width)], self._rows)
             self.heatmap.update(event["masks"])
         elif event.kind in ("masks", "run_end") and "masks" in event.data:
             if self._throttle.ready(force=event.kind == "run_end"):
                 self.heatmap.update(event["masks"])
 
 
+STAGES = {"baseline": ("baseline training", "baseline", "#1f77b4"),
+          "gal masks": ("mask training", "masks", "#ff7f0e"),
+          "retrain": ("retraining the pruned network", "retrain", "#2ca02c")}
+
+
+def stage_title(event: Event) -> str:
+    """'stage 2/3: mask training (λ=12)' for a stage's ``run_start`` event."""
+    name = event.get("name", "run")
+    if name not in STAGES:
+        return name
+    lam = (event.get("config") or {}).get("lam")
+    suffix = f" (λ={lam:g})" if lam is not None and name != "baseline" else ""
+    return f"stage {list(STAGES).index(name) + 1}/3: {STAGES[name][0]}{suffix}"
+
+
 class StageAccuracy:
     """Test accuracy per epoch of each stage: the baseline, the masked network, the retrained one.
 
-    Mask training and retraining lines carry their λ, so runs with different λ can be compared.
+    The stages follow each other on one x axis (epochs since the run started), each in its own
+    shaded band, so a baseline epoch is never drawn on top of a retraining epoch.
     """
 
     def __init__(self, height: int = 300):
-        self.plot = LinePlot([], title="test accuracy", yaxis_title="accuracy", height=height)
+        self.plot = LinePlot([], title="test accuracy per stage", yaxis_title="accuracy", height=height,
+                             xaxis_title="epoch (shaded: baseline · masks · retrain)")
         self.figure = self.plot.figure
         self.figure.update_layout(width=HALF)
-        self.stage = "run"
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous run: no points, no bands."""
+        self.plot.clear()
+        self.figure.layout.shapes, self.figure.layout.annotations = (), ()
+        self.stage, self.offset, self.end = "run", 0, 0
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start":
-            name, lam = event.get("name", "run"), (event.get("config") or {}).get("lam")
-            self.stage = name if name == "baseline" or lam is None else f"{name} λ={lam:g}"
+            name = event.get("name", "run")
+            lam = (event.get("config") or {}).get("lam")
+            self.stage = name if name == "baseline" or lam is None else f"{STAGES.get(name, (0, name))[1]} λ={lam:g}"
+            self.offset, self.end = self.end, self.end + int(event.get("epochs", 0))
+            _, short, color = STAGES.get(name, (name, name, "#7f7f7f"))
+            self.figure.add_vrect(x0=self.offset + 0.5, x1=self.end + 0.5, fillcolor=color, opacity=0.08,
+                                  line_width=0, annotation_text=short, annotation_position="top left")
         elif event.kind == "epoch_end" and "test_acc" in event.data:
-            self.plot.add(event["epoch"], **{self.stage: event["test_acc"]})
+            self.plot.add(self.offset + event["epoch"], **{self.stage: event["test_acc"]})
+
+
+class GalStatus(RunStatus):
+    """The run status with the stage in front: 'stage 2/3: mask training (λ=12) · epoch 3/5 ...'.
+
+    A collapsed mask training shows its message (what happened and the λ to try) in red.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stage = ""
+
+    def set_text(self, text: str, color: str | None = None) -> None:
+        super().set_text(f"<b>{html.escape(self.stage)}</b> · {text}" if self.stage else text, color)
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start":
+            self.stage = stage_title(event)
+        super().__call__(event)
+        if event.kind == "run_end" and event.get("message"):
+            self.set_text(html.escape(event["message"]), "#b00020")
+
+
+class SweepProgress(w.VBox):
+    """Progress of a λ sweep: which λ runs now, which stage, and a bar over all of the sweep's steps.
+
+    Pass it as a listener: ``lambda_sweep(baseline, config, lams, data=data, listeners=(progress,))``.
+    """
+
+    def __init__(self, lams: Sequence[float]):
+        self.lams = [float(v) for v in lams]
+        self.bar = w.IntProgress(value=0, min=0, max=len(self.lams), layout=w.Layout(width="100%"))
+        self.line = w.HTML(f"λ sweep over {', '.join(f'{v:g}' for v in self.lams)}: waiting to start")
+        super().__init__([self.bar, self.line])
+        self.done, self._lam, self._stage = 0, None, ""
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "run_start" and event.get("name") in STAGES:
+            lam = (event.get("config") or {}).get("lam")
+            if event["name"] == "gal masks":
+                self._lam = lam
+            self._stage = STAGES[event["name"]][0]
+            self._show()
+        elif event.kind == "epoch_end":
+            self._show(f" · epoch {event['epoch']}")
+        elif event.kind == "run_end" and (event.get("status") != "finished" or self._stage.startswith("retrain")):
+            self.done += 1
+            self.bar.value = min(self.done, self.bar.max)
+            if self.done == len(self.lams):
+                self.bar.bar_style = "success"
+                self.line.value = f"λ sweep done: {len(self.lams)} values"
+            else:
+                self._show()
+
+    def _show(self, detail: str = "") -> None:
+        position = min(self.done + 1, len(self.lams))
+        lam = f"λ={self._lam:g}" if self._lam is not None else "λ"
+        self.line.value = f"λ sweep: run {position}/{len(self.lams)} ({lam}) · {self._stage}{detail}"
 
 
 class GalLiveView(w.VBox):
@@ -140,7 +245,7 @@ class GalLiveView(w.VBox):
     """
 
     def __init__(self, *, status: bool = True):
-        self.status = RunStatus() if status else None
+        self.status = GalStatus() if status else None
         self.masks, self.heatmap, self.accuracy = MaskLines(), MaskHeatmap(), StageAccuracy()
         self.adversarial = LinePlot(["d_loss", "adv_loss"], kinds=("masks",), title="adversarial losses (eqs. 4-5)",
                                     height=260, mode="lines")
@@ -158,6 +263,12 @@ class GalLiveView(w.VBox):
         parts = [self.status, self.masks, self.heatmap, self.adversarial, self.generator, self.accuracy]
         return [p for p in parts if p is not None]
 
+    def reset(self) -> None:
+        """Clear the previous run's curves before a new run starts."""
+        self.adversarial.clear()
+        self.generator.clear()
+        self.accuracy.reset()
+
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.get("kind") == "prune":
             self.adversarial.clear()
@@ -173,9 +284,10 @@ def report_html(report: GalReport) -> str:
 
     rows = "".join(
         f"<tr><td>{r.cell}</td><td>{r.type}</td><td><b>{nodes(r.kept)}</b></td>"
-        f"<td>{nodes(r.feeding) if r.feeding else '–'}</td><td>{' '.join(f'{v:.2f}' for v in r.masks)}</td></tr>"
+        f"<td>{nodes(r.orphaned) if r.orphaned else '–'}</td><td>{' '.join(f'{v:.2f}' for v in r.masks)}</td></tr>"
         for r in report.rows)
-    head = "<tr><th>cell</th><th>type</th><th>kept nodes</th><th>feeding nodes</th><th>masks</th></tr>"
+    head = ("<tr><th>cell</th><th>type</th><th>kept nodes</th><th>orphaned (lost all inputs)</th>"
+            "<th>masks (nodes 2, 3, ...)</th></tr>")
     summary = "<br>".join(html.escape(line) for line in report.summary().splitlines())
     style = "<style>.nas-gal-table td, .nas-gal-table th {padding: 2px 12px; text-align: left}</style>"
     return (f"{style}<table class='nas-gal-table' style='border-collapse:collapse'>{head}{rows}</table>"
@@ -192,15 +304,16 @@ def pruning_view(result: GalResult) -> w.VBox:
         kind = "reduction" if before.reduction else "normal"
         left = CellView(before.genotype, f"cell {k} ({kind}) before: masks in the nodes",
                         node_values=dict(enumerate(masks)), pruned=sorted(removed_nodes(before.genotype, kept)))
-        right = CellView(after.genotype, f"cell {k} after: kept {', '.join(map(str, sorted(kept))) or 'None'}")
+        kept_ids = ", ".join(map(str, after.genotype.node_ids)) or "None"
+        right = CellView(after.genotype, f"cell {k} after: kept {kept_ids}")
         rows.append(w.HBox([w.Box([left], layout=w.Layout(width="50%")),
                             w.Box([right], layout=w.Layout(width="50%"))]))
     return w.VBox(rows)
 
 
 def removed_nodes(genotype, kept) -> set[int]:
-    """Nodes pruning deletes: neither kept nor read by a kept node."""
-    return set(range(len(genotype.nodes))) - set(kept) - set(feeding_nodes(genotype, kept))
+    """Nodes (0-based) pruning deletes: masked to zero, or left without inputs (:mod:`toolkit.gal.prune`)."""
+    return set(range(len(genotype.nodes))) - set(kept) | set(orphaned_nodes(genotype, kept))
 
 
 def lam_slider(value: float) -> w.FloatLogSlider:
@@ -272,6 +385,10 @@ class GalPanel(w.VBox):
         config = self.config
         baseline = self._baseline if self._baseline_key == self._key(config) else None
         self.error.value = ""
+        self.view.reset()  # no curve, table or drawing of the previous run stays under the new status line
+        self.report.value = (f"<i>The kept-node table and the pruned cells appear when this run "
+                             f"(λ={config.lam:g}) finishes.</i>")
+        self.cells.children = []
         self.run_button.disabled, self.stop_button.disabled = True, False
 
         def target(listeners, stop):
@@ -307,6 +424,10 @@ class GalPanel(w.VBox):
         if result.report is not None:
             self.report.value = report_html(result.report)
             self.cells.children = [pruning_view(result)]
+        elif result.status == "collapsed":
+            self.report.value = error_html(result.message)
+        else:
+            self.report.value = f"<i>The run {html.escape(result.status)} before pruning; nothing to report.</i>"
         self.result = result  # last: code waiting for it finds the report and drawings in place
 
 
@@ -323,7 +444,7 @@ def sweep_plot(points: Sequence[SweepPoint], *, title: str = "λ sweep: paramete
     share one marker.
     """
     if not points:
-        raise ToolkitError("the sweep has no points; run lambda_sweep with at least one λ")
+        raise ToolkitError("the sweep has no points; run lambda_sweep with at least one λ that does not collapse")
     merged: dict[tuple, list[float]] = {}
     for p in sorted(points, key=lambda p: (p.parameters_after, p.lam)):
         merged.setdefault((p.parameters_after, p.acc_after), []).append(p.lam)

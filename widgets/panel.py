@@ -37,6 +37,7 @@ import ipywidgets as w
 
 from toolkit.config import K_VALUES, SearchConfig
 from toolkit.errors import ToolkitError
+from toolkit.methods import get_method, methods
 from toolkit.space import DARTS_OPS, MAX_NODES, PRESETS, TS_ENAS_OPS, SearchSpace
 
 from .live import LiveSearchView, RunStatus
@@ -74,8 +75,8 @@ class MethodSpec:
 
 
 def k_knob() -> w.Widget:
-    return w.SelectionSlider(options=list(K_VALUES), value=4, description="K (1/K of channels)", style=WIDE,
-                             continuous_update=False)
+    return w.SelectionSlider(options=list(K_VALUES), value=get_method("pcdarts").defaults["k"],
+                             description="K (1/K of channels)", style=WIDE, continuous_update=False)
 
 
 def order_knob() -> w.Widget:
@@ -84,8 +85,9 @@ def order_knob() -> w.Widget:
 
 
 def lam_knob() -> w.Widget:
-    return w.FloatLogSlider(value=0.01, base=10, min=-4, max=0, step=0.1, description="λ (sparsity)", style=WIDE,
-                            readout_format=".4f", continuous_update=False)
+    from .gal import lam_slider  # DARTS-GAL's λ, on its own scale
+
+    return lam_slider(get_method("gal").defaults["lam"])
 
 
 KNOBS: dict[str, Callable[[], w.Widget]] = {"k": k_knob, "order": order_knob, "lam": lam_knob}
@@ -112,11 +114,14 @@ def search_config(values: dict, base=None) -> SearchConfig:
     Fields without a control (learning rates, device, ...) come from ``base``.
     """
     base = base if isinstance(base, SearchConfig) else SearchConfig()
-    k = values.get("k", 4) if values["method"] != "darts" else 1
+    method = get_method(values["method"], "search")
+    same = base.method == method.name  # otherwise K and β come from the registry (toolkit.methods)
+    k = values.get("k") if "k" in method.tunables else (base.k if same else None)
     return dataclasses.replace(
         base, dataset=values["dataset"], space=SearchSpace(tuple(values["ops"]), values["nodes"]),
-        method=values["method"], cells=values["cells"], channels=values["channels"], epochs=values["epochs"],
-        batch_size=values["batch_size"], seed=values["seed"], k=k, order=values.get("order", base.order))
+        method=method.name, cells=values["cells"], channels=values["channels"], epochs=values["epochs"],
+        batch_size=values["batch_size"], seed=values["seed"], k=k, edge_norm=base.edge_norm if same else None,
+        order=values.get("order", base.order))
 
 
 def _run_search(config, listeners, stop):
@@ -125,9 +130,8 @@ def _run_search(config, listeners, stop):
     return run_search(config, listeners=listeners, stop=stop)
 
 
-for _name, _label, _knobs in (("darts", "DARTS", ("order",)), ("pcdarts", "PC-DARTS (random 1/K channels)",
-                              ("k", "order")), ("adarts", "ADARTS (attention picks 1/K channels)", ("k", "order"))):
-    register_method(MethodSpec(_name, _label, _knobs, search_config, _run_search))
+for _method in methods("search").values():  # the registry's search methods, labels and tunables
+    register_method(MethodSpec(_method.name, _method.label, _method.tunables, search_config, _run_search))
 
 
 def ordered_ops(checked: set[str], preset: str) -> tuple[str, ...]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 from pathlib import Path
 
-from ..config import METHODS, SearchConfig
+from ..config import SearchConfig
 from ..errors import ToolkitError
+from ..methods import get_method, methods
 from ..space import PRESETS, SearchSpace
 from .common import (
     add_run_arguments,
@@ -22,11 +24,15 @@ from .common import (
 
 
 def register(sub) -> None:
+    search = methods("search")
     p = sub.add_parser("search", help="search a normal and a reduction cell",
-                       description="Search cells with DARTS, PC-DARTS (random partial channels) or ADARTS "
-                                   "(channel attention). Writes config.json, metrics.json, alphas.json, "
-                                   "genotype.json and checkpoint.pt to the run folder.")
-    p.add_argument("method", choices=tuple(METHODS), help="darts | pcdarts | adarts")
+                       description="Search cells with " + "; ".join(m.label for m in search.values())
+                                   + ". Writes config.json, metrics.json, alphas.json, genotype.json and "
+                                   "checkpoint.pt to the run folder.")
+    p.add_argument("method", choices=tuple(search), help=" | ".join(search))
+    presets = sorted({f"{n}:{p}" for n, m in search.items() for p in m.presets})
+    p.add_argument("--preset", default=None, help="named settings of the method, applied before the options you "
+                                                  f"give ({', '.join(presets)})")
     add_run_arguments(p, epochs=10, batch_size=64)
     g = p.add_argument_group("search space and supernet")
     g.add_argument("--space", default="darts", choices=tuple(PRESETS), help="op preset (default darts: 8 ops)")
@@ -39,19 +45,30 @@ def register(sub) -> None:
     g.add_argument("--order", type=int, default=1, choices=(1, 2), help="1: first-order, 2: second-order DARTS")
     g.add_argument("--arch-lr", type=float, default=3e-4, help="Adam learning rate of α (default 3e-4)")
     g.add_argument("--k", type=int, default=None, help="channel fraction 1/K for pcdarts/adarts (default 4)")
+    g.add_argument("--edge-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="edge normalisation β (default: on for pcdarts, off for darts and adarts)")
     g.add_argument("--warmup-epochs", type=int, default=0, help="epochs before α starts to move")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, parser_defaults={a.dest: a.default for a in p._actions})
 
 
-def config_from_args(args) -> SearchConfig:
+def config_from_args(args, parser_defaults: dict | None = None) -> SearchConfig:
+    """The SearchConfig of the parsed options; a preset's values replace options left at their defaults."""
     if args.k is not None and args.method == "darts":
         raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
     ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
-    return SearchConfig(**run_config_values(args), method=args.method, space=SearchSpace(ops, args.nodes),
-                        channels=args.channels, cells=args.cells, reductions=parse_reductions(args.reductions),
-                        order=args.order,
-                        arch_lr=args.arch_lr, k=args.k or (1 if args.method == "darts" else 4),
-                        warmup_epochs=args.warmup_epochs)
+    values = dict(**run_config_values(args), space=SearchSpace(ops, args.nodes), channels=args.channels,
+                  cells=args.cells, reductions=parse_reductions(args.reductions), order=args.order,
+                  arch_lr=args.arch_lr, k=args.k, edge_norm=args.edge_norm, warmup_epochs=args.warmup_epochs)
+    preset = getattr(args, "preset", None)
+    if preset:
+        method_name, _, name = preset.rpartition(":")
+        if method_name and method_name != args.method:
+            raise ToolkitError(f"preset '{preset}' belongs to {method_name}, not {args.method}")
+        defaults = parser_defaults or {}
+        for key, value in get_method(args.method, "search").settings(name).items():
+            if key in values and values[key] == defaults.get(key, values[key]):
+                values[key] = value
+    return SearchConfig(method=args.method, **values)
 
 
 def saved_config(folder: str) -> SearchConfig:
@@ -73,7 +90,7 @@ def run(args) -> int:
         config = saved_config(out)
     else:
         inherit_data_settings(args, None)
-        config = config_from_args(args)
+        config = config_from_args(args, getattr(args, "parser_defaults", None))
     result = run_search(config, run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
                         progress=not args.quiet)
     last = result.history[-1] if result.history else {}

@@ -12,21 +12,22 @@ Example:
     >>> print(result.report)  # doctest: +SKIP
 """
 
-from .adversarial import MaskTraining, train_masks
+from .adversarial import MaskTraining, collapse_message, train_masks
 from .config import GalConfig
 from .discriminator import Discriminator
 from .fista import FISTA, prox_nonneg_l1, soft_threshold
 from .losses import adversarial_loss, data_loss, discriminator_loss, regularisation
 from .masks import attach_masks, kept_from_masks, mask_parameters, mask_values, masked_copy
-from .prune import EMPTY_CELL, build_pruned, feeding_nodes, prune_genotype, prune_network
+from .prune import EMPTY_CELL, build_pruned, orphaned_nodes, prune_genotype, prune_network
 from .report import CellRow, GalReport, kept_rows
 from .run import GalResult, load_trained, run_gal
 from .sweep import SweepPoint, lambda_sweep
 
 __all__ = [
     "EMPTY_CELL", "FISTA", "CellRow", "Discriminator", "GalConfig", "GalReport", "GalResult", "MaskTraining",
-    "SweepPoint", "adversarial_loss", "attach_masks", "build_pruned", "data_loss", "discriminator_loss",
-    "feeding_nodes", "kept_from_masks", "kept_rows", "lambda_sweep", "load_trained", "mask_parameters",
-    "mask_values", "masked_copy", "prox_nonneg_l1", "prune_genotype", "prune_network", "regularisation", "run_gal",
+    "SweepPoint", "adversarial_loss", "attach_masks", "build_pruned", "collapse_message", "data_loss",
+    "discriminator_loss",
+    "kept_from_masks", "kept_rows", "lambda_sweep", "load_trained", "mask_parameters", "mask_values", "masked_copy",
+    "orphaned_nodes", "prox_nonneg_l1", "prune_genotype", "prune_network", "regularisation", "run_gal",
     "soft_threshold", "train_masks",
 ]

@@ -9,6 +9,20 @@ Per batch (section 3.3's two alternating phases, 5:1 as section 3.4 says):
 
 L2 on W_G and W_D is weight decay; ``λ·||s||_1`` is the FISTA soft threshold (eq. 7).
 
+λ means the same on every dataset: an epoch of ``n`` steps, more than ``reference_steps``, takes
+proximal steps of ``mask_lr·reference_steps/n`` (soft threshold λ times that), so an epoch moves
+the masks as far whether the data set has 1,400 or 14,000 images; the fixed point of a proximal
+step depends on λ against the gradient, not on the step size. Shorter epochs keep ``mask_lr``
+(a larger step would be unstable). FISTA's momentum restarts every ``reference_steps`` steps (once
+an epoch on digits): an accelerated method moves a drifting mask about (steps)² far, so without
+it a long epoch would still move the masks further than a short one.
+
+A run that collapses stops with status 'collapsed' and a message naming a smaller λ: after an
+epoch, every mask of some cell is 0 while the masked network's test accuracy is at chance
+level, or the data loss (eq. 6) is not finite or worse than that of a constant output (the
+baseline's mean logits), which is what the masks would give if they carried no information.
+Only a baseline that is itself better than chance can collapse.
+
 The generator's batch norms stay in eval mode, using the baseline's statistics. A mask placed
 before a batch norm that renormalises every batch would be scale-free: shrinking all of a cell's
 masks would change nothing until they hit zero together, so the L1 penalty could not tell an
@@ -46,7 +60,8 @@ class MaskTraining:
         masks: final mask values, one list per cell.
         discriminator: the trained discriminator.
         history: one record per epoch (mean losses, masked test accuracy, kept nodes).
-        status: finished | stopped.
+        status: finished | stopped | collapsed.
+        message: why a collapsed run stopped, and the λ to try ('' otherwise).
     """
 
     generator: EvalNetwork
@@ -54,12 +69,19 @@ class MaskTraining:
     discriminator: Discriminator
     history: list[dict]
     status: str
+    message: str = ""
+
+
+def mask_step(config: GalConfig, steps_per_epoch: int) -> float:
+    """The proximal step size for epochs of ``steps_per_epoch`` steps (see the module docstring)."""
+    return config.mask_lr * min(1.0, config.reference_steps / steps_per_epoch)
 
 
 class _Stage:
     """The models and optimisers of one adversarial run (kept together so the steps stay short)."""
 
-    def __init__(self, baseline: EvalNetwork, config: GalConfig, num_classes: int, device: torch.device):
+    def __init__(self, baseline: EvalNetwork, config: GalConfig, num_classes: int, device: torch.device,
+                 steps_per_epoch: int):
         self.config = config
         self.baseline = baseline.to(device).eval()  # frozen: only read under no_grad
         self.generator, self.masks = masked_copy(self.baseline, config.mask_init)
@@ -69,7 +91,8 @@ class _Stage:
         self.discriminator = Discriminator(num_classes, config.d_hidden).to(device)
         self.g_opt = torch.optim.SGD(self.weights, config.g_lr, momentum=config.momentum,
                                      weight_decay=config.g_weight_decay)
-        self.s_opt = FISTA(self.masks, lr=config.mask_lr, lam=config.lam)
+        self.s_opt = FISTA(self.masks, lr=mask_step(config, steps_per_epoch), lam=config.lam,
+                           adaptive_restart=config.adaptive_restart)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), config.d_lr, betas=(0.5, 0.9),
                                       weight_decay=config.d_weight_decay)
 
@@ -97,11 +120,31 @@ class _Stage:
         torch.nn.utils.clip_grad_norm_(self.weights, cfg.grad_clip)
         self.g_opt.step()
         self.s_opt.step()
-        reg = regularisation(self.weights, self.masks, self.discriminator.parameters(), cfg.lam,
+        reg = regularisation(self.weights, self.s_opt.iterates(), self.discriminator.parameters(), cfg.lam,
                              cfg.g_weight_decay, cfg.d_weight_decay)
         return {"d_loss": float(d_loss.detach()), "adv_loss": float(adv.detach()), "data_loss": float(dat.detach()),
-                "reg_loss": reg,
-                "agree": float((f_g.detach().argmax(1) == f_b.argmax(1)).float().mean())}
+                "reg_loss": reg, "agree": float((f_g.detach().argmax(1) == f_b.argmax(1)).float().mean()),
+                "constant_loss": float(0.5 * (f_b - f_b.mean(0)).pow(2).sum(1).mean())}
+
+
+def collapse_message(record: dict, config: GalConfig, num_classes: int) -> str:
+    """Why an epoch's record shows a collapsed mask run ('' if it does not), with the λ to try.
+
+    ``record`` holds the epoch's mean ``data_loss`` and ``constant_loss`` (eq. 6 for the
+    baseline's mean logits), the masked network's ``test_acc`` and the ``masks`` per cell.
+    """
+    advice = (f"try a smaller λ, e.g. --lam {config.lam / 4:.3g} (λ={config.lam:g} now), "
+              "or fewer mask-training epochs")
+    loss = record["data_loss"]
+    if not math.isfinite(loss) or loss > record["constant_loss"]:
+        return (f"mask training collapsed in epoch {record['epoch']}: the data loss (eq. 6) reached {loss:.3g}, "
+                f"worse than a constant output ({record['constant_loss']:.3g}); {advice}")
+    empty = [k for k, cell in enumerate(record["masks"], start=1) if cell and not any(cell)]
+    if empty and record["test_acc"] <= 1.5 / num_classes:  # chance level
+        return (f"mask training collapsed in epoch {record['epoch']}: every mask of cell(s) "
+                f"{', '.join(map(str, empty))} is 0 and the masked network's test accuracy fell to "
+                f"{record['test_acc']:.3f} (chance: {1 / num_classes:.3f}); {advice}")
+    return ""
 
 
 def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, session: Session,
@@ -113,23 +156,25 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
     predictions), ``masks`` after every generator update (epoch, step, steps, iteration, masks per
     cell, kept nodes per cell, d_loss, adv_loss, data_loss, reg_loss), ``epoch_end`` (mean losses,
     the masked generator's test accuracy, masks, kept nodes) and ``run_end`` (status, final masks,
-    kept nodes). The caller's session decides the device and the stop signal.
+    kept nodes; for a collapsed run also the message). The caller's session decides the device and
+    the stop signal. Mask values are FISTA's iterates (exact zeros), not its extrapolated points.
     """
     seed_everything(config.seed)  # the same baseline and config always prune the same way
-    stage = _Stage(baseline, config, data.num_classes, session.device)
     loader = make_loader(data.train, config.gal_batch_size, True, config.seed)
     test_loader = make_loader(data.test, 256, False)
     steps = len(loader)
+    stage = _Stage(baseline, config, data.num_classes, session.device, steps)
+    chance = 1.5 / data.num_classes  # accuracies at or below this count as chance level
+    can_collapse = evaluate(stage.baseline, test_loader, session.device, config.amp)["acc"] > chance
     session.bus.emit("run_start", name=name, kind="prune", config=config.to_dict(), epochs=config.gal_epochs,
                      start_epoch=0, steps_per_epoch=steps, total_steps=config.gal_epochs * steps,
                      parameters=count_parameters(baseline), masks=mask_values(stage.masks),
                      cell_types=["reduction" if c.reduction else "normal" for c in baseline.network.cells])
     history: list[dict] = []
-    status, iteration = "finished", 0
+    status, iteration, message = "finished", 0, ""
     for epoch in range(1, config.gal_epochs + 1):
         session.bus.emit("epoch_start", epoch=epoch, lr=config.g_lr)
-        stage.s_opt.restart()  # momentum restarts every epoch, as in GAL's FISTA
-        sums = dict.fromkeys((*LOSSES, "agree"), 0.0)
+        sums = dict.fromkeys((*LOSSES, "agree", "constant_loss"), 0.0)
         n = 0
         for step, (x, _) in enumerate(loader, start=1):
             if session.stop.requested:
@@ -137,9 +182,11 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
                 break
             losses = stage.step(to_device(x, session.device))
             iteration, n = iteration + 1, n + 1
+            if step % config.reference_steps == 0 and step < steps:
+                stage.s_opt.restart()  # the momentum horizon stays one reference epoch long
             for key, value in losses.items():
                 sums[key] += value
-            values = mask_values(stage.masks)
+            values = mask_values(stage.s_opt.iterates())
             if not all(math.isfinite(v) for v in [*losses.values(), *(v for cell in values for v in cell)]):
                 raise session.diverged("prune", epoch, step, losses["adv_loss"] + losses["data_loss"], len(history))
             session.bus.emit("step", epoch=epoch, step=step, steps=steps, loss=losses["adv_loss"] + losses["data_loss"],
@@ -147,16 +194,22 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
             session.bus.emit("masks", epoch=epoch, step=step, steps=steps, iteration=iteration, masks=values,
                              kept=[list(k) for k in kept_from_masks(values, config.threshold)],
                              **{key: losses[key] for key in LOSSES})
+        stage.s_opt.restart()  # the masks become FISTA's iterates; momentum restarts every epoch, as in GAL
         if status == "stopped":
             break
         test = evaluate(stage.generator, test_loader, session.device, config.amp)
         values = mask_values(stage.masks)
-        record = {"epoch": epoch, **{key: sums[key] / max(n, 1) for key in (*LOSSES, "agree")},
+        record = {"epoch": epoch, **{key: sums[key] / max(n, 1) for key in (*LOSSES, "agree", "constant_loss")},
                   "test_acc": test["acc"], "test_loss": test["loss"], "masks": values,
                   "kept": [list(k) for k in kept_from_masks(values, config.threshold)]}
         history.append(record)
         session.bus.emit("epoch_end", **record)
+        message = collapse_message(record, config, data.num_classes) if can_collapse else ""
+        if message:
+            status = "collapsed"
+            break
     values = mask_values(stage.masks)
     session.bus.emit("run_end", status=status, epochs_done=len(history), masks=values,
-                     kept=[list(k) for k in kept_from_masks(values, config.threshold)])
-    return MaskTraining(stage.generator, values, stage.discriminator, history, status)
+                     kept=[list(k) for k in kept_from_masks(values, config.threshold)],
+                     **({"message": message} if message else {}))
+    return MaskTraining(stage.generator, values, stage.discriminator, history, status, message)

@@ -2,15 +2,18 @@
 
 The defaults are sized for a laptop CPU. On ``digits`` with DARTS V2 (C=16, 5 cells, reductions
 at cells 2 and 3, ``python -m toolkit prune gal --genotype DARTS_V2 --reductions 2 3``) they prune
-31-43 % of the parameters (depending on the seed and the number of torch threads) with the test
-accuracy of the retrained network 0.3-0.6 points above the baseline's, in about 3 minutes on two
-cores: 10 epochs of baseline training and of retraining (batch 64, lr 0.025, cosine), 5 epochs of
-mask training, λ = 12, pruning at exact zeros (threshold 0). See bench/RESULTS.md.
+49% of the parameters in the λ sweep of bench/RESULTS.md, with the retrained network 0.56 points
+above the baseline's test accuracy: 10 epochs of baseline training and of retraining (batch 64,
+lr 0.025, cosine), 5 epochs of mask training, λ = 12, pruning at exact zeros (threshold 0). The
+outcome varies with the seed and the thread count; λ >= 15 collapses there and stops.
 
-The paper's values are given in the comments (darts-gal.md section 4: lr 0.01, batch 128 for
+The paper's values are given in the comments (section 4 of the paper: lr 0.01, batch 128 for
 training and 100 for pruning, 50 epochs on MNIST). λ has no published value; its scale is set by
-the data loss (eq. 6, summed over the logits), so useful values are around 5-20 here, and a
-value like 0.01 prunes nothing.
+the data loss (eq. 6, summed over the logits), so useful values are about 10-14 on digits, and a
+value like 0.01 prunes nothing. An epoch of n > ``reference_steps`` steps takes proximal steps
+of ``mask_lr·reference_steps/n``, so an epoch moves the masks as far on a 10x larger data set as
+on digits (23 steps of batch 64) and a λ prunes about as much (bench/RESULTS.md); shorter epochs
+keep ``mask_lr``, the largest step that stays stable.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from ..config import TrainConfig
 from ..errors import ToolkitError
+from ..methods import get_method
 
 ADVERSARIAL = ("wasserstein", "log")
 RETRAIN = ("scratch", "inherit")
@@ -33,11 +37,13 @@ class GalConfig(TrainConfig):
     fields below drive the adversarial pruning stage (eqs. 4-7).
     """
 
-    lam: float = 12.0  # λ of R_λ(s) = λ·||s||_1 (eq. 7), in units of the data loss eq. 6 on logits
+    lam: float = get_method("gal").defaults["lam"]  # λ of R_λ(s) = λ·||s||_1 (eq. 7), units of eq. 6 on logits
     gal_epochs: int = 5  # passes over the training data while the masks learn (paper: not stated)
     gal_batch_size: int = 64  # batch of the mask-training stage (paper: 100)
     g_lr: float = 0.001  # SGD learning rate of W_G (paper: 0.01, which diverges with frozen BN statistics)
     mask_lr: float = 0.003  # step of the proximal (FISTA) mask update; soft threshold mask_lr·λ per step
+    reference_steps: int = 23  # epochs longer than this scale the mask step by reference_steps/steps
+    adaptive_restart: bool = True  # FISTA also restarts its momentum when it opposes the step (False: collapses)
     d_lr: float = 1e-4  # Adam learning rate of the discriminator W_D
     d_steps: int = 5  # discriminator updates per generator update (section 3.4: 5)
     adversarial: str = "wasserstein"  # wasserstein (section 3.4) | log (eq. 5)
@@ -56,7 +62,7 @@ class GalConfig(TrainConfig):
         super().__post_init__()
         if self.lam < 0:
             raise ToolkitError(f"lam (λ) must be >= 0, got {self.lam}")
-        for name in ("gal_epochs", "gal_batch_size", "d_steps"):
+        for name in ("gal_epochs", "gal_batch_size", "d_steps", "reference_steps"):
             if getattr(self, name) < 1:
                 raise ToolkitError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("g_lr", "mask_lr", "d_lr"):

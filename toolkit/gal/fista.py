@@ -1,4 +1,4 @@
-"""The proximal mask update: accelerated proximal gradient (FISTA) with a non-negative soft threshold.
+"""The proximal mask update: FISTA (Beck and Teboulle, 2009) with a non-negative soft threshold.
 
 GAL (Lin et al., CVPR 2019) updates its soft masks with FISTA: a gradient step on the smooth part
 of the objective (adversarial and data losses), then the proximal operator of ``λ·||s||_1``,
@@ -27,27 +27,50 @@ def prox_nonneg_l1(x: torch.Tensor, t: float) -> torch.Tensor:
 class FISTA(torch.optim.Optimizer):
     """Accelerated proximal gradient for ``f(s) + lam·||s||_1`` subject to ``s >= 0``.
 
-    One :meth:`step` (Beck and Teboulle's FISTA, as GAL uses it for masks):
+    Textbook FISTA: the parameter holds the extrapolated point ``y``, where the caller evaluates
+    the gradient; the iterate ``x`` (the masks, with their exact zeros) is kept in the state.
+    One :meth:`step`, with ``∇f(y)`` in ``p.grad``:
 
-    1. ``t' = (1 + sqrt(1 + 4 t²)) / 2`` and the extrapolated point ``y = s + (t - 1)/t' · (s - s_prev)``;
-    2. ``s_prev = s``; ``s = max(y - lr·grad f(s) - lr·lam, 0)``, the non-negative soft threshold.
+    1. ``x_k = max(y - lr·∇f(y) - lr·lam, 0)``  (proximal gradient step at ``y``);
+    2. ``t' = (1 + sqrt(1 + 4 t²)) / 2``;  ``y = x_k + (t - 1)/t' · (x_k - x_{k-1})``.
+
+    Read the masks with :meth:`iterates`; :meth:`restart` resets the momentum and puts ``x`` back
+    into the parameters (call it before evaluating the masked network). ``adaptive_restart``
+    resets the momentum whenever it points against the last step (O'Donoghue and Candès, 2015).
 
     Args:
         params: the masks.
         lr: gradient step size (the soft threshold is ``lr·lam``).
         lam: λ of the L1 penalty.
         momentum: False gives the plain proximal gradient step (ISTA).
+        adaptive_restart: restart when ``(y - x_k)·(x_k - x_{k-1}) > 0``.
     """
 
-    def __init__(self, params, lr: float = 0.01, lam: float = 0.0, momentum: bool = True):
+    def __init__(self, params, lr: float = 0.01, lam: float = 0.0, momentum: bool = True,
+                 adaptive_restart: bool = False):
         if lr <= 0 or lam < 0:
             raise ValueError(f"FISTA needs lr > 0 and lam >= 0, got lr={lr}, lam={lam}")
-        super().__init__(params, {"lr": lr, "lam": lam, "momentum": momentum})
+        super().__init__(params, {"lr": lr, "lam": lam, "momentum": momentum, "adaptive_restart": adaptive_restart})
 
+    def _state(self, p: torch.Tensor) -> dict:
+        state = self.state[p]
+        if "x" not in state:
+            state.update(t=1.0, x=p.detach().clone())
+        return state
+
+    @torch.no_grad()
+    def iterates(self) -> list[torch.Tensor]:
+        """The current iterates ``x`` (the masks), one tensor per parameter."""
+        return [self._state(p)["x"].clone() for group in self.param_groups for p in group["params"]]
+
+    @torch.no_grad()
     def restart(self) -> None:
-        """Reset the momentum (FISTA restart; GAL restarts when its learning rate decays)."""
-        for state in self.state.values():
-            state["t"] = 1.0
+        """Reset the momentum (t = 1) and set every parameter to its iterate ``x``."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self._state(p)
+                state["t"] = 1.0
+                p.copy_(state["x"])
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -56,14 +79,16 @@ class FISTA(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                state = self.state[p]
-                if "previous" not in state:
-                    state.update(t=1.0, previous=p.detach().clone())
-                y = p.detach().clone()
-                if group["momentum"]:
-                    t_next = (1.0 + (1.0 + 4.0 * state["t"] ** 2) ** 0.5) / 2.0
-                    y += (state["t"] - 1.0) / t_next * (p - state["previous"])
-                    state["t"] = t_next
-                state["previous"] = p.detach().clone()
-                p.copy_(prox_nonneg_l1(y - group["lr"] * p.grad, group["lr"] * group["lam"]))
+                state = self._state(p)
+                x_prev = state["x"]
+                x = prox_nonneg_l1(p - group["lr"] * p.grad, group["lr"] * group["lam"])
+                if not group["momentum"]:
+                    state["x"] = x
+                    p.copy_(x)
+                    continue
+                if group["adaptive_restart"] and float(((p - x) * (x - x_prev)).sum()) > 0:
+                    state["t"] = 1.0
+                t_next = (1.0 + (1.0 + 4.0 * state["t"] ** 2) ** 0.5) / 2.0
+                p.copy_(x + (state["t"] - 1.0) / t_next * (x - x_prev))
+                state.update(t=t_next, x=x)
         return loss

@@ -6,35 +6,39 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from ..genotype import Network
-from .prune import feeding_nodes
+from .prune import orphaned_nodes
 
 
 @dataclass(frozen=True)
 class CellRow:
-    """One row of the kept-nodes table.
+    """One row of the kept-nodes table (node numbers are DARTS numbers: intermediate nodes 2, 3, ...).
 
     Attributes:
         cell: 1-based cell position.
         type: 'normal' or 'reduction'.
-        kept: kept node indices, 0-based as in the paper's tables (empty: "None").
-        feeding: zero-mask nodes that stay because a kept node reads from them.
-        masks: the final mask value of every node.
+        kept: the nodes the pruned cell still computes (empty: "None").
+        orphaned: nodes whose mask stayed above the threshold but which were removed because every
+            node they read was removed (see :mod:`toolkit.gal.prune`, rule 2).
+        masks: the final mask value of every node, in node order.
     """
 
     cell: int
     type: str
     kept: tuple[int, ...]
-    feeding: tuple[int, ...]
+    orphaned: tuple[int, ...]
     masks: tuple[float, ...]
 
 
 def kept_rows(network: Network, keep: Sequence[Iterable[int]], masks: Sequence[Sequence[float]]) -> tuple[CellRow, ...]:
-    """The table rows for an unpruned network, its kept nodes and its mask values."""
-    return tuple(
-        CellRow(k, "reduction" if spec.reduction else "normal", tuple(sorted(kept)),
-                feeding_nodes(spec.genotype, kept), tuple(float(v) for v in values))
-        for k, (spec, kept, values) in enumerate(zip(network.cells, keep, masks, strict=True), start=1)
-    )
+    """The table rows for an unpruned network, its kept mask positions (0-based) and its mask values."""
+    rows = []
+    for k, (spec, kept, values) in enumerate(zip(network.cells, keep, masks, strict=True), start=1):
+        ids = spec.genotype.node_ids
+        orphaned = orphaned_nodes(spec.genotype, kept)
+        survivors = sorted(set(kept) - set(orphaned))
+        rows.append(CellRow(k, "reduction" if spec.reduction else "normal", tuple(ids[i] for i in survivors),
+                            tuple(ids[i] for i in orphaned), tuple(float(v) for v in values)))
+    return tuple(rows)
 
 
 def _nodes(nodes: tuple[int, ...]) -> str:
@@ -76,10 +80,10 @@ class GalReport:
 
     def table(self) -> str:
         """The kept-nodes table in the layout of the paper's Table 1."""
-        lines = [f"{'cell':<5}{'type':<11}{'kept nodes':<14}{'feeding':<10}masks"]
+        lines = [f"{'cell':<5}{'type':<11}{'kept nodes':<14}{'orphaned':<10}masks (nodes 2, 3, ...)"]
         for r in self.rows:
             masks = " ".join(f"{v:.2f}" for v in r.masks)
-            lines.append(f"{r.cell:<5}{r.type:<11}{_nodes(r.kept):<14}{_nodes(r.feeding) if r.feeding else '-':<10}"
+            lines.append(f"{r.cell:<5}{r.type:<11}{_nodes(r.kept):<14}{_nodes(r.orphaned) if r.orphaned else '-':<10}"
                          f"{masks}")
         return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
@@ -37,12 +38,17 @@ def lambda_sweep(baseline: EvalNetwork, config: GalConfig, lams: Iterable[float]
         config: settings shared by every run; its ``lam`` is replaced by each value of ``lams``.
         lams: the λ values, in the order to run them.
         data, listeners, stop: as in :func:`run_gal`; a stop ends the sweep after the current run.
+
+    A λ whose mask training collapses has no point: a warning gives its message and the sweep goes on.
     """
     stop = stop or StopSignal()
     points = []
     for lam in lams:
         result = run_gal(None, replace(config, lam=float(lam)), data=data, baseline=baseline, listeners=listeners,
                          stop=stop)
+        if result.status == "collapsed":
+            warnings.warn(f"λ={float(lam):g} left out of the sweep: {result.message}", stacklevel=2)
+            continue
         if result.report is None:
             break
         r = result.report
