@@ -1,4 +1,4 @@
-"""Benchmark: partial channel connections against K (the shape of adarts.md Fig. 10 and Table II).
+"""Benchmark: partial channel connections against K (the shape of ADARTS paper Fig. 10 and Table II).
 
 For each method (PC-DARTS 'random', ADARTS 'attention', and a plain DARTS row for reference) and
 each K in 1, 2, 4, 8, 16 it runs a short search and reports:
@@ -39,7 +39,7 @@ PROFILES = {
     # Small enough for a laptop core: digits 8x8, C=16 (so K=16 divides it), 5 cells.
     "cpu": dict(dataset="digits", channels=16, cells=5, batch_size=64, steps=5, device="cpu",
                 eval_channels=8, eval_cells=3, eval_epochs=2),
-    # The paper's search size (adarts.md IV.B): C=16, 8 cells, batch 64, 32x32 RGB input.
+    # The paper's search size (ADARTS paper IV.B): C=16, 8 cells, batch 64, 32x32 RGB input.
     "gpu": dict(dataset="fake", channels=16, cells=8, batch_size=64, steps=20, device="cuda",
                 eval_channels=16, eval_cells=8, eval_epochs=5),
 }

@@ -1,6 +1,6 @@
 """The upper level of DARTS' bilevel optimisation: the α update, first- or second-order.
 
-DARTS (Liu et al. 2019, eq. 3-8), as summarised in me-darts.md III.A:
+DARTS (Liu et al. 2019, eq. 3-8), as summarised in ME-DARTS paper III.A:
     min_α L_val(w*(α), α)  s.t.  w*(α) = argmin_w L_train(w, α).
 First order uses ∇_α L_val(w, α). Second order unrolls one SGD step,
     w' = w - ξ ∇_w L_train(w, α)            (eq. 6; with DARTS' momentum and weight decay terms)

@@ -290,7 +290,7 @@ def draw_pair(pair: CellPair, *, title: str | None = None, edge_weights=None, no
 def draw_before_after(before: Genotype, after: Genotype | None = None, *, pruned: Iterable[int] = (),
                       node_values: Mapping[int, float] | None = None, title: str | None = None,
                       labels: tuple[str, str] = ("before", "after")):
-    """A cell before (top) and after (bottom) pruning, as in darts-gal.md Fig. 3.
+    """A cell before (top) and after (bottom) pruning, as in DARTS-GAL paper Fig. 3.
 
     Args:
         before: the unpruned cell.

@@ -100,7 +100,7 @@ class Genotype:
         return [(i + 2, op, src) for i, node in enumerate(self.nodes) for op, src in node]
 
     def count(self, op: str) -> int:
-        """How many edges use ``op`` (e.g. the skip-connection count of adarts.md Fig. 9)."""
+        """How many edges use ``op`` (e.g. the skip-connection count of ADARTS paper Fig. 9)."""
         return sum(1 for _, o, _ in self.edges if o == op)
 
     def __str__(self) -> str:

@@ -1,9 +1,9 @@
-"""Peak memory of a training or search step, on CPU and on GPU (adarts.md Fig. 10's quantity).
+"""Peak memory of a training or search step, on CPU and on GPU (ADARTS paper Fig. 10's quantity).
 
 Two measurements:
 
 - **Saved-tensor bytes** (any device): the tensors autograd keeps for the backward pass are
-  what grows with the supernet's width and what partial channels cut (adarts.md III.D: "each
+  what grows with the supernet's width and what partial channels cut (ADARTS paper III.D: "each
   operation and its corresponding output need to be stored"). :class:`SavedTensorMeter` hooks
   ``torch.autograd.graph.saved_tensors_hooks``, counts every storage once however many saved
   views point into it, leaves out the model's own parameters and buffers (they exist whatever

@@ -43,9 +43,9 @@ def preprocess(C_in: int, C_out: int, factor: int, affine: bool = True) -> nn.Mo
 
 
 class Cell(nn.Module):
-    """A discrete cell (darts-gal.md eq. 1: each node sums its chosen ops over earlier nodes).
+    """A discrete cell (DARTS-GAL paper eq. 1: each node sums its chosen ops over earlier nodes).
 
-    ``node_scale`` (None, or one value per node) holds the soft masks of darts-gal.md section 3.3.
+    ``node_scale`` (None, or one value per node) holds the soft masks of DARTS-GAL paper section 3.3.
     Mask ``s_i`` scales what node ``i`` passes on: an edge reading it delivers ``s_i * op(x_i)``
     and its channels in the cell output are ``s_i * x_i``. Scaling after the reader's op (not
     before) makes ``s_i = 0`` exactly "node removed": the batch norm ending each conv op would

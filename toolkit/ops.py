@@ -3,7 +3,7 @@
 Every op is built by a factory with one signature, ``factory(C, stride, affine) -> nn.Module``,
 that maps ``C`` channels to ``C`` channels and divides the spatial size by ``stride`` (1 or 2),
 rounding up, so that every op on an edge produces the same shape.  The names follow the DARTS
-code base; the TS-ENAS operation space (ts-enas.md Table I) maps onto the same registry.
+code base; the TS-ENAS operation space (TS-ENAS paper Table I) maps onto the same registry.
 
 Example:
     >>> op = OPS["sep_conv_3x3"](16, 1, True)

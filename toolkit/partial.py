@@ -1,13 +1,13 @@
 """Partial channel connections on a supernet edge: PC-DARTS (random) and ADARTS (attention).
 
 Only ``C/K`` of an edge's ``C`` input channels go through the mixed op; the others bypass it and
-are concatenated with the op's output (adarts.md III.D). This divides the op activations an edge
+are concatenated with the op's output (ADARTS paper III.D). This divides the op activations an edge
 keeps for backward by about K.
 
 - ``random`` (PC-DARTS, Xu et al. 2020): the first ``C/K`` channels enter the mixed op, the rest
   bypass; the concatenation is then channel-shuffled with K groups, so the channels that enter the
   next edge's op are a different share of the features.
-- ``attention`` (ADARTS, adarts.md III.B-D): a channel attention ``F_c`` (eq. 7) re-weights the
+- ``attention`` (ADARTS, ADARTS paper III.B-D): a channel attention ``F_c`` (eq. 7) re-weights the
   input, ``F' = F_c * F`` (eq. 8); the ``C/K`` channels with the highest attention enter the mixed
   op (mask ``M``, eq. 9 / Algorithm 2) and the others bypass it; the output is put back in the
   original channel order (eq. 10 / Algorithm 3).

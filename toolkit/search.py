@@ -47,7 +47,7 @@ def build_supernet(config: SearchConfig, data: DatasetSplits) -> Supernet:
 
 
 def skip_counts(genotype: CellPair) -> dict[str, int]:
-    """skip_connect edges in the derived normal and reduction cells (adarts.md Fig. 9)."""
+    """skip_connect edges in the derived normal and reduction cells (ADARTS paper Fig. 9)."""
     return {"normal": genotype.normal.count("skip_connect"), "reduce": genotype.reduce.count("skip_connect")}
 
 

@@ -18,7 +18,7 @@ DARTS_OPS = (
     "dil_conv_5x5",
 )
 
-# ts-enas.md Table I, in its code order 1..13, written with the registry's (DARTS) names:
+# TS-ENAS paper Table I, in its code order 1..13, written with the registry's (DARTS) names:
 # identity -> skip_connect, 1x3-3x1, 1x7-7x1, dil3x3, avg3x3, max3x3, max5x5, max7x7, conv1,
 # conv3, sep3x3, sep5x5, sep7x7.
 TS_ENAS_OPS = (
@@ -72,7 +72,7 @@ class SearchSpace:
 
     @classmethod
     def preset(cls, name: str, nodes: int = 4) -> SearchSpace:
-        """A named space: 'darts' (8 ops) or 'ts_enas' (13 ops, ts-enas.md Table I)."""
+        """A named space: 'darts' (8 ops) or 'ts_enas' (13 ops, TS-ENAS paper Table I)."""
         if name not in PRESETS:
             raise ToolkitError(f"unknown search space '{name}'; choose one of: {', '.join(PRESETS)}")
         return cls(PRESETS[name], nodes)

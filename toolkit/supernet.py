@@ -1,6 +1,6 @@
 """The DARTS supernet: mixed ops on every edge, α per cell type, and discretisation.
 
-darts-gal.md eq. 2 / me-darts.md eq. 1: an edge computes ``sum_o softmax(α)_o * o(x)``; a node
+DARTS-GAL paper eq. 2 / ME-DARTS paper eq. 1: an edge computes ``sum_o softmax(α)_o * o(x)``; a node
 sums its incoming edges over all earlier nodes (eq. 1). Discretisation keeps, per node, the two
 incoming edges with the strongest non-'none' op and that op (DARTS section 2.4).
 """

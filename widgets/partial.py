@@ -4,10 +4,10 @@
   channels enter the mixed op (and, for ADARTS, their attention), and the activation memory the
   edge keeps for backward.
 - :func:`channel_chart` / :func:`edge_channel_chart`: a bar per channel, the ones that entered the op
-  highlighted (the picture of adarts.md Fig. 5/6).
-- :class:`KSweep`: memory and step time against K, one line per method (adarts.md Fig. 10).
+  highlighted (the picture of ADARTS paper Fig. 5/6).
+- :class:`KSweep`: memory and step time against K, one line per method (ADARTS paper Fig. 10).
 - :class:`ModeComparison`: DARTS, PC-DARTS and ADARTS searched with the same settings, side by side:
-  a table, the skip_connect count per epoch (adarts.md Fig. 9) and the derived cells.
+  a table, the skip_connect count per epoch (ADARTS paper Fig. 9) and the derived cells.
 
 Example:
     >>> explorer = EdgeExplorer(C=16)          # doctest: +SKIP
@@ -134,7 +134,7 @@ class EdgeExplorer(w.VBox):
 
 
 class KSweep(w.HBox):
-    """Memory and step time of a search step against K, one line per method (adarts.md Fig. 10).
+    """Memory and step time of a search step against K, one line per method (ADARTS paper Fig. 10).
 
     Args:
         config: the base SearchConfig (method and k are set per point).

@@ -42,7 +42,7 @@ def register(sub) -> None:
     g.add_argument("--cells", type=positive_int, default=5, help="cells when stacking a cell pair (default 5)")
     g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
                    help="1-based reduction positions (paper, MNIST: 2 3; default L//3+1 and 2L//3+1)")
-    g = p.add_argument_group("pruning (darts-gal.md eqs. 4-7)")
+    g = p.add_argument_group("pruning (DARTS-GAL paper eqs. 4-7)")
     g.add_argument("--lam", type=float, default=DEFAULTS.lam,
                    help=f"λ of the L1 penalty on the masks (default {DEFAULTS.lam:g}; larger prunes more)")
     g.add_argument("--gal-epochs", type=positive_int, default=DEFAULTS.gal_epochs,

@@ -1,6 +1,6 @@
 """DARTS-GAL: prune the intermediate nodes of stacked cells with generative adversarial learning.
 
-darts-gal.md section 3: soft masks on every node of every cell of a copy of the trained baseline
+DARTS-GAL paper section 3: soft masks on every node of every cell of a copy of the trained baseline
 (the generator), a 5-layer perceptron discriminator on the softmax outputs, the losses of
 eqs. 4-7 with 5 discriminator updates per generator update, proximal (FISTA) mask updates that
 drive masks to exact zeros, then pruning to a physically smaller network and retraining.

@@ -1,4 +1,4 @@
-"""Adversarial mask training: the min-max of darts-gal.md eq. 4 with events.
+"""Adversarial mask training: the min-max of DARTS-GAL paper eq. 4 with events.
 
 Per batch (section 3.3's two alternating phases, 5:1 as section 3.4 says):
 

@@ -30,7 +30,7 @@ RETRAIN = ("scratch", "inherit")
 
 @dataclass(frozen=True)
 class GalConfig(TrainConfig):
-    """Baseline training, GAL mask training, pruning and retraining (darts-gal.md section 3).
+    """Baseline training, GAL mask training, pruning and retraining (DARTS-GAL paper section 3).
 
     The inherited :class:`~toolkit.config.TrainConfig` fields (epochs, batch_size, lr, ...) train the
     baseline and, unchanged, the pruned network (section 3.4 keeps the hyper-parameters). The

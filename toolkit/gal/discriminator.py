@@ -1,4 +1,4 @@
-"""The discriminator: a 5-layer perceptron on the networks' softmax outputs (darts-gal.md section 3.3)."""
+"""The discriminator: a 5-layer perceptron on the networks' softmax outputs (DARTS-GAL paper section 3.3)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 GAL (Lin et al., CVPR 2019) updates its soft masks with FISTA: a gradient step on the smooth part
 of the objective (adversarial and data losses), then the proximal operator of ``λ·||s||_1``,
 which is a soft threshold that sets small masks to exactly zero, followed by a projection onto
-``s >= 0``. Exact zeros are what makes the pruning decision (darts-gal.md eq. 7, R_λ(s)).
+``s >= 0``. Exact zeros are what makes the pruning decision (DARTS-GAL paper eq. 7, R_λ(s)).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The DARTS-GAL losses (darts-gal.md eqs. 4-7).
+"""The DARTS-GAL losses (DARTS-GAL paper eqs. 4-7).
 
 ``f_b`` are the frozen baseline's outputs and ``f_g`` the generator's (the masked network). The
 discriminator reads softmax probabilities (the paper marks the baseline's softmax output as the

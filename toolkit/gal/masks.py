@@ -1,4 +1,4 @@
-"""Soft masks on the intermediate nodes of every cell (darts-gal.md section 3.3).
+"""Soft masks on the intermediate nodes of every cell (DARTS-GAL paper section 3.3).
 
 The generator is a copy of the baseline whose cells scale each node's output by a learnable,
 non-negative mask ``s`` through :attr:`toolkit.model.Cell.node_scale`: a node then contributes

@@ -1,6 +1,6 @@
 """Pruning: turn kept-node sets into a smaller network description and a physically smaller model.
 
-The rule (darts-gal.md section 3.3, "structural pruning of the intermediate state nodes"), per
+The rule (DARTS-GAL paper section 3.3, "structural pruning of the intermediate state nodes"), per
 cell, chosen so that the pruned network computes exactly what the masked network computed
 (:class:`toolkit.model.Cell` applies the same rule to its masks):
 

@@ -1,6 +1,6 @@
 """DARTS-GAL end to end: train the baseline, learn sparse masks adversarially, prune, retrain, report.
 
-darts-gal.md Fig. 1: cells (searched or published) are stacked into the baseline; GAL prunes the
+DARTS-GAL paper Fig. 1: cells (searched or published) are stacked into the baseline; GAL prunes the
 intermediate nodes; the pruned network is retrained with the baseline's hyper-parameters.
 """
 
