@@ -34,12 +34,12 @@ from toolkit.events import Event
 from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, orphaned_nodes, run_gal
 
 from .cells import CellView
-from .live import RunStatus
+from .live import HALF_WIDTH, RunStatus
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle, base_layout
 from .runner import BackgroundRun, describe_error, error_html
 
 WIDE = {"description_width": "initial"}
-HALF = 430  # pixel width of the side-by-side charts (a plotly chart does not shrink to a half-width box)
+HALF = HALF_WIDTH  # side-by-side charts: a plotly chart does not shrink to a half-width box
 # Fields that decide the baseline: when they are unchanged a panel reuses its trained baseline.
 BASELINE_FIELDS = ("dataset", "data_dir", "image_size", "epochs", "batch_size", "seed", "lr", "lr_min", "momentum",
                    "weight_decay", "grad_clip", "channels", "cells", "reductions", "auxiliary_weight", "drop_path",
@@ -295,7 +295,10 @@ def report_html(report: GalReport) -> str:
 
 
 def pruning_view(result: GalResult) -> w.VBox:
-    """Every cell before pruning (mask values in the nodes, removed nodes greyed) and after, side by side."""
+    """Every cell before pruning (mask values in the nodes, removed nodes greyed) and, below it, after.
+
+    One above the other: a cell drawn at the common drawing scale is wider than half the output area.
+    """
     if result.network is None:
         raise ToolkitError("the run stopped before pruning; there is no pruned network to draw")
     rows = []
@@ -306,8 +309,7 @@ def pruning_view(result: GalResult) -> w.VBox:
                         node_values=dict(enumerate(masks)), pruned=sorted(removed_nodes(before.genotype, kept)))
         kept_ids = ", ".join(map(str, after.genotype.node_ids)) or "None"
         right = CellView(after.genotype, f"cell {k} after: kept {kept_ids}")
-        rows.append(w.HBox([w.Box([left], layout=w.Layout(width="50%")),
-                            w.Box([right], layout=w.Layout(width="50%"))]))
+        rows.extend([left, right])
     return w.VBox(rows)
 
 
