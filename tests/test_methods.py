@@ -68,7 +68,7 @@ def test_method_papers_defaults():
 
 def test_pcdarts_paper_preset():
     paper = search_config("pcdarts", "paper")
-    assert (paper.warmup_epochs, paper.batch_size, paper.arch_lr) == (15, 256, 6e-4)
+    assert (paper.epochs, paper.warmup_epochs, paper.batch_size, paper.arch_lr) == (50, 15, 256, 6e-4)
     assert search_config("pcdarts", "paper", batch_size=32).batch_size == 32
     assert cli_config("pcdarts", "--preset", "paper") == paper
     assert cli_config("pcdarts", "--preset", "paper", "--batch-size", "32").batch_size == 32  # given options win

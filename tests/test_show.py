@@ -20,7 +20,7 @@ def run(capsys, *argv):
 def runs(tmp_path_factory):
     """One folder per kind of run, each written by a real (tiny) run of the command line."""
     root = tmp_path_factory.mktemp("runs")
-    assert main(["search", "adarts", *TINY, "--nodes", "2", "--k", "2", "--image-size", "6", "--out",
+    assert main(["search", "adarts", *TINY, "--nodes", "2", "--k", "2", "--image-size", "8", "--out",
                  str(root / "search")]) == 0
     assert main(["train", "--genotype", str(root / "search" / "genotype.json"), *TINY, "--out",
                  str(root / "train")]) == 0
@@ -34,7 +34,7 @@ def test_search_run_summary(runs, capsys):
     assert code == 0
     assert "search run" in out and "finished, 1/1 epochs" in out
     assert "ADARTS search (first order, K=2, 8 ops, 2 nodes per cell)" in out
-    assert "data: fake, image size 6 px, batch 64, seed 0" in out and "C=4, 3 cells" in out
+    assert "data: fake, image size 8 px, batch 64, seed 0" in out and "C=4, 3 cells" in out
     assert "val acc: best" in out and "(epoch 1), final" in out
     assert "0 = c_{k-2}, 1 = c_{k-1}" in out and "normal: " in out and "reduce: " in out
 
@@ -43,7 +43,8 @@ def test_train_run_summary(runs, capsys):
     code, out, _ = run(capsys, "show", runs / "train")
     record = json.loads((runs / "train" / "run.json").read_text())
     assert code == 0 and "train run" in out and "finished, 1/1 epochs" in out
-    assert "image size 8 px (native)" in out
+    assert "image size 8 px" in out  # inherited from the search run it trains
+    assert json.loads((runs / "train" / "config.json").read_text())["image_size"] == 8
     assert f"test acc: best {100 * record['test_acc']:.2f}%" in out
     assert f"parameters: {record['parameters']:,}" in out
     assert "cell 1 normal, reads stem twice: " in out and "cell 3 reduce, reads cells 1, 2: " in out

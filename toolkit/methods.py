@@ -121,7 +121,7 @@ register(Method("darts", "DARTS (all channels through every op)", "search",
                 {"k": 1}, SEARCH_LOOP, tunables=("order",), citation=DARTS))
 register(Method("pcdarts", "PC-DARTS (first 1/K of channels, then shuffle; β)",
                 "search", {"k": 4}, SEARCH_LOOP, partial="random", edge_norm=True,
-                presets={"paper": {"warmup_epochs": 15, "batch_size": 256, "arch_lr": 6e-4}},
+                presets={"paper": {"epochs": 50, "warmup_epochs": 15, "batch_size": 256, "arch_lr": 6e-4}},
                 tunables=("k", "order"), citation=PC_DARTS))
 register(Method("adarts", "ADARTS (attention picks the top 1/K channels)", "search",
                 {"k": 4}, SEARCH_LOOP, partial="attention", tunables=("k", "order"),

@@ -309,7 +309,7 @@ def pruning_view(result: GalResult) -> w.VBox:
                         node_values=dict(enumerate(masks)), pruned=sorted(removed_nodes(before.genotype, kept)))
         kept_ids = ", ".join(map(str, after.genotype.node_ids)) or "None"
         right = CellView(after.genotype, f"cell {k} after: kept {kept_ids}")
-        rows.extend([left, right])
+        rows.append(w.VBox([w.Box([left]), w.Box([right])]))  # one cell: before, then after
     return w.VBox(rows)
 
 

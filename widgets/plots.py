@@ -56,7 +56,8 @@ def show_waiting(figure: go.FigureWidget, text: str | None) -> None:
     with figure.batch_update():
         figure.update_xaxes(visible=not waiting)
         figure.update_yaxes(visible=not waiting)
-        figure.layout.annotations = [] if not waiting else [
+        others = [a for a in figure.layout.annotations if a.name != "waiting"]  # e.g. a stage band's label
+        figure.layout.annotations = others if not waiting else [*others,
             {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
              "font": {"size": 14, "color": "#737373"}, "name": "waiting"}]
 
