@@ -98,6 +98,9 @@ def main() -> None:
         runs.append((name, data, {}))
         if args.full_passes:
             runs.append((f"{name}, full passes", data, {"reference_steps": 10**9}))
+    for name, data in bigger_sets:
+        acc = evaluate(baseline.model, make_loader(data.train, 256, False), torch.device("cpu"))["acc"]
+        print(f"baseline accuracy on the {name} training images: {100 * acc:.2f}%", flush=True)
     print(f"{'λ':>5} {'seed':>4} {'data':<32} {'status':<10} {'kept nodes':>10} {'mean mask':>9} {'pruned':>7} "
           f"{'masked acc':>10}")
     for lam, seed in ((lam, seed) for lam in args.lams for seed in args.mask_seeds):
