@@ -21,6 +21,7 @@ from toolkit.gal import (
     collapse_message,
     data_loss,
     discriminator_loss,
+    epoch_steps,
     kept_from_masks,
     lambda_sweep,
     load_trained,
@@ -357,6 +358,20 @@ def test_mask_training_emits_masks_and_the_four_losses(tiny_baseline, tiny_data)
     fields = {"d_loss", "adv_loss", "data_loss", "reg_loss", "masks", "kept", "epoch", "step", "steps"}
     assert fields <= set(masks[0].data)
     assert len(masks[0]["masks"]) == 3 and len(masks[0]["masks"][0]) == 4
+
+
+def test_a_mask_training_epoch_is_at_most_reference_steps_steps(tiny_baseline, tiny_data):
+    # The same optimisation per epoch on any data size: digits (23 batches of 64) keeps its full
+    # passes; a 10x set (230 batches) takes 23 steps per epoch, at the configured rates.
+    config = GalConfig()
+    assert config.reference_steps == 23
+    assert [epoch_steps(config, n) for n in (1, 10, 23, 24, 230)] == [1, 10, 23, 23, 23]
+    seen = []
+    short = replace(TINY, gal_epochs=2, reference_steps=2)  # 3 batches of 40 per full pass
+    train_masks(tiny_baseline, short, tiny_data, Session(short, (seen.append,)))
+    steps = [(e["epoch"], e["step"], e["steps"]) for e in seen if e.kind == "masks"]
+    assert steps == [(1, 1, 2), (1, 2, 2), (2, 1, 2), (2, 2, 2)]
+    assert [e["steps_per_epoch"] for e in seen if e.kind == "run_start"] == [2]
 
 
 def test_a_collapsing_mask_run_stops_with_the_lambda_to_try(tiny_baseline, tiny_data, tmp_path):

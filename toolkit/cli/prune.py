@@ -46,7 +46,8 @@ def register(sub) -> None:
     g.add_argument("--lam", type=float, default=DEFAULTS.lam,
                    help=f"λ of the L1 penalty on the masks (default {DEFAULTS.lam:g}; larger prunes more)")
     g.add_argument("--gal-epochs", type=positive_int, default=DEFAULTS.gal_epochs,
-                   help=f"mask-training epochs (default {DEFAULTS.gal_epochs})")
+                   help=f"mask-training epochs of at most {DEFAULTS.reference_steps} steps each "
+                        f"(default {DEFAULTS.gal_epochs})")
     g.add_argument("--threshold", type=float, default=DEFAULTS.threshold,
                    help="prune nodes whose mask is <= this (default 0: exact zeros only)")
     g.add_argument("--adversarial", choices=ADVERSARIAL, default=DEFAULTS.adversarial,
@@ -54,8 +55,7 @@ def register(sub) -> None:
     g.add_argument("--retrain", choices=RETRAIN, default=DEFAULTS.retrain,
                    help="retrain the pruned network from scratch (default, as the paper) or from inherited weights")
     g.add_argument("--mask-lr", type=float, default=DEFAULTS.mask_lr,
-                   help=f"step size of the proximal mask update (default {DEFAULTS.mask_lr:g}; "
-                        f"scaled down for epochs over {DEFAULTS.reference_steps} steps)")
+                   help=f"step size of the proximal mask update (default {DEFAULTS.mask_lr:g})")
     g.add_argument("--noise", type=float, default=DEFAULTS.noise,
                    help=f"dropout rate of the generator noise z (default {DEFAULTS.noise:g})")
     p.set_defaults(func=run)

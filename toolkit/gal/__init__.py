@@ -12,7 +12,7 @@ Example:
     >>> print(result.report)  # doctest: +SKIP
 """
 
-from .adversarial import MaskTraining, collapse_message, train_masks
+from .adversarial import MaskTraining, collapse_message, epoch_steps, train_masks
 from .config import GalConfig
 from .discriminator import Discriminator
 from .fista import FISTA, prox_nonneg_l1, soft_threshold
@@ -26,7 +26,7 @@ from .sweep import SweepPoint, lambda_sweep
 __all__ = [
     "EMPTY_CELL", "FISTA", "CellRow", "Discriminator", "GalConfig", "GalReport", "GalResult", "MaskTraining",
     "SweepPoint", "adversarial_loss", "attach_masks", "build_pruned", "collapse_message", "data_loss",
-    "discriminator_loss",
+    "discriminator_loss", "epoch_steps",
     "kept_from_masks", "kept_rows", "lambda_sweep", "load_trained", "mask_parameters", "mask_values", "masked_copy",
     "orphaned_nodes", "prox_nonneg_l1", "prune_genotype", "prune_network", "regularisation", "run_gal",
     "soft_threshold", "train_masks",

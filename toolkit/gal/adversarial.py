@@ -9,13 +9,14 @@ Per batch (section 3.3's two alternating phases, 5:1 as section 3.4 says):
 
 L2 on W_G and W_D is weight decay; ``λ·||s||_1`` is the FISTA soft threshold (eq. 7).
 
-λ means the same on every dataset: an epoch of ``n`` steps, more than ``reference_steps``, takes
-proximal steps of ``mask_lr·reference_steps/n`` (soft threshold λ times that), so an epoch moves
-the masks as far whether the data set has 1,400 or 14,000 images; the fixed point of a proximal
-step depends on λ against the gradient, not on the step size. Shorter epochs keep ``mask_lr``
-(a larger step would be unstable). FISTA's momentum restarts every ``reference_steps`` steps (once
-an epoch on digits): an accelerated method moves a drifting mask about (steps)² far, so without
-it a long epoch would still move the masks further than a short one.
+λ means the same on every dataset: a mask-training epoch is the same amount of optimisation
+whatever the data size. It takes ``min(n, reference_steps)`` steps of the shuffled training data
+(``n`` steps make a full pass; ``reference_steps`` = 23 is digits at batch 64, so digits keeps its
+full passes), with the configured rates: the same number of FISTA mask steps (soft threshold
+``mask_lr·λ`` each, eq. 7), of SGD steps on the generator weights W_G and of Adam steps on the
+discriminator W_D (the two players of eq. 4), on a fresh random part of a larger data set each
+epoch. Scaling the rates by ``reference_steps/n`` instead was not enough: over full passes of a
+10x set the same λ still pruned far more than on digits (bench/RESULTS.md).
 
 A run that collapses stops with status 'collapsed' and a message naming a smaller λ: after an
 epoch, every mask of some cell is 0 while the masked network's test accuracy is at chance
@@ -32,6 +33,7 @@ node, and the data and adversarial losses push back where the node matters.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -72,16 +74,15 @@ class MaskTraining:
     message: str = ""
 
 
-def mask_step(config: GalConfig, steps_per_epoch: int) -> float:
-    """The proximal step size for epochs of ``steps_per_epoch`` steps (see the module docstring)."""
-    return config.mask_lr * min(1.0, config.reference_steps / steps_per_epoch)
+def epoch_steps(config: GalConfig, batches: int) -> int:
+    """The steps of one mask-training epoch over ``batches`` batches: at most ``reference_steps``."""
+    return min(batches, config.reference_steps)
 
 
 class _Stage:
     """The models and optimisers of one adversarial run (kept together so the steps stay short)."""
 
-    def __init__(self, baseline: EvalNetwork, config: GalConfig, num_classes: int, device: torch.device,
-                 steps_per_epoch: int):
+    def __init__(self, baseline: EvalNetwork, config: GalConfig, num_classes: int, device: torch.device):
         self.config = config
         self.baseline = baseline.to(device).eval()  # frozen: only read under no_grad
         self.generator, self.masks = masked_copy(self.baseline, config.mask_init)
@@ -91,7 +92,7 @@ class _Stage:
         self.discriminator = Discriminator(num_classes, config.d_hidden).to(device)
         self.g_opt = torch.optim.SGD(self.weights, config.g_lr, momentum=config.momentum,
                                      weight_decay=config.g_weight_decay)
-        self.s_opt = FISTA(self.masks, lr=mask_step(config, steps_per_epoch), lam=config.lam,
+        self.s_opt = FISTA(self.masks, lr=config.mask_lr, lam=config.lam,
                            adaptive_restart=config.adaptive_restart)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), config.d_lr, betas=(0.5, 0.9),
                                       weight_decay=config.d_weight_decay)
@@ -162,8 +163,8 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
     seed_everything(config.seed)  # the same baseline and config always prune the same way
     loader = make_loader(data.train, config.gal_batch_size, True, config.seed)
     test_loader = make_loader(data.test, 256, False)
-    steps = len(loader)
-    stage = _Stage(baseline, config, data.num_classes, session.device, steps)
+    steps = epoch_steps(config, len(loader))
+    stage = _Stage(baseline, config, data.num_classes, session.device)
     chance = 1.5 / data.num_classes  # accuracies at or below this count as chance level
     can_collapse = evaluate(stage.baseline, test_loader, session.device, config.amp)["acc"] > chance
     session.bus.emit("run_start", name=name, kind="prune", config=config.to_dict(), epochs=config.gal_epochs,
@@ -176,14 +177,14 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
         session.bus.emit("epoch_start", epoch=epoch, lr=config.g_lr)
         sums = dict.fromkeys((*LOSSES, "agree", "constant_loss"), 0.0)
         n = 0
-        for step, (x, _) in enumerate(loader, start=1):
+        # a full pass runs the loader to its end, which draws the sampler's numbers as it always did
+        batches = loader if steps == len(loader) else itertools.islice(loader, steps)
+        for step, (x, _) in enumerate(batches, start=1):
             if session.stop.requested:
                 status = "stopped"
                 break
             losses = stage.step(to_device(x, session.device))
             iteration, n = iteration + 1, n + 1
-            if step % config.reference_steps == 0 and step < steps:
-                stage.s_opt.restart()  # the momentum horizon stays one reference epoch long
             for key, value in losses.items():
                 sums[key] += value
             values = mask_values(stage.s_opt.iterates())

@@ -10,10 +10,10 @@ outcome varies with the seed and the thread count; λ >= 15 collapses there and 
 The paper's values are given in the comments (section 4 of the paper: lr 0.01, batch 128 for
 training and 100 for pruning, 50 epochs on MNIST). λ has no published value; its scale is set by
 the data loss (eq. 6, summed over the logits), so useful values are about 10-14 on digits, and a
-value like 0.01 prunes nothing. An epoch of n > ``reference_steps`` steps takes proximal steps
-of ``mask_lr·reference_steps/n``, so an epoch moves the masks as far on a 10x larger data set as
-on digits (23 steps of batch 64) and a λ prunes about as much (bench/RESULTS.md); shorter epochs
-keep ``mask_lr``, the largest step that stays stable.
+value like 0.01 prunes nothing. A mask-training epoch takes at most ``reference_steps`` steps
+(23: a full pass over digits at batch 64; a fresh random part of a larger data set), so an epoch
+is the same amount of optimisation on any data set and a λ prunes about as much on a 10x larger
+set as on digits (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ class GalConfig(TrainConfig):
     """
 
     lam: float = get_method("gal").defaults["lam"]  # λ of R_λ(s) = λ·||s||_1 (eq. 7), units of eq. 6 on logits
-    gal_epochs: int = 5  # passes over the training data while the masks learn (paper: not stated)
+    gal_epochs: int = 5  # mask-training epochs of at most reference_steps steps each (paper: not stated)
     gal_batch_size: int = 64  # batch of the mask-training stage (paper: 100)
     g_lr: float = 0.001  # SGD learning rate of W_G (paper: 0.01, which diverges with frozen BN statistics)
     mask_lr: float = 0.003  # step of the proximal (FISTA) mask update; soft threshold mask_lr·λ per step
-    reference_steps: int = 23  # epochs longer than this scale the mask step by reference_steps/steps
+    reference_steps: int = 23  # steps per mask-training epoch on larger data sets (digits at batch 64)
     adaptive_restart: bool = True  # FISTA also restarts its momentum when it opposes the step (False: collapses)
     d_lr: float = 1e-4  # Adam learning rate of the discriminator W_D
     d_steps: int = 5  # discriminator updates per generator update (section 3.4: 5)
