@@ -63,8 +63,8 @@ LR, MOMENTUM, WD, ARCH_LR, CLIP = 0.025, 0.9, 3e-4, 3e-4, 5.0
 # ---- the plain formulation ------------------------------------------------------------------
 
 def plain_mixed_forward(self, x, weights, scale=None):
-    assert scale is None  # the plain cell applies β itself
     """DARTS eq. 2 as written: every op runs, each output is multiplied by its weight and summed."""
+    assert scale is None  # the plain cell applies β itself
     return sum(w * op(x) for w, op in zip(weights, self.ops))
 
 

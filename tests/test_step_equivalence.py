@@ -8,6 +8,8 @@ data in float64; losses and gradients of w and α must agree to float tolerance.
 """
 
 import copy
+import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +19,18 @@ from toolkit.architect import Architect
 from toolkit.space import DARTS_OPS, SearchSpace
 from toolkit.supernet import MixedOp, SearchCell, Supernet
 
+
+def load_bench():
+    """bench/search_step.py, whose plain formulation (the one the benchmark times) is the oracle here."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "search_step.py"
+    spec = importlib.util.spec_from_file_location("search_step_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = load_bench()
+plain_mixed_forward, plain_cell_forward = BENCH.plain_mixed_forward, BENCH.plain_cell_forward
 LR, MOMENTUM, WD = 0.05, 0.9, 3e-4
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 VARIANTS = {  # name: (order, Supernet keyword arguments)
@@ -25,25 +39,6 @@ VARIANTS = {  # name: (order, Supernet keyword arguments)
     "pcdarts-k4": (1, {"partial": "random", "k": 4, "edge_norm": True}),
     "adarts-k4": (1, {"partial": "attention", "k": 4, "edge_norm": True}),
 }
-
-
-def plain_mixed_forward(self, x, weights, scale=None):
-    assert scale is None  # the plain cell applies β itself
-    return sum(w * op(x) for w, op in zip(weights, self.ops))
-
-
-def plain_cell_forward(self, s0, s1, weights, edge_weights=None):
-    """A search cell as written in the papers: each edge's output times its β, summed per node."""
-    states = [self.preprocess0(s0), self.preprocess1(s1)]
-    offset = 0
-    for _ in range(self.nodes):
-        h = 0
-        for j, state in enumerate(states):
-            out = self.edges[offset + j](state, weights[offset + j])
-            h = h + (out if edge_weights is None else edge_weights[offset + j] * out)
-        offset += len(states)
-        states.append(h)
-    return torch.cat(states[2:], dim=1)
 
 
 @pytest.fixture

@@ -189,7 +189,8 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
                 sums[key] += value
             values = mask_values(stage.s_opt.iterates())
             finite = all(bool(torch.isfinite(m).all()) for m in stage.masks)  # the extrapolated point too
-            if not finite or not all(math.isfinite(v) for v in [*losses.values(), *(v for cell in values for v in cell)]):
+            finite = finite and all(math.isfinite(v) for v in [*losses.values(), *(v for cell in values for v in cell)])
+            if not finite:
                 raise session.diverged("prune", epoch, step, losses["adv_loss"] + losses["data_loss"], len(history))
             session.bus.emit("step", epoch=epoch, step=step, steps=steps, loss=losses["adv_loss"] + losses["data_loss"],
                              acc=losses["agree"])
