@@ -227,6 +227,20 @@ def browser(lab):
             browser.close()
 
 
+def scroll_to_first_chart(page, attempts: int = 5) -> None:
+    """Scroll the first chart of an output into view; a live view may replace it meanwhile, so look again."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(attempts):
+        try:
+            page.locator(f"{OUTPUT} .js-plotly-plot").first.scroll_into_view_if_needed(timeout=10_000)
+            return
+        except PlaywrightError:
+            if attempt == attempts - 1:
+                raise
+            page.wait_for_timeout(500)
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -237,12 +251,11 @@ def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
                                ".some(p => (p.data || []).some(t => (t.y || t.z || []).length > 1))",
                                timeout=120_000)
-        running = page.locator(f"{OUTPUT} .js-plotly-plot").first
-        running.scroll_into_view_if_needed()
+        scroll_to_first_chart(page)
         screenshot(page, IMAGES / f"{notebook.stem}-running.png")
 
         wait_for_the_end(page, timeout_ms=600_000)
-        page.locator(f"{OUTPUT} .js-plotly-plot").first.scroll_into_view_if_needed()
+        scroll_to_first_chart(page)
         page.wait_for_timeout(500)  # let the last plot updates land
         screenshot(page, IMAGES / f"{notebook.stem}.png")
         problems = problems_on_page(page)
