@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .event_types import KINDS, check_event
+from .run_tree import RunTree
 
 __all__ = ["KINDS", "Event", "EventBus", "Listener", "ProgressBar", "StopSignal"]
 
@@ -136,23 +137,41 @@ class StopSignal:
 
 
 class ProgressBar:
-    """A tqdm console bar as an event listener (the default listener of the CLI)."""
+    """A tqdm console bar as an event listener (the default listener of the CLI).
+
+    Nested runs share one bar: the root run's ``run_start`` opens it over all its steps (its
+    descendants' included), a step of any run in the tree advances it, and the description names the
+    current child run and its own progress ('gal · retrain · 3/10 steps'). A run with no known
+    parent opens a bar of its own, as a single run always did.
+    """
 
     def __init__(self, **tqdm_kwargs):
         self.kwargs = tqdm_kwargs
         self.bar = None
+        self.tree = RunTree()
 
     def __call__(self, event: Event) -> None:
         from tqdm.auto import tqdm
 
-        if event.kind == "run_start":
-            self.bar = tqdm(total=event["total_steps"], desc=event.get("name", "run"), unit="step", **self.kwargs)
-        elif event.kind == "step" and self.bar is not None:
+        run = self.tree(event)
+        root = self.tree.root
+        if event.kind == "run_start" and run is root:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=root.total, desc=root.name, unit="step", **self.kwargs)
+        elif self.bar is None or run is None:
+            return
+        elif event.kind == "run_start" or (event.kind == "run_end" and run is not root):
+            label = self.tree.current_label()
+            self.bar.set_description(f"{root.name} · {label}" if label else root.name, refresh=False)
+        elif event.kind == "step":
             self.bar.update(1)
+            if self.tree.nested:
+                self.bar.set_description(f"{root.name} · {self.tree.current_label()}", refresh=False)
             self.bar.set_postfix(loss=f"{event['loss']:.3f}", refresh=False)
-        elif event.kind == "epoch_end" and self.bar is not None:
+        elif event.kind == "epoch_end":
             shown = {k: f"{v:.3f}" for k, v in event.data.items() if k in ("train_acc", "val_acc", "test_acc")}
             self.bar.set_postfix(shown)
-        elif event.kind == "run_end" and self.bar is not None:
+        elif event.kind == "run_end":
             self.bar.close()
             self.bar = None
