@@ -278,7 +278,7 @@ class GalLiveView(w.VBox):
         self.accuracy.reset()
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "run_start" and event.get("kind") == "prune":
+        if event.kind == "run_start" and event.run_kind == "prune":
             self.adversarial.clear()
             self.generator.clear()
         for listener in self.listeners:
