@@ -114,6 +114,7 @@ def test_gal_view_under_a_parent_run_names_the_stage_and_draws_no_band_for_the_p
     view = GalLiveView()
     parent_with_two_children(view)
     assert view.status.bar.bar_style == "success" and view.status.bar.max == 5
+    assert view.status.line.value == "finished after 0 epoch(s)"  # the whole run's end names no stage
     assert [a.text for a in view.accuracy.figure.layout.annotations] == ["baseline", "retrain"]
     root = EventBus([view])
     root.emit("run_start", name="gal", kind="gal", total_steps=4)
