@@ -160,8 +160,9 @@ def evaluate_all(specs: Iterable[EvalSpec], executor: Executor | None = None, *,
             see :func:`toolkit.executors.make_executor` for process pools and Dask clusters.
         on_result: called as ``on_result(index, metrics)`` in this thread as each candidate
             finishes (in completion order), e.g. to update a progress bar.
-        stop: once set, no further candidate starts; those running finish and are returned, and
-            the candidates that never ran are ``None`` in the result.
+        stop: once set, candidates the executor has not started are cancelled (a process pool
+            hands its workers one candidate more than it has workers in advance: those still run);
+            the running ones finish and are returned, the cancelled ones are ``None``.
 
     Raises:
         ToolkitError: a candidate's training failed on bad input or diverged, or a worker process
