@@ -50,7 +50,7 @@ def _ignore_interrupts() -> None:
 
 @contextlib.contextmanager
 def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None,
-                  timeout: float = CONNECT_TIMEOUT) -> Iterator[Executor]:
+                  timeout: float | None = None) -> Iterator[Executor]:
     """An executor for ``kind`` (local | process | dask), shut down when the block ends.
 
     Args:
@@ -59,7 +59,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
             CPU cores); a running Dask cluster has as many as its workers' threads.
         scheduler: a running Dask scheduler's address such as ``tcp://host:8786`` (``dask`` only);
             None starts a ``LocalCluster`` of ``workers`` processes with one thread each.
-        timeout: seconds to reach the scheduler.
+        timeout: seconds to reach the scheduler (default :data:`CONNECT_TIMEOUT`).
 
     Raises:
         ToolkitError: an unknown kind, a bad worker count, a scheduler without ``dask``, Dask not
@@ -78,7 +78,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         with _process_pool(workers) as pool:
             yield pool
     else:
-        with _dask_client(workers, scheduler, timeout) as client:
+        with _dask_client(workers, scheduler, CONNECT_TIMEOUT if timeout is None else timeout) as client:
             yield client.get_executor(pure=False)  # pure=False: equal specs still run (and key nothing by hash)
 
 
@@ -120,7 +120,7 @@ def _dask_client(workers: int, scheduler: str | None, timeout: float):
     try:
         client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError, TypeError) as e:
-        raise ToolkitError(f"cannot reach the Dask scheduler at '{scheduler}' within {timeout:g} s ({_first_line(e)}); "
+        raise ToolkitError(f"cannot reach the Dask scheduler at '{scheduler}' ({_first_line(e)}); "
                            f"start one with 'dask scheduler' and pass its address, e.g. tcp://host:8786") from None
     with client:
         yield client
