@@ -20,7 +20,7 @@ from ..errors import ToolkitError
 from ..events import StopSignal
 from ..runtime import configure_threads
 
-COMMANDS = ("search", "train", "show", "prune")
+COMMANDS = ("search", "train", "show", "prune", "evaluate")
 
 
 class UsageError(Exception):

@@ -25,8 +25,9 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_run_arguments(p: argparse.ArgumentParser, epochs: int, batch_size: int) -> None:
-    """Dataset, schedule, device and output options shared by search, train and prune."""
+def add_run_arguments(p: argparse.ArgumentParser, epochs: int, batch_size: int, run_folder: bool = True) -> None:
+    """Dataset, schedule, device and output options shared by search, train and prune (``run_folder``:
+    --out and --resume, for commands that write a run folder)."""
     g = p.add_argument_group("data and run")
     g.add_argument("--dataset", default=None,
                    help="digits (offline, default), mnist, fashion_mnist, cifar10, cifar100, folder, fake; "
@@ -41,8 +42,9 @@ def add_run_arguments(p: argparse.ArgumentParser, epochs: int, batch_size: int) 
     g.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
     g.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"), help="mixed precision on GPU")
     g.add_argument("--channels-last", action="store_true", help="channels-last memory format (GPU)")
-    g.add_argument("--out", default=None, help="run folder (default runs/<command>-<time>); must not exist")
-    g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    if run_folder:
+        g.add_argument("--out", default=None, help="run folder (default runs/<command>-<time>); must not exist")
+        g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -105,3 +107,24 @@ def output_folder(args, command: str) -> str:
 
 def parse_reductions(values) -> tuple[int, ...] | None:
     return None if values is None else tuple(values)
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """Where candidates are evaluated (commands that evaluate several architectures share these)."""
+    g = p.add_argument_group("where candidates are evaluated")
+    g.add_argument("--executor", default="local", choices=("local", "process", "dask"),
+                   help="local: one after another in this process (default); process: a pool of worker "
+                        "processes on this machine; dask: a Dask cluster (pip install 'nas-toolkit[cluster]')")
+    g.add_argument("--workers", type=positive_int, default=None,
+                   help="candidates evaluated at once with process or a local Dask cluster (default: CPU cores)")
+    g.add_argument("--scheduler", default=None,
+                   help="a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask; without it a "
+                        "local cluster of --workers processes is started)")
+
+
+def executor_from_args(args):
+    """The executor the --executor, --workers and --scheduler options ask for (a context manager)."""
+    from ..executors import make_executor
+
+    return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler)
+

@@ -1,0 +1,79 @@
+"""``python -m toolkit evaluate A B ...``: train and test several architectures, in parallel if asked."""
+
+from __future__ import annotations
+
+import sys
+
+from ..config import TrainConfig
+from ..genotype import load_architecture
+from .common import (
+    add_executor_arguments,
+    add_run_arguments,
+    inherit_data_settings,
+    parse_reductions,
+    positive_int,
+    run_config_values,
+    run_folder_of,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="train and test several architectures, in parallel if asked",
+                       description="Train an evaluation network for each architecture (published cell names such "
+                                   "as DARTS_V2, genotype.json or network.json files) with the same settings and "
+                                   "print their parameters and test accuracy. --executor process or dask "
+                                   "evaluates several at once.",
+                       epilog="Example: python -m toolkit evaluate DARTS_V2 PC_DARTS runs/demo/genotype.json "
+                              "--dataset digits --epochs 1 --executor process --workers 2")
+    p.add_argument("architectures", nargs="+", metavar="ARCHITECTURE",
+                   help="a published cell name or a genotype.json / network.json path")
+    add_run_arguments(p, epochs=20, batch_size=64, run_folder=False)
+    g = p.add_argument_group("network")
+    g.add_argument("--channels", type=positive_int, default=16, help="initial channels C (default 16; paper 36)")
+    g.add_argument("--cells", type=positive_int, default=5, help="cells when stacking a cell pair (default 5)")
+    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
+                   help="1-based reduction positions (default L//3+1 and 2L//3+1)")
+    add_executor_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..evaluate import EvalSpec, evaluate_all
+    from .common import executor_from_args
+
+    for source in args.architectures:  # a searched genotype brings its run's data settings
+        inherit_data_settings(args, run_folder_of(source))
+    architectures = [load_architecture(source) for source in args.architectures]
+    config = TrainConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
+                         reductions=parse_reductions(args.reductions))
+    specs = [EvalSpec(a, config, name=source) for a, source in zip(architectures, args.architectures)]
+    bar = None
+    if not args.quiet:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(specs), desc=f"evaluate ({args.executor})", unit="architecture", file=sys.stderr)
+    try:
+        with executor_from_args(args) as executor:
+            results = evaluate_all(specs, executor, stop=getattr(args, "stop", None),
+                                   on_result=(lambda i, m: bar.update(1)) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(table(results, args.architectures))
+    done = sum(r is not None for r in results)
+    print(f"{done}/{len(specs)} evaluated: {config.epochs} epoch(s) each on {config.dataset}, test accuracy on its "
+          f"held-out split")
+    return 0
+
+
+def table(results: list[dict | None], names: list[str]) -> str:
+    """A plain-text table: name, parameters, test accuracy and loss, wall time (``-`` where not evaluated)."""
+    width = max(len("architecture"), *map(len, names))
+    lines = [f"{'architecture':<{width}}  {'parameters':>10}  {'test acc':>8}  {'test loss':>9}  {'seconds':>7}"]
+    for name, r in zip(names, results):
+        if r is None:
+            lines.append(f"{name:<{width}}  {'-':>10}  {'-':>8}  {'-':>9}  {'-':>7}  not evaluated (stopped)")
+        else:
+            lines.append(f"{name:<{width}}  {r['parameters']:>10,}  {r['test_acc']:>8.4f}  {r['test_loss']:>9.4f}  "
+                         f"{r['seconds']:>7.1f}")
+    return "\n".join(lines)
