@@ -146,3 +146,15 @@ def test_fine_codes_only_describe_cells_that_add():
         FineCode((FineCell((0, 0), False, ((0, 1, 15, 1),)),)).decode(SPACE)
     with pytest.raises(ToolkitError, match="cell 2 reads state 2"):
         FineCode((FineCell((0, 0), False, ((0, 1, 1, 1),)), FineCell((2, 0), False, ((0, 1, 1, 1),))))
+
+
+@pytest.mark.parametrize("load, message", [
+    (lambda: RoughCode.from_list(5), "list of \\[a1, a2, a3\\] triples"),
+    (lambda: RoughCode.from_list([[0, 0, "x"]]), "3 integers"),
+    (lambda: FineCode.from_list([{"inputs": [0, 0], "type": "big", "nodes": [[0, 1, 1, 1]]}]), "'normal' or 'reduce'"),
+    (lambda: FineCode.from_list([{"inputs": [0, 0], "type": "normal"}]), "missing or bad field"),
+    (lambda: initial_population(SPACE, True, 2, 3, random.Random(0)), "population size"),
+])
+def test_bad_stored_codes_name_the_problem(load, message):
+    with pytest.raises(ToolkitError, match=message):
+        load()

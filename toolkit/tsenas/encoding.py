@@ -103,7 +103,10 @@ class RoughCode:
 
     @classmethod
     def from_list(cls, genes) -> RoughCode:
-        return cls(tuple(tuple(g) for g in genes))
+        try:
+            return cls(tuple(genes))
+        except TypeError:
+            raise ToolkitError(f"a rough code is a list of [a1, a2, a3] triples, got {genes!r}") from None
 
 
 def random_code(space: CellSpace, n_min: int, n_max: int, rng: random.Random) -> RoughCode:
@@ -135,7 +138,7 @@ def random_code(space: CellSpace, n_min: int, n_max: int, rng: random.Random) ->
 
 def initial_population(space: CellSpace, size: int, n_min: int, n_max: int, rng: random.Random) -> list[RoughCode]:
     """Algorithm 3: ``size`` random individuals (:func:`random_code`)."""
-    if not isinstance(size, int) or size < 1:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ToolkitError(f"population size must be a positive integer, got {size!r}")
     return [random_code(space, n_min, n_max, rng) for _ in range(size)]
 
@@ -253,7 +256,9 @@ class FineCode:
     @classmethod
     def from_list(cls, cells) -> FineCode:
         try:
-            return cls(tuple(FineCell(tuple(c["inputs"]), c["type"] == "reduce", tuple(tuple(n) for n in c["nodes"]))
-                             for c in cells))
+            bad = [c["type"] for c in cells if c["type"] not in ("normal", "reduce")]
+            if bad:
+                raise ToolkitError(f"cell type must be 'normal' or 'reduce', got {bad[0]!r}")
+            return cls(tuple(FineCell(c["inputs"], c["type"] == "reduce", tuple(c["nodes"])) for c in cells))
         except (KeyError, TypeError) as e:
             raise ToolkitError(f"not a fine code: missing or bad field {e}") from None
