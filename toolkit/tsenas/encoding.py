@@ -5,9 +5,10 @@ Stage one (rough search) writes a network of N cells as N triples ``(a1, a2, a3)
 of cell ``i``) and is the known cell with code ``a3`` (:mod:`toolkit.tsenas.cellspace`).
 Algorithm 3 fixes ``a1 = j - 1`` (the previous cell) and draws ``a2`` from ``[0, j - 1]``, so the
 second input may be any earlier cell. (Section IV.B.1's prose swaps the two names; the structure
-is the same: one input is the previous cell, the other is free.) In the toolkit's network
-description ``a1`` is the cell's ``c_{k-1}`` and ``a2`` its ``c_{k-2}``, so a DARTS network is the
-code ``(k-1, k-2, code)`` per cell.
+is the same: one input is the previous cell, the other is free. Section III.A excludes the
+previous cell from the free input; Algorithm 3 line 9 does not, and neither does this code.) In
+the toolkit's network description ``a1`` is the cell's ``c_{k-1}`` and ``a2`` its ``c_{k-2}``, so
+a DARTS network is the code ``(k-1, k-2, code)`` per cell.
 
 Stage two (fine search) adds each cell's inside: per intermediate node a 4-tuple
 ``(x_i, x_j, o_i, o_j)``, its two input nodes (0 and 1 the cell inputs, ``n >= 2`` intermediate
