@@ -178,14 +178,16 @@ def _inputs_label() -> str:
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="14">{rows}</TABLE>>'
 
 
-def _add_io(g, prefix: str) -> dict[int, str]:
+def _add_io(g, prefix: str, adds: bool = False) -> dict[int, str]:
     """The cell inputs and the output c_{k}; returns the names edges use for inputs 0 and 1.
+
+    ``adds``: the output sums its inputs (a TS-ENAS ``"add"`` cell) and is labelled ``c_k = sum``.
 
     The two inputs are ports of one table node, so c_{k-2} is always drawn above c_{k-1}: as two
     separate nodes, dot's crossing minimisation swaps them in about a third of cells.
     """
     g.node(f"{prefix}in", _inputs_label(), shape="plaintext", margin="0")
-    g.node(f"{prefix}out", _sub("c", "k"), **OUTPUT_STYLE)
+    g.node(f"{prefix}out", "<c<SUB>k</SUB> = sum>" if adds else _sub("c", "k"), **OUTPUT_STYLE)
     return {0: f"{prefix}in:p0:e", 1: f"{prefix}in:p1:e"}
 
 
@@ -196,7 +198,7 @@ def add_cell(g, genotype: Genotype, prefix: str = "", *, edge_weights=None, node
     _check_nodes(genotype, node_values, "node_values")
     pruned = _check_nodes(genotype, pruned, "pruned")
     overlay = _edge_overlay(genotype, edge_weights)
-    name = _add_io(g, prefix)
+    name = _add_io(g, prefix, genotype.output == "add")
     for i, number in enumerate(genotype.node_ids):
         name[i + 2] = f"{prefix}n{i}"
         if i in pruned and hide_pruned:

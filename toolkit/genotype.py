@@ -9,6 +9,12 @@ after the nodes lists the nodes concatenated into the cell output ``c_k``. ``Gen
 holds the edges into node ``node_ids[i]`` (``i + 2`` unless a pruned cell keeps its original
 numbers).
 
+A cell forms its output in one of two ways (``Genotype.output``): ``"concat"`` (DARTS, the
+default) concatenates the listed nodes along channels; ``"add"`` (TS-ENAS: Zou, Wu, Xia, Jiang,
+Wu, Zheng, "TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Search", section
+III.A, Fig. 1b) adds the intermediate nodes that feed no other node (its *loose ends*), so the
+cell outputs C channels whatever its size. The text form writes ``; add 4,5`` for such a cell.
+
 Numbering inside a network is separate: state 0 is the stem output and state ``k >= 1`` is the
 output of cell ``k`` (cells count from 1). A cell's two inputs name the states it reads as
 ``c_{k-2}`` and ``c_{k-1}``, so a cell may read any earlier cell (TS-ENAS) and DARTS is the case
@@ -36,6 +42,7 @@ from .errors import ToolkitError
 from .ops import OPS
 
 Edge = tuple[str, int]
+OUTPUTS = ("concat", "add")
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,14 @@ class Genotype:
         node_ids: the number each intermediate node is shown with (default ``2, 3, ...``). A pruned
             cell keeps its original numbers, e.g. ``(2, 4)`` when node 3 was removed; ``nodes`` and
             ``concat`` still index by position, and the text form shows the original numbers.
+        output: ``"concat"`` (DARTS: concatenate ``concat``) or ``"add"`` (TS-ENAS: sum the loose
+            ends, which ``concat`` then lists exactly; :meth:`with_add_output` builds such a cell).
     """
 
     nodes: tuple[tuple[Edge, ...], ...]
     concat: tuple[int, ...]
     node_ids: tuple[int, ...] | None = None  # None: 2, 3, ... (stored as the full tuple)
+    output: str = "concat"
 
     def __post_init__(self):
         nodes = tuple(tuple((str(op), int(src)) for op, src in node) for node in self.nodes)
@@ -93,6 +103,26 @@ class Genotype:
         for c in self.concat:
             if not 0 <= c < len(self.nodes) + 2:
                 raise ToolkitError(f"concat names node {c}, out of range 0..{len(self.nodes) + 1}")
+        if self.output not in OUTPUTS:
+            raise ToolkitError(f"cell output must be one of {', '.join(OUTPUTS)}, got {self.output!r}")
+        if self.output == "add" and not self.nodes:
+            raise ToolkitError("an 'add' cell needs at least one intermediate node to add")
+        if self.output == "add" and self.concat != self.loose_ends:
+            raise ToolkitError(f"an 'add' cell sums the intermediate nodes no other node reads; this cell's are "
+                               f"{[self.label(c) for c in self.loose_ends]}, but it lists "
+                               f"{[self.label(c) for c in self.concat]} (build it with Genotype.with_add_output())")
+
+    @property
+    def loose_ends(self) -> tuple[int, ...]:
+        """Intermediate nodes (cell numbering by position) that no other node reads, in order."""
+        read = {src for node in self.nodes for _, src in node}
+        return tuple(i + 2 for i in range(len(self.nodes)) if i + 2 not in read)
+
+    def with_add_output(self) -> Genotype:
+        """This cell with the TS-ENAS output: the sum of its loose ends (TS-ENAS paper III.A)."""
+        if not self.nodes:
+            raise ToolkitError("a cell without intermediate nodes has nothing to add; keep its 'concat' output")
+        return Genotype(self.nodes, self.loose_ends, self.node_ids, "add")
 
     @property
     def edges(self) -> list[tuple[int, str, int]]:
@@ -108,17 +138,20 @@ class Genotype:
         prefix = (lambda i: f"{self.node_ids[i]}: ") if self.renumbered else (lambda i: "")
         nodes = " | ".join(prefix(i) + "+".join(f"{op}({self.label(src)})" for op, src in node)
                            for i, node in enumerate(self.nodes))
-        return f"{nodes} ; {','.join(str(self.label(c)) for c in self.concat)}"
+        adds = "add " if self.output == "add" else ""
+        return f"{nodes} ; {adds}{','.join(str(self.label(c)) for c in self.concat)}"
 
     @classmethod
     def from_text(cls, text: str) -> Genotype:
-        """Parse the one-line form ``op(i)+op(j) | ... ; c1,c2`` (``n: op(i)+...`` numbers a node)."""
+        """Parse ``op(i)+op(j) | ... ; c1,c2`` (``n: op(i)+...`` numbers a node; ``; add c1,c2`` adds)."""
         if not isinstance(text, str):
             raise ToolkitError(f"genotype text must be a string like 'sep_conv_3x3(0)+skip_connect(1) ; 2', "
                                f"got {type(text).__name__}")
         if ";" not in text:
             raise ToolkitError(f"genotype text needs '; concat' at the end: {text!r}")
         body, concat = text.rsplit(";", 1)
+        output = "add" if concat.strip().startswith("add") else "concat"
+        concat = concat.strip().removeprefix("add")
         nodes, ids = [], []
         for part in filter(None, (p.strip() for p in body.split("|"))):
             numbered = re.fullmatch(r"(\d+)\s*:\s*(.*)", part)
@@ -137,7 +170,7 @@ class Genotype:
         except ValueError:
             raise ToolkitError(f"concat must be comma-separated integers: {concat.strip()!r}") from None
         if not ids:
-            return cls(tuple(nodes), cat)
+            return cls(tuple(nodes), cat, None, output)
         if len(ids) != len(nodes):
             raise ToolkitError(f"number every node ('n: op(i)+...') or none: {text!r}")
         position = {0: 0, 1: 1, **{n: k + 2 for k, n in enumerate(ids)}}
@@ -147,19 +180,21 @@ class Genotype:
         except KeyError as e:
             raise ToolkitError(f"genotype text reads node {e.args[0]}, which is not one of its nodes "
                                f"{', '.join(map(str, ids))}: {text!r}") from None
-        return cls(tuple(nodes), cat, tuple(ids))
+        return cls(tuple(nodes), cat, tuple(ids), output)
 
     def to_dict(self) -> dict:
         d = {"nodes": [[[op, src] for op, src in node] for node in self.nodes], "concat": list(self.concat)}
         if self.renumbered:  # written only when needed, so older readers still load default cells
             d["node_ids"] = list(self.node_ids)
+        if self.output != "concat":  # likewise: files without the field are DARTS (concat) cells
+            d["output"] = self.output
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Genotype:
         try:
             return cls(tuple(tuple((op, src) for op, src in node) for node in d["nodes"]), tuple(d["concat"]),
-                       d.get("node_ids"))
+                       d.get("node_ids"), d.get("output", "concat"))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, ToolkitError):
                 raise

@@ -1,8 +1,9 @@
 """The evaluation network built from any network description (DARTS' NetworkCIFAR, generalised).
 
 Each cell reads two earlier states (stem or cells), brings them to its own resolution and width
-with a preprocessing layer, runs its genotype's edges and concatenates the listed nodes. With the
-DARTS wiring, sizes and ops this reproduces the DARTS implementation's parameter counts exactly.
+with a preprocessing layer, runs its genotype's edges and concatenates the listed nodes (or, for
+an ``"add"`` cell of TS-ENAS, adds its loose ends). With the DARTS wiring, sizes and ops this
+reproduces the DARTS implementation's parameter counts exactly.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Cell(nn.Module):
     removed too (:func:`live_scale`), which is the pruning rule of :mod:`toolkit.gal.prune`.
     In a reduction cell, a concatenated cell input (0 or 1) is halved with FactorizedReduce so
     the output keeps the reduction even when no node survives pruning.
+    A ``"concat"`` cell outputs ``C * len(concat)`` channels; an ``"add"`` cell sums its loose ends
+    (TS-ENAS paper III.A) and outputs ``C``, which the next cells' preprocessing layers follow.
     """
 
     def __init__(self, genotype: Genotype, C_in: tuple[int, int], factors: tuple[int, int], C: int, reduction: bool):
@@ -71,7 +74,7 @@ class Cell(nn.Module):
             {str(c): FactorizedReduce(C, C) for c in genotype.concat if reduction and c < 2}
         )
         self.node_scale: torch.Tensor | None = None
-        self.C_out = C * len(genotype.concat)
+        self.C_out = C if genotype.output == "add" else C * len(genotype.concat)
 
     def forward(self, s0, s1, drop_prob: float = 0.0):
         states = [p(s) if p is not None else None for p, s in ((self.preprocess0, s0), (self.preprocess1, s1))]
@@ -88,7 +91,7 @@ class Cell(nn.Module):
                 for c in self.genotype.concat]
         if scale is not None:
             outs = [out if c < 2 else out * scale[c - 2] for out, c in zip(outs, self.genotype.concat)]
-        return torch.cat(outs, dim=1)
+        return sum(outs[1:], outs[0]) if self.genotype.output == "add" else torch.cat(outs, dim=1)
 
 
 def live_scale(genotype: Genotype, masks: torch.Tensor) -> list[torch.Tensor]:
