@@ -11,7 +11,7 @@ import torch
 from toolkit import EvalNetwork, NetworkSizes, ToolkitError
 from toolkit.genotype import CellPair
 from toolkit.medarts.individual import Individual
-from toolkit.medarts.inherit import crossover, inherit
+from toolkit.medarts.inherit import crossover, crossover_pairs, inherit
 from toolkit.methods import search_config
 from toolkit.space import SearchSpace
 from toolkit.supernet import Supernet
@@ -100,3 +100,15 @@ def test_mismatches_are_refused():
         Individual("bad", SearchSpace(), nan, darts.alpha_reduce)
     with pytest.raises(ToolkitError, match="both cell types"):
         Individual("bad", SearchSpace(), darts.alpha_normal, darts.alpha_reduce, beta_normal=[0.0] * 14)
+
+
+def test_crossover_pairs_use_every_parent_once_first():
+    assert crossover_pairs(2, 2) == [(0, 1)]
+    assert crossover_pairs(4, 4) == [(0, 1), (2, 3)]
+    assert crossover_pairs(3, 6) == [(0, 1), (0, 2), (1, 2)]
+    assert crossover_pairs(5, 0) == []
+    pairs = crossover_pairs(4, 12)
+    assert len(set(pairs)) == 6 and all(i < j for i, j in pairs)  # every pair once
+    for parents, children in ((2, 4), (3, 3), (1, 2)):
+        with pytest.raises(ToolkitError, match="crossover children"):
+            crossover_pairs(parents, children)

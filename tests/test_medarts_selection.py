@@ -81,6 +81,8 @@ def test_select_fills_best_fronts_then_cuts_by_crowding():
     duplicates = [[1, 3], [1, 3], [2, 1], [0, 4]]
     assert select(duplicates, 3) == [2, 3, 0]  # the copy of 0 goes last
     assert select([[0.5, 0.5]], 1) == [0]
+    ends = objectives([0.7, 0.9, 0.8], [3000, 1000, 2000])  # 0 and 1 are both ends of the front (inf)
+    assert select(ends, 1) == [1]  # equal distance: the more accurate end, not the lower index
     for count in (0, 8, True, 2.0):
         with pytest.raises(ToolkitError, match="can select 1 to 7"):
             select(points, count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -28,6 +29,15 @@ def test_cpu_preset_is_the_default_and_fits_digits():
     assert plan.final.train_samples <= 1430  # digits: the smallest class has 139 training images
     assert plan.init.parents == 0 and plan.init.children == 0
     assert (plan.mid.parents, plan.mid.children) == (2, 2)
+
+
+def test_plan_round_trips_through_json():
+    for plan in PRESETS.values():
+        assert StagePlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    with pytest.raises(ToolkitError, match="exactly the stages"):
+        StagePlan.from_dict({"init": {}})
+    with pytest.raises(ToolkitError, match="not a stage"):
+        StagePlan.from_dict({**PRESETS["paper"].to_dict(), "mid": {"name": "mid", "layers": 3}})
 
 
 def test_scaled_replaces_a_field_in_every_stage():

@@ -24,14 +24,15 @@ Example:
 """
 
 from .individual import Individual
-from .inherit import crossover, inherit
+from .inherit import crossover, crossover_pairs, inherit
 from .proxy import proxy_data, sample_size
 from .proxy_check import ProxyCheck, check_proxy, kendall_tau, random_cell_pair
 from .selection import crowding_distance, dominates, non_dominated_fronts, normalise, objectives, para_aug, select
 from .stages import PRESETS, Stage, StagePlan, stage_plan
 
 __all__ = [
-    "PRESETS", "Individual", "ProxyCheck", "Stage", "StagePlan", "check_proxy", "crossover", "crowding_distance",
+    "PRESETS", "Individual", "ProxyCheck", "Stage", "StagePlan", "check_proxy", "crossover", "crossover_pairs",
+    "crowding_distance",
     "dominates", "inherit", "kendall_tau", "non_dominated_fronts", "normalise", "objectives", "para_aug",
     "proxy_data", "random_cell_pair", "sample_size", "select", "stage_plan",
 ]

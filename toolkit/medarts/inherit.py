@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import torch
@@ -53,6 +54,27 @@ def inherit(individual: Individual, model: Supernet) -> Supernet:
             if individual.has_beta:
                 getattr(model, f"beta_{kind}").copy_(individual.beta(kind))
     return model
+
+
+def crossover_pairs(parents: int, children: int) -> list[tuple[int, int]]:
+    """Which parents cross, as positions in the selection order (best first): ``children // 2`` pairs.
+
+    The paper does not say how parents are paired. Here disjoint neighbours in the selection
+    order come first, ``(0, 1), (2, 3), ...``, so every parent crosses once before any crosses
+    twice; further pairs follow in lexicographic order ``(0, 2), (0, 3), ...``. Each pair gives two
+    children (:func:`crossover`), so ``children`` is even and at most ``parents * (parents - 1)``
+    (a :class:`~toolkit.medarts.stages.Stage` checks both).
+
+    Example:
+        >>> crossover_pairs(4, 6)
+        [(0, 1), (2, 3), (0, 2)]
+    """
+    if children % 2 or not 0 <= children <= parents * (parents - 1):
+        raise ToolkitError(f"{parents} parents cannot give {children} crossover children; it takes an even "
+                           f"number up to {parents * (parents - 1)} (two per pair)")
+    disjoint = [(i, i + 1) for i in range(0, parents - 1, 2)]
+    rest = [pair for pair in itertools.combinations(range(parents), 2) if pair not in disjoint]
+    return (disjoint + rest)[: children // 2]
 
 
 def crossover(first: Individual, second: Individual, names: tuple[str, str],

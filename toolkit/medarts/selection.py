@@ -198,15 +198,19 @@ def select(points, count: int) -> list[int]:
     """NSGA-II selection: the best ``count`` individuals by front, then by crowding distance.
 
     Whole fronts are taken best first while they fit; the front that does not fit whole gives
-    its individuals with the largest crowding distance (ties: lower index first).
+    its individuals with the largest crowding distance. Equal distances (both ends of a front are
+    infinitely far) go to the better first objective, accuracy in :func:`objectives`, then to the
+    lower index: selecting one individual (Table I's single ``G_final``) takes the most accurate
+    end of the first front, not whichever end comes first in the population.
 
     Args:
         points: ``n x m`` objective values, larger is better (e.g. :func:`objectives`).
         count: how many to keep, 1 to n.
 
     Returns:
-        The kept indices, best first: by front, then crowding distance (largest first), then index.
-        This order is also the order in which the next stage pairs parents for crossover.
+        The kept indices, best first: by front, crowding distance (largest first), first
+        objective (largest first), index. The next stage pairs parents for crossover in this
+        order (:func:`~toolkit.medarts.inherit.crossover_pairs`).
     """
     p = _points(points)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(p):
@@ -214,7 +218,7 @@ def select(points, count: int) -> list[int]:
     chosen: list[int] = []
     for front in non_dominated_fronts(p):
         distance = crowding_distance(p[front])
-        ranked = sorted(range(len(front)), key=lambda k: (-distance[k], front[k]))
+        ranked = sorted(range(len(front)), key=lambda k: (-distance[k], -p[front[k], 0], front[k]))
         chosen += [front[k] for k in ranked][: count - len(chosen)]
         if len(chosen) == count:
             break

@@ -33,7 +33,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from ..config import check_range, check_types
 from ..errors import ToolkitError
@@ -135,6 +135,19 @@ class StagePlan:
     def total_epochs(self) -> int:
         """Search epochs of one individual through all stages (paper section IV.B.2: 25)."""
         return sum(stage.epochs for stage in self)
+
+    def to_dict(self) -> dict:
+        """Plain JSON values, one dict per stage (round-trips through :meth:`from_dict`)."""
+        return {stage.name: asdict(stage) for stage in self}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StagePlan:
+        if not isinstance(d, dict) or set(d) != set(STAGE_NAMES):
+            raise ToolkitError(f"a stage plan needs exactly the stages {', '.join(STAGE_NAMES)}")
+        try:
+            return cls(*(Stage(**d[name]) for name in STAGE_NAMES))
+        except TypeError as e:
+            raise ToolkitError(f"not a stage: {e}") from None
 
     def scaled(self, **fields) -> StagePlan:
         """The same plan with ``fields`` replaced in every stage (e.g. ``downsample=1``)."""
