@@ -25,12 +25,14 @@ sum over objectives. Ties sort by position in the population, so results never d
 platform. Individuals with identical objective values count once: the first keeps the distance,
 later copies get 0, so a duplicate never pushes out a distinct individual.
 
-Why hand-written and not pymoo: the whole algorithm is the ~50 lines below for populations of
-a few to a few dozen individuals, while ``pip install pymoo`` (0.6.2) also installs matplotlib,
-cma, autograd, moocore, alive-progress and Deprecated with their own dependencies (about 70 MB
-on disk) on every workshop laptop. The tests check these functions against hand-computed fronts
-and distances and against pymoo's ``NonDominatedSorting`` and ``calc_crowding_distance`` on
-random populations (pymoo is a test dependency only).
+Why hand-written and not pymoo: the algorithm is the ~60 lines below, for populations of a few
+to a few dozen individuals, while installing pymoo 0.6 adds 15 distributions the toolkit does not
+otherwise need (matplotlib, fonttools, kiwisolver, cma, autograd, moocore, alive-progress, ...;
+over 100 MB installed) to every workshop laptop on a slow connection. Its import is quick, and
+its crowding distance (``"cd"``) does not single out duplicates, which the selection here must
+do. The tests check these functions against hand-computed fronts and distances, and against
+pymoo's ``NonDominatedSorting`` and ``calc_crowding_distance`` on random populations; pymoo is a
+test dependency only.
 
 Paper: "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search",
 Y. Chen, R. Shi, J. Luo.
