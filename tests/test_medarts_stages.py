@@ -26,7 +26,8 @@ def test_cpu_preset_is_the_default_and_fits_digits():
     plan = stage_plan()
     assert plan == PRESETS["cpu-small"]
     assert [s.cells for s in plan] == sorted(s.cells for s in plan)
-    assert plan.final.train_samples <= 1430  # digits: the smallest class has 139 training images
+    assert plan.final.train_samples <= 1390  # digits: the smallest class has 139 training images
+    assert plan.total_epochs * 5 == stage_plan("paper").total_epochs * 2  # Table II's epochs, scaled
     assert plan.init.parents == 0 and plan.init.children == 0
     assert (plan.mid.parents, plan.mid.children) == (2, 2)
 
@@ -54,6 +55,7 @@ def test_scaled_replaces_a_field_in_every_stage():
     ({"epochs": 0}, "epochs must be"),
     ({"train_samples": 1}, "train_samples must be"),
     ({"downsample": 0}, "downsample must be"),
+    ({"batch_size": 0}, "batch_size must be"),
     ({"population": 0}, "population must be"),
     ({"parents": 5}, "parents must be"),
     ({"parents": 2, "population": 3}, "is odd"),
