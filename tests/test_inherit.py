@@ -32,6 +32,11 @@ def fresh(net_fn, seed: int) -> nn.Module:
     return randomised(net_fn(), seed)
 
 
+def masked(net: EvalNetwork) -> EvalNetwork:
+    attach_masks(net)
+    return net
+
+
 def op_modules(net: EvalNetwork, k: int) -> dict[tuple[int, str, int], nn.Module]:
     """The ops of cell k (1-based) of an evaluation network by (node number, op, input number)."""
     cell = net.cells[k - 1]
@@ -116,8 +121,8 @@ def test_a_cell_copied_into_another_position():
 def test_a_node_mapping_moves_a_node_and_the_channels_that_read_it():
     source_cell = Genotype.from_text("sep_conv_3x3(0)+skip_connect(1) | dil_conv_3x3(0)+sep_conv_5x5(2) ; 2,3")
     target_cell = Genotype.from_text("dil_conv_3x3(0)+max_pool_3x3(1) | sep_conv_3x3(0)+skip_connect(1) ; 2,3")
-    source = fresh(lambda: EvalNetwork(CellPair(source_cell, source_cell).stack(3), SIZES), 0)
-    target = fresh(lambda: EvalNetwork(CellPair(target_cell, target_cell).stack(3), SIZES), 1)
+    source = fresh(lambda: masked(EvalNetwork(CellPair(source_cell, source_cell).stack(3), SIZES)), 0)
+    target = fresh(lambda: masked(EvalNetwork(CellPair(target_cell, target_cell).stack(3), SIZES)), 1)
     report = inherit_weights(target, source, nodes={1: {2: 3, 3: 2}})
     new, old = op_modules(target, 1), op_modules(source, 1)
     assert same_tensors(new[(2, "dil_conv_3x3", 0)], old[(3, "dil_conv_3x3", 0)])
@@ -126,6 +131,9 @@ def test_a_node_mapping_moves_a_node_and_the_channels_that_read_it():
     reader, old_reader = target.cells[1].preprocess1[1].weight, source.cells[1].preprocess1[1].weight
     assert torch.equal(reader, torch.cat([old_reader[:, 4:8], old_reader[:, 0:4]], dim=1))
     assert not any(s.target.startswith("cells.0.ops") for s in report.skipped)
+    # The DARTS-GAL masks follow their nodes too.
+    assert torch.equal(target.cells[0].node_scale, source.cells[0].node_scale.flip(0))
+    assert torch.equal(target.cells[1].node_scale, source.cells[1].node_scale)
 
 
 def test_a_deeper_supernet_inherits_alpha_and_the_cells_it_shares():

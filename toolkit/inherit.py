@@ -341,7 +341,8 @@ def _select_inputs(name: str, source_name: str, new: torch.Tensor, old: torch.Te
         return Skipped(name, f"shape mismatch: source {tuple(old.shape)}, target {tuple(new.shape)}", source_name)
     pairs = [(i, c) for i, c in enumerate(channels) if c is not None and c < old.shape[1]]
     if not pairs:
-        return Skipped(name, "no input channel has a source: the state it reads is new", source_name)
+        return Skipped(name, "no input channel has a source: the source has no state of this width with the "
+                             "nodes it reads", source_name)
     if len(pairs) == new.shape[1] == old.shape[1] and all(i == c for i, c in pairs):
         return Copied(name, source_name), old
     values = new.detach().clone()
