@@ -31,8 +31,8 @@ import torch
 
 from toolkit.config import K_VALUES, SearchConfig, TrainConfig
 from toolkit.data import load_dataset
-from toolkit.memory import profile_search
 from toolkit.methods import methods
+from toolkit.profile import profile_search
 from toolkit.train import train_network
 
 PROFILES = {

@@ -40,10 +40,12 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from toolkit.architect import Architect  # noqa: E402
+from toolkit.edges import MixedOp  # noqa: E402
 from toolkit.memory import MB, SavedTensorMeter  # noqa: E402
+from toolkit.partial import partial_edge  # noqa: E402
 from toolkit.runtime import autocast, configure_threads, prepare_model, to_device  # noqa: E402
 from toolkit.space import SearchSpace  # noqa: E402
-from toolkit.supernet import MixedOp, SearchCell, Supernet  # noqa: E402
+from toolkit.supernet import SearchCell, Supernet  # noqa: E402
 
 CONFIGS = {  # C, cells, batch, image size (square, 3 channels); 8 DARTS ops, 4 nodes
     "cpu-small": {"C": 8, "cells": 5, "batch": 32, "size": 16},
@@ -53,8 +55,8 @@ CONFIGS = {  # C, cells, batch, image size (square, 3 channels); 8 DARTS ops, 4 
 VARIANTS = {  # name: (order, Supernet keyword arguments)
     "darts-1st": (1, {}),
     "darts-2nd": (2, {}),
-    "pcdarts-k4": (1, {"partial": "random", "k": 4, "edge_norm": True}),
-    "adarts-k4": (1, {"partial": "attention", "k": 4, "edge_norm": True}),
+    "pcdarts-k4": (1, {"edge": partial_edge("random", 4), "edge_norm": True}),
+    "adarts-k4": (1, {"edge": partial_edge("attention", 4), "edge_norm": True}),
 }
 IMPLS = ("toolkit", "plain")
 LR, MOMENTUM, WD, ARCH_LR, CLIP = 0.025, 0.9, 3e-4, 3e-4, 5.0
@@ -71,13 +73,11 @@ def plain_mixed_forward(self, x, weights, scale=None):
 def plain_cell_forward(self, s0, s1, weights, edge_weights=None):
     """A search cell as written in the papers: each edge's output times its β, summed per node."""
     states = [self.preprocess0(s0), self.preprocess1(s1)]
-    offset = 0
-    for _ in range(self.nodes):
+    for rows in self.node_rows:  # the search space's α layout: node n reads states 0..n-1
         h = 0
-        for j, state in enumerate(states):
-            out = self.edges[offset + j](state, weights[offset + j])
-            h = h + (out if edge_weights is None else edge_weights[offset + j] * out)
-        offset += len(states)
+        for src, e in enumerate(rows):
+            out = self.edges[e](states[src], weights[e])
+            h = h + (out if edge_weights is None else edge_weights[e] * out)
         states.append(h)
     return torch.cat(states[2:], dim=1)
 

@@ -14,13 +14,13 @@ from toolkit.draw import (
     draw_cell,
     draw_network,
     draw_pair,
-    edge_index,
     render,
 )
 from toolkit.errors import ToolkitError
 from toolkit.genotype import PUBLISHED, CellSpec, Genotype, Network
-from toolkit.space import SearchSpace
-from toolkit.supernet import derive_cell
+from toolkit.partial import partial_edge
+from toolkit.space import SearchSpace, derive_cell
+from toolkit.supernet import Supernet
 
 pytest.importorskip("graphviz")
 V2 = PUBLISHED["DARTS_V2"]
@@ -139,9 +139,37 @@ def test_alpha_overlay_reads_the_chosen_op_of_each_edge():
     weights = torch.softmax(torch.randn(space.edges_per_cell, len(space.ops)), dim=-1)
     cell = derive_cell(weights, space)
     values = alpha_overlay(cell, weights, space)
-    expected = [float(weights[edge_index(n - 2, s), space.ops.index(op)]) for n, op, s in cell.edges]
+    expected = [float(weights[space.edge_index(n, s), space.ops.index(op)]) for n, op, s in cell.edges]
     assert values == pytest.approx(expected)
-    assert [edge_index(i, j) for i in range(3) for j in range(2 + i)] == list(range(space.edges_per_cell))
+    assert [space.edge_index(n, s) for n, s in space.edges] == list(range(space.edges_per_cell))
+
+
+def solid_edges(graph, prefix=""):
+    """The (node, op, input) edges a drawing of α marks as kept (solid, coloured), in DARTS numbering."""
+    return {(int(t[1:]) + 2, op, int(s[2:]) if s.startswith("in") else int(s[1:]) + 2)
+            for (s, t, op), a in edges_of(graph, prefix).items() if op and "dashed" not in a}
+
+
+def test_alpha_drawing_of_a_pcdarts_supernet_marks_the_edges_its_genotype_keeps():
+    """β (edge normalisation) decides which edges are kept: the drawing must mark those, not α's."""
+    space = SearchSpace(nodes=3)
+    torch.manual_seed(0)
+    net = Supernet(space, C=4, cells=3, edge=partial_edge("random", 4), edge_norm=True)
+    node4 = space.node_rows(4)
+    with torch.no_grad():
+        for kind in ("normal", "reduce"):
+            getattr(net, f"alpha_{kind}").normal_(0, 1)
+            alpha_rows = getattr(net, f"alpha_{kind}")[node4.start : node4.stop]
+            alpha_rows[:, 4] = torch.tensor([4.0, 3.0, 2.0, 1.0])  # by α alone node 4 keeps inputs 0 and 1
+            getattr(net, f"beta_{kind}")[node4.start : node4.stop] = torch.tensor([-6.0, -6.0, 3.0, 3.0])
+    genotype = net.genotype()
+    alphas, betas = net.alpha_weights(), net.edge_weights()
+    g = draw_alphas(alphas, space, betas=betas)
+    for kind in ("normal", "reduce"):
+        cell = getattr(genotype, kind)
+        assert {(n, s) for n, _, s in cell.edges if n == 4} == {(4, 2), (4, 3)}
+        assert derive_cell(alphas[kind], space).nodes[2] != cell.nodes[2]  # β really changes the choice
+        assert solid_edges(g, f"{kind}_") == set(cell.edges)
 
 
 @needs_dot

@@ -8,10 +8,10 @@ import pytest
 
 from toolkit.cli import build_parser
 from toolkit.cli.search import config_from_args
-from toolkit.config import SearchConfig
+from toolkit.config import SearchConfig, search_config
 from toolkit.errors import ToolkitError
 from toolkit.gal import GalConfig, run_gal
-from toolkit.methods import METHODS, get_method, methods, search_config
+from toolkit.methods import METHODS, get_method, methods
 from toolkit.search import run_search
 
 

@@ -6,12 +6,13 @@ import torch.nn.functional as F
 
 from toolkit.config import K_VALUES, SearchConfig
 from toolkit.data import load_dataset
+from toolkit.edges import MixedOp
 from toolkit.errors import ToolkitError
 from toolkit.memory import SavedTensorMeter, StepMemory
-from toolkit.partial import PartialChannelEdge, channel_shuffle, select_channels
+from toolkit.partial import PartialChannelEdge, channel_shuffle, partial_edge, select_channels
 from toolkit.search import run_search
 from toolkit.space import DARTS_OPS, SearchSpace
-from toolkit.supernet import MixedOp, Supernet
+from toolkit.supernet import Supernet
 
 SKIP = ("skip_connect",)
 
@@ -110,7 +111,7 @@ def test_k1_random_supernet_equals_the_darts_supernet():
     space = SearchSpace(("skip_connect", "sep_conv_3x3", "max_pool_3x3"), nodes=2)
     torch.manual_seed(2)
     darts = Supernet(space, C=4, cells=3)
-    pc = Supernet(space, C=4, cells=3, partial="random", k=1)
+    pc = Supernet(space, C=4, cells=3, edge=partial_edge("random", 1))
     plain = darts.state_dict()
     pc.load_state_dict({name: plain[name.replace(".mixed.", ".")] for name in pc.state_dict()})
     x = torch.randn(2, 1, 8, 8)
@@ -131,7 +132,7 @@ def test_c_divisible_by_k_is_enough_for_every_cell(k):
     # stride-2 edges live in reduction cells (2C/K channels: even, as FactorizedReduce needs).
     C = max(k, 2)
     space = SearchSpace(("skip_connect", "sep_conv_3x3"), nodes=1)
-    net = Supernet(space, C=C, cells=3, partial="attention", k=k, edge_norm=True)
+    net = Supernet(space, C=C, cells=3, edge=partial_edge("attention", k), edge_norm=True)
     assert net(torch.randn(2, 1, 7, 7)).shape == (2, 10)
     widths = [cell.edges[0].C for cell in net.cells]
     assert widths == [C, 2 * C, 4 * C] and all(w % k == 0 for w in widths)
@@ -141,7 +142,7 @@ def test_bad_k_is_an_error_before_training():
     with pytest.raises(ToolkitError, match="K=4 does not divide"):
         PartialChannelEdge(6, 1, SKIP, "attention", k=4)
     with pytest.raises(ToolkitError, match="K=4 does not divide"):
-        Supernet(C=6, cells=3, partial="random", k=4)
+        Supernet(C=6, cells=3, edge=partial_edge("random", 4))
     with pytest.raises(ToolkitError, match="does not divide"):
         SearchConfig(method="adarts", channels=12, k=8)
     with pytest.raises(ToolkitError, match="positive integer"):
@@ -153,7 +154,7 @@ def test_bad_k_is_an_error_before_training():
 def test_gradients_reach_attention_mlp_alpha_and_beta():
     torch.manual_seed(0)
     space = SearchSpace(("skip_connect", "sep_conv_3x3", "avg_pool_3x3"), nodes=2)
-    net = Supernet(space, C=4, cells=3, partial="attention", k=2, edge_norm=True)
+    net = Supernet(space, C=4, cells=3, edge=partial_edge("attention", 2), edge_norm=True)
     F.cross_entropy(net(torch.randn(4, 1, 8, 8)), torch.tensor([0, 1, 2, 3])).backward()
     mlp = {n: p for n, p in net.named_parameters() if ".attention.mlp." in n}
     assert mlp and all(p.grad is not None and p.grad.abs().sum() > 0 for p in mlp.values())
@@ -182,7 +183,7 @@ def test_partial_channels_cut_saved_activations():
     peaks = {}
     for k in (1, 4):
         torch.manual_seed(0)
-        net = Supernet(space, C=8, cells=3, partial="random", k=k, edge_norm=True)
+        net = Supernet(space, C=8, cells=3, edge=partial_edge("random", k), edge_norm=True)
         with StepMemory("cpu", net) as meter:
             F.cross_entropy(net(x), y).backward()
         peaks[k] = meter.activation_mb

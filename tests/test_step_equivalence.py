@@ -16,8 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from toolkit.architect import Architect
+from toolkit.edges import MixedOp
+from toolkit.partial import partial_edge
 from toolkit.space import DARTS_OPS, SearchSpace
-from toolkit.supernet import MixedOp, SearchCell, Supernet
+from toolkit.supernet import SearchCell, Supernet
 
 
 def load_bench():
@@ -36,8 +38,8 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 VARIANTS = {  # name: (order, Supernet keyword arguments)
     "darts-1st": (1, {}),
     "darts-2nd": (2, {}),
-    "pcdarts-k4": (1, {"partial": "random", "k": 4, "edge_norm": True}),
-    "adarts-k4": (1, {"partial": "attention", "k": 4, "edge_norm": True}),
+    "pcdarts-k4": (1, {"edge": partial_edge("random", 4), "edge_norm": True}),
+    "adarts-k4": (1, {"edge": partial_edge("attention", 4), "edge_norm": True}),
 }
 
 

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
+from toolkit.edges import MixedOp
 from toolkit.errors import ToolkitError
-from toolkit.space import SearchSpace
-from toolkit.supernet import MixedOp, Supernet, derive_cell
+from toolkit.space import SearchSpace, derive_cell
+from toolkit.supernet import Supernet
 
 
 def test_forward_shapes_and_parameter_split():

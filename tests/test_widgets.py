@@ -150,7 +150,8 @@ def test_run_from_the_panel_fills_curves_heatmap_skips_and_cell_drawing():
     assert list(view.skips.figure.data[0].y) == [h["skip_normal"] for h in result.history]
     heat = view.alpha_view.heatmap.figure.data
     final = result.model.alpha_weights()
-    assert heat[0].y == tuple(edge_labels(2)) and heat[0].x == TINY.space.ops
+    assert heat[0].y == tuple(edge_labels(TINY.space)) == ("0→2", "1→2", "0→3", "1→3", "2→3")
+    assert heat[0].x == TINY.space.ops
     assert torch.tensor(heat[0].z).numpy() == pytest.approx(final["normal"].detach().numpy(), abs=1e-6)
     assert torch.tensor(heat[1].z).numpy() == pytest.approx(final["reduce"].detach().numpy(), abs=1e-6)
     assert "<svg" in view.cell_view.value and "epoch 2" in view.cell_view.value

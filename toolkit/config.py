@@ -211,3 +211,14 @@ class TrainConfig(RunConfig):
         check_range(self, "auxiliary_weight", 0, hint="0 turns the auxiliary head off; the paper uses 0.4")
         check_range(self, "drop_path", 0, 1, high_open=True, hint="the paper uses 0.2")
         check_range(self, "dropout", 0, 1, high_open=True)
+
+
+def search_config(method: str, preset: str | None = None, **fields) -> SearchConfig:
+    """A :class:`SearchConfig` for ``method`` with the registry's ``preset`` and then ``fields`` applied.
+
+    Example:
+        >>> search_config("pcdarts", preset="paper").warmup_epochs
+        15
+    """
+    return SearchConfig(method=method, **{**get_method(method, "search").settings(preset), **fields})
+

@@ -35,12 +35,13 @@ Example:
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import ToolkitError
 from .genotype import CellPair, Genotype, Network
+from .space import derive_cell, edge_choices
 
 INSTALL_DOT = ("the Graphviz 'dot' program is not installed; install it with 'apt-get install graphviz' "
                "(Debian/Ubuntu), 'brew install graphviz' (macOS) or 'conda install -c conda-forge graphviz'")
@@ -342,86 +343,67 @@ def draw_network(network: Network | CellPair, *, cells: int = 8, title: str | No
     return g
 
 
-def edge_index(node: int, src: int) -> int:
-    """Row of α for the supernet edge ``src -> node`` (node counted from 0): nodes list inputs in order."""
-    return sum(2 + j for j in range(node)) + src
-
-
 def alpha_overlay(genotype: Genotype, weights, space) -> list[float]:
     """softmax(α) of each kept edge's op, in the order of ``genotype.edges`` (for ``edge_weights``).
 
     Args:
         genotype: a cell derived from the same supernet.
-        weights: softmax(α), shape (edges, ops), as a tensor or nested lists.
+        weights: softmax(α), shape (edges, ops), as a tensor or nested lists; rows follow
+            :attr:`toolkit.space.SearchSpace.edges`.
         space: the search space whose ops index the columns.
     """
     rows = _rows(weights)
-    return [float(rows[edge_index(node - 2, src)][space.ops.index(op)]) for node, op, src in genotype.edges]
+    return [float(rows[space.edge_index(node, src)][space.ops.index(op)]) for node, op, src in genotype.edges]
 
 
 def _rows(weights) -> list[list[float]]:
     return weights.detach().cpu().tolist() if hasattr(weights, "detach") else [list(r) for r in weights]
 
 
-def draw_alphas(alphas, space, *, title: str | None = None, edges_per_node: int = 2):
-    """The supernet seen through α: every edge with its strongest non-'none' op and weight.
+def draw_alphas(alphas, space, *, betas=None, title: str | None = None, edges_per_node: int = 2):
+    """The supernet seen through α (and β): every edge with its strongest non-'none' op and strength.
 
-    The edges DARTS keeps (the ``edges_per_node`` strongest into each node, DARTS section 2.4)
-    are solid and coloured; the others are thin, grey and dashed.
+    The edges DARTS keeps (:func:`toolkit.space.derive_cell`, the discretisation
+    ``Supernet.genotype()`` uses) are solid and coloured; the others are thin, grey and dashed.
+    Each edge shows its op's softmax(α) weight, times the edge's β weight when ``betas`` is given
+    (PC-DARTS edge normalisation): the strength that decides which edges are kept.
 
     Args:
         alphas: softmax(α) of one cell type, shape (edges, ops), or a mapping
             ``{'normal': ..., 'reduce': ...}`` (as in an ``epoch_end`` event) to draw both.
         space: the search space (ops and nodes) α belongs to.
+        betas: the per-node softmax of β (``Supernet.edge_weights()``), shaped like ``alphas``'s
+            rows: one tensor, or a mapping per cell type; None without edge normalisation.
+
+    Example:
+        >>> draw_alphas(net.alpha_weights(), net.space, betas=net.edge_weights())  # doctest: +SKIP
     """
     g = new_graph(title)
     if isinstance(alphas, Mapping):
         _stack(g, [(kind, label, lambda c, kind=kind: _add_alpha_cell(c, alphas[kind], space, f"{kind}_",
-                                                                      edges_per_node))
+                                                                      edges_per_node, _per_type(betas, kind)))
                    for kind, label in (("normal", "normal cell"), ("reduce", "reduction cell")) if kind in alphas])
     else:
-        _stack(g, [("cell", "", lambda c: _add_alpha_cell(c, alphas, space, "", edges_per_node))])
+        _stack(g, [("cell", "", lambda c: _add_alpha_cell(c, alphas, space, "", edges_per_node, betas))])
     return g
 
 
-def strongest_ops(rows: Sequence[Sequence[float]], space) -> list[tuple[str, float]]:
-    """Per supernet edge, its strongest op other than 'none' and that op's weight."""
-    keep = [j for j, op in enumerate(space.ops) if op != "none"]
-    best = [max(keep, key=lambda j, r=r: r[j]) for r in rows]
-    return [(space.ops[j], float(r[j])) for j, r in zip(best, rows, strict=True)]
-
-
-def _add_alpha_cell(g, weights, space, prefix: str, edges_per_node: int) -> None:
-    rows = _rows(weights)
-    if len(rows) != space.edges_per_cell or any(len(r) != len(space.ops) for r in rows):
-        raise ToolkitError(f"α has shape {len(rows)}x{len(rows[0]) if rows else 0}, but a {space.nodes}-node cell "
-                           f"over {len(space.ops)} ops needs {space.edges_per_cell}x{len(space.ops)}")
-    best = strongest_ops(rows, space)
-    nodes = []
-    for i in range(space.nodes):
-        incoming = [(src, *best[edge_index(i, src)]) for src in range(2 + i)]
-        kept = sorted(incoming, key=lambda e: (-e[2], e[0]))[:edges_per_node]
-        nodes.append(tuple((op, src) for src, op, _ in sorted(kept)))
-    full = Genotype(tuple(tuple((best[edge_index(i, s)][0], s) for s in range(2 + i)) for i in range(space.nodes)),
-                    tuple(range(2, 2 + space.nodes)))
-    kept = {(i, src) for i, node in enumerate(nodes) for _, src in node}
-    overlay = [w for (_, w) in (best[edge_index(n - 2, s)] for n, _, s in full.edges)]
-    _add_alpha_edges(g, full, prefix, overlay, kept)
-
-
-def _add_alpha_edges(g, full: Genotype, prefix: str, overlay: list[float], kept: set) -> None:
+def _add_alpha_cell(g, weights, space, prefix: str, edges_per_node: int, betas=None) -> None:
+    choices = edge_choices(weights, space, betas)  # per supernet edge: strongest op, strength (α·β)
+    derived = derive_cell(weights, space, betas, edges_per_node)
+    kept = {(node, src) for node, _, src in derived.edges}
     inputs = _add_io(g, prefix)
-    for i, number in enumerate(full.node_ids):
-        g.node(f"{prefix}n{i}", str(number), **NODE_STYLE)
-    for (node, op, src), w in zip(full.edges, overlay, strict=True):
+    for node in space.node_ids:
+        g.node(f"{prefix}n{node - 2}", str(node), **NODE_STYLE)
+    for (node, src), (op, w) in zip(space.edges, choices, strict=True):
         target, source = f"{prefix}n{node - 2}", inputs[src] if src < 2 else f"{prefix}n{src - 2}"
-        if (node - 2, src) in kept:
+        if (node, src) in kept:
             g.edge(source, target, **_edge_attrs(op, w, False))
         else:
             g.edge(source, target, label=f"{op_label(op)}\n{w:.3f}", color="#d9d9d9", fontcolor="#969696",
                    style="dashed", penwidth="0.8", fontsize=FAINT_EDGE_FONT)
-    for i in range(len(full.nodes)):
-        g.edge(f"{prefix}n{i}", f"{prefix}out", color="#737373")
+    for node in space.node_ids:
+        g.edge(f"{prefix}n{node - 2}", f"{prefix}out", color="#737373")
 
 
 def render(graph, path: str | Path, format: str | None = None, dpi: int = 110) -> Path:

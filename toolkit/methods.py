@@ -8,8 +8,10 @@ line and the panel run the same search. A method is registered where it is descr
 Example:
     >>> METHODS["pcdarts"].defaults["k"]
     4
-    >>> search_config("pcdarts", preset="paper").warmup_epochs  # doctest: +SKIP
-    15
+    >>> METHODS["adarts"].edge_factory(4)  # doctest: +SKIP
+    functools.partial(<class 'toolkit.partial.PartialChannelEdge'>, mode='attention', k=4)
+
+A config for a method with a preset is :func:`toolkit.config.search_config`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,23 @@ class Method:
         module, name = self.loop.split(":")
         return getattr(importlib.import_module(module), name)
 
+    def edge_factory(self, k: int = 1):
+        """The supernet edge factory of a search method (see :mod:`toolkit.edges`) at channel fraction 1/K.
+
+        'none' gives the plain mixed op (``k`` unused); 'random' and 'attention' the partial-channel
+        edges of :func:`toolkit.partial.partial_edge`. Imported on use, so reading the registry
+        stays cheap.
+        """
+        if self.kind != "search":
+            raise ToolkitError(f"method '{self.name}' is not a cell search and has no supernet edges")
+        if self.partial == "none":
+            from .edges import mixed_edge
+
+            return mixed_edge
+        from .partial import partial_edge
+
+        return partial_edge(self.partial, k)
+
     def settings(self, preset: str | None = None) -> dict[str, Any]:
         """The method's defaults with ``preset`` applied on top."""
         if preset is not None and preset not in self.presets:
@@ -98,13 +117,6 @@ def get_method(name: str, kind: str | None = None) -> Method:
 def methods(kind: str | None = None) -> dict[str, Method]:
     """The registered methods (of ``kind``), in registration order."""
     return {n: m for n, m in METHODS.items() if kind is None or m.kind == kind}
-
-
-def search_config(method: str, preset: str | None = None, **fields):
-    """A :class:`~toolkit.config.SearchConfig` for ``method`` with ``preset`` and then ``fields`` applied."""
-    from .config import SearchConfig
-
-    return SearchConfig(method=method, **{**get_method(method, "search").settings(preset), **fields})
 
 
 DARTS = "DARTS: Differentiable Architecture Search, H. Liu, K. Simonyan, Y. Yang, arXiv:1806.09055"

@@ -23,14 +23,27 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .edges import EdgeFactory, MixedOp
 from .errors import ToolkitError
-from .supernet import MixedOp
 
 PARTIAL_CHANNEL_MODES = ("random", "attention")
+
+
+def partial_edge(mode: str, k: int) -> EdgeFactory:
+    """The edge factory of a partial-channel supernet: ``mode`` 'random' (PC-DARTS) or 'attention' (ADARTS).
+
+    Example:
+        >>> net = Supernet(SearchSpace(), C=8, cells=3, edge=partial_edge("random", 4))  # doctest: +SKIP
+    """
+    if mode not in PARTIAL_CHANNEL_MODES:
+        raise ToolkitError(f"unknown partial-channel mode '{mode}'; choose one of: {', '.join(PARTIAL_CHANNEL_MODES)}")
+    return functools.partial(PartialChannelEdge, mode=mode, k=k)  # a partial, not a closure: it pickles
 
 
 def check_channel_fraction(C: int, k: int) -> None:

@@ -21,6 +21,7 @@ from .events import Listener, StopSignal
 from .genotype import CellPair
 from .loop import Session, evaluate, make_loader, require, restore, validate_checkpoint, weight_step
 from .memory import StepMemory
+from .methods import get_method
 from .rundir import CHECKPOINT
 from .runtime import autocast, grad_scaler, prepare_model, rng_state, seed_everything, set_rng_state, to_device
 from .supernet import Supernet
@@ -42,8 +43,9 @@ CHECKPOINT_KEYS = ("epoch", "model", "w_optimizer", "arch_optimizer", "schedule"
 
 def build_supernet(config: SearchConfig, data: DatasetSplits) -> Supernet:
     """The supernet a config describes, sized for the dataset's channels and classes."""
+    edge = get_method(config.method, "search").edge_factory(config.k)  # the registry picks the edge type
     return Supernet(config.space, config.channels, config.cells, data.num_classes, data.in_channels,
-                    config.reductions, config.partial, config.k, config.uses_edge_norm)
+                    config.reductions, edge, config.uses_edge_norm)
 
 
 def skip_counts(genotype: CellPair) -> dict[str, int]:

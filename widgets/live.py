@@ -25,6 +25,7 @@ import ipywidgets as w
 
 from toolkit.events import Event
 from toolkit.run_tree import RunTree
+from toolkit.space import SearchSpace
 
 from .cells import CellView
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle
@@ -35,12 +36,12 @@ HALF_WIDTH, FULL_WIDTH = 400, 820
 WAITING_CELLS = "derived cells: waiting for the first epoch…"
 
 
-def edge_labels(nodes: int) -> list[str]:
-    """Row labels of α, ``input→node`` in DARTS order: ``0→2``, ``1→2``, ``0→3``, ``1→3``, ``2→3``, ...
+def edge_labels(space: SearchSpace) -> list[str]:
+    """Row labels of α, ``input→node`` in the space's row order: ``0→2``, ``1→2``, ``0→3``, ``1→3``, ``2→3``, ...
 
     0 is c_{k-2}, 1 is c_{k-1}, intermediate nodes count from 2, as in the genotype text.
     """
-    return [f"{j}→{i + 2}" for i in range(nodes) for j in range(2 + i)]
+    return [f"{src}→{node}" for node, src in space.edges]
 
 
 class RunStatus(w.VBox):
@@ -157,7 +158,7 @@ class AlphaView(w.VBox):
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and "ops" in event.data:
             self.reset()
-            self.heatmap.set_axes(list(event["ops"]), edge_labels(event["nodes"]))
+            self.heatmap.set_axes(list(event["ops"]), edge_labels(SearchSpace(tuple(event["ops"]), event["nodes"])))
         elif event.kind == "epoch_end" and "alphas" in event.data:
             follow = self.epoch.value == len(self.history)  # keep following unless the user scrubbed back
             with self._lock:

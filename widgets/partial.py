@@ -25,13 +25,14 @@ import plotly.graph_objects as go
 import torch
 
 from toolkit.config import K_VALUES, SearchConfig
+from toolkit.edges import MixedOp
 from toolkit.errors import ToolkitError
 from toolkit.events import Event
 from toolkit.genotype import CellPair
-from toolkit.memory import SavedTensorMeter, profile_search
+from toolkit.memory import SavedTensorMeter
 from toolkit.partial import PartialChannelEdge
+from toolkit.profile import profile_search
 from toolkit.space import DARTS_OPS
-from toolkit.supernet import MixedOp
 
 from .cells import CellView
 from .live import FULL_WIDTH, HALF_WIDTH, row
@@ -144,7 +145,7 @@ class KSweep(w.HBox):
 
     Attributes:
         memory, time: the two :class:`LinePlot` charts. rows: one dict per point
-        (see :func:`toolkit.memory.profile_search`).
+        (see :func:`toolkit.profile.profile_search`).
     """
 
     def __init__(self, config: SearchConfig, data=None, *, ks: Sequence[int] = K_VALUES,

@@ -31,8 +31,8 @@ from torch import nn
 
 from ..errors import ToolkitError
 from ..genotype import CellSpec, Genotype, Network
-from ..model import AuxiliaryHead, EvalNetwork
-from ..ops import FactorizedReduce, ReLUConvBN
+from ..inherit import InheritanceReport, inherit_weights
+from ..model import EvalNetwork
 
 EMPTY_CELL = Genotype(nodes=(), concat=(1,))
 
@@ -111,86 +111,28 @@ def build_pruned(model: EvalNetwork, keep: Sequence[Iterable[int]], inherit: boo
             when any differs from 1; otherwise the new network is freshly initialised.
 
     With ``inherit`` and every cell keeping a node, the result computes exactly what the masked
-    model computes (a cell that keeps no node is the exception of rule 4).
+    model computes (a cell that keeps no node is the exception of rule 4). The result's
+    ``inheritance`` attribute holds the :class:`~toolkit.inherit.InheritanceReport` (None without
+    ``inherit``): what was copied, and what was left freshly initialised and why (e.g. the layers
+    reading an emptied cell).
     """
     pruned = EvalNetwork(prune_network(model.network, keep), model.sizes)
+    pruned.inheritance = None
     if inherit:
         pruned.to(next(model.parameters()).device)
         with torch.no_grad():
-            _inherit(pruned, model, keep)
+            pruned.inheritance = _inherit(pruned, model, keep)
     return pruned
 
 
-def _readers(module: nn.Module) -> list[nn.Module]:
-    """The layers of a preprocessing block, classifier or auxiliary head that read a cell output."""
-    if isinstance(module, ReLUConvBN):
-        return [module[1]]
-    if isinstance(module, FactorizedReduce):
-        return [module.conv_1, module.conv_2]
-    if isinstance(module, nn.Sequential) and isinstance(module[0], FactorizedReduce):
-        return _readers(module[0])
-    if isinstance(module, AuxiliaryHead):
-        return [module.features[2]]
-    return [module]  # the classifier (nn.Linear)
-
-
-def _copy_same(new: nn.Module, old: nn.Module) -> None:
-    """Copy every parameter and buffer whose name and shape match."""
-    old_state = old.state_dict()
-    for name, tensor in new.state_dict().items():
-        if name in old_state and old_state[name].shape == tensor.shape:
-            tensor.copy_(old_state[name])
-
-
-def _copy_reader(new: nn.Module, old: nn.Module, channels: list[int | None]) -> None:
-    """Copy a module that reads a state whose channels were selected: ``channels[i]`` is the old
-    channel feeding new channel ``i`` (None: a new channel, left freshly initialised)."""
-    fresh = [layer.weight.detach().clone() for layer in _readers(new)]
-    _copy_same(new, old)
-    pairs = [(i, c) for i, c in enumerate(channels) if c is not None]
-    for layer, old_layer, init in zip(_readers(new), _readers(old), fresh, strict=True):
-        layer.weight.copy_(init)
-        if pairs:
-            new_idx, old_idx = zip(*pairs, strict=True)
-            layer.weight[:, list(new_idx)] = old_layer.weight[:, list(old_idx)]
-
-
-def _state_channels(old_cell, new_genotype: Genotype, order: list[int]) -> list[int | None]:
-    """For each channel of a pruned cell's output, the old output channel it carries (or None)."""
-    C = old_cell.C_out // len(old_cell.genotype.concat)
-    if not order:  # rule 4: the bridge's output is new
-        return [None] * C * len(new_genotype.concat)
-    origin = {0: 0, 1: 1, **{new + 2: old + 2 for new, old in enumerate(order)}}
-    old_position = {c: p for p, c in enumerate(old_cell.genotype.concat)}
-    channels: list[int | None] = []
-    for c in new_genotype.concat:
-        p = old_position.get(origin[c])
-        channels.extend(range(p * C, (p + 1) * C) if p is not None else [None] * C)
-    return channels
-
-
-def _inherit(new: EvalNetwork, old: EvalNetwork, keep: Sequence[Iterable[int]]) -> None:
-    _copy_same(new.stem, old.stem)
-    states: list[list[int | None]] = [list(range(new.stem[0].out_channels))]
-    for spec, new_cell, old_cell, k in zip(new.network.cells, new.cells, old.cells, keep, strict=True):
+def _inherit(new: EvalNetwork, old: EvalNetwork, keep: Sequence[Iterable[int]]) -> InheritanceReport:
+    """Surviving weights by cell and op (:func:`toolkit.inherit.inherit_weights`; kept nodes keep their
+    numbers, so no node mapping is needed), then the surviving nodes' masks as fixed node scales."""
+    report = inherit_weights(new, old)
+    for new_cell, old_cell, k in zip(new.cells, old.cells, keep, strict=True):
         order = _survivors(old_cell.genotype, k)
-        for name, source in zip(("preprocess0", "preprocess1"), spec.inputs, strict=True):
-            if getattr(new_cell, name) is not None and getattr(old_cell, name) is not None:
-                _copy_reader(getattr(new_cell, name), getattr(old_cell, name), states[source])
-        for new_ops, old_index in zip(new_cell.ops, order, strict=True):
-            old_edges = old_cell.genotype.nodes[old_index]
-            kept_ops = [op for (_, src), op in zip(old_edges, old_cell.ops[old_index], strict=True)
-                        if src < 2 or src - 2 in order]
-            for new_op, old_op in zip(new_ops, kept_ops, strict=True):
-                _copy_same(new_op, old_op)
         if old_cell.node_scale is not None and order:
             scale = old_cell.node_scale.detach()[order].clone()
             if not torch.equal(scale, torch.ones_like(scale)):
                 new_cell.node_scale = nn.Parameter(scale, requires_grad=False)
-        for key, module in new_cell.reduce_inputs.items():
-            if key in old_cell.reduce_inputs:
-                _copy_same(module, old_cell.reduce_inputs[key])
-        states.append(_state_channels(old_cell, new_cell.genotype, order))
-    _copy_reader(new.classifier, old.classifier, states[-1])
-    if new.aux_after is not None:
-        _copy_reader(new.auxiliary_head, old.auxiliary_head, states[new.aux_after])
+    return report
