@@ -186,6 +186,15 @@ def test_prune_genotype_removes_masked_nodes_and_keeps_numbers():
     assert Genotype.from_dict(json.loads(json.dumps(pruned.to_dict()))) == pruned
 
 
+def test_pruning_an_add_cell_keeps_adding_its_new_loose_ends():
+    g = DARTS_V2.normal.with_add_output()  # node 2 feeds node 5: the loose ends are 3, 4, 5
+    assert g.output == "add" and g.concat == (3, 4, 5)
+    pruned = prune_genotype(g, keep=[0, 1])  # node 2 lost its reader, so it is a loose end now
+    assert pruned.output == "add" and str(pruned) == str(prune_genotype(DARTS_V2.normal, keep=[0, 1])).replace(
+        "; 2,3", "; add 2,3")
+    assert prune_genotype(g, keep=[0]).concat == (2,)
+
+
 def test_cell_without_kept_nodes_degrades_to_its_previous_cell(net, x):
     assert prune_genotype(DARTS_V2.reduce, keep=()) == EMPTY_CELL == Genotype((), (1,))
     keep = [(), (), (), (0, 1), ()]

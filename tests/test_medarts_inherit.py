@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from toolkit import EvalNetwork, NetworkSizes, ToolkitError
+from toolkit.config import search_config
 from toolkit.genotype import CellPair
 from toolkit.medarts.individual import Individual
 from toolkit.medarts.inherit import crossover, crossover_pairs, inherit
-from toolkit.methods import search_config
+from toolkit.methods import get_method
 from toolkit.space import SearchSpace
 from toolkit.supernet import Supernet
 
@@ -23,7 +24,8 @@ def supernet(method: str, cells: int, seed: int, space: SearchSpace = SearchSpac
     """A supernet of ``method``'s edge mode whose α and β are far from their near-zero start."""
     config = search_config(method, channels=4, cells=cells, space=space)
     torch.manual_seed(seed)
-    model = Supernet(space, 4, cells, 10, 1, None, config.partial, config.k, config.uses_edge_norm)
+    edge = get_method(method, "search").edge_factory(config.k)
+    model = Supernet(space, 4, cells, 10, 1, None, edge, config.uses_edge_norm)
     with torch.no_grad():
         for p in model.arch_parameters():
             p.copy_(torch.randn(p.shape))

@@ -63,14 +63,17 @@ def prune_genotype(genotype: Genotype, keep: Iterable[int]) -> Genotype:
         ' ; 1'
     """
     alive = _survivors(genotype, keep)
-    outputs = [c for c in genotype.concat if c >= 2 and c - 2 in alive]
+    adds = genotype.output == "add"  # a TS-ENAS cell adds whichever nodes are loose ends after pruning
+    outputs = alive if adds else [c for c in genotype.concat if c >= 2 and c - 2 in alive]
     if not outputs:
         return EMPTY_CELL
     state = {0: 0, 1: 1, **{old + 2: new + 2 for new, old in enumerate(alive)}}
     nodes = tuple(tuple((op, state[src]) for op, src in genotype.nodes[i] if src < 2 or src in state)
                   for i in alive)
-    concat = tuple(state[c] for c in genotype.concat if c < 2 or c in state)
-    return Genotype(nodes, concat, tuple(genotype.node_ids[i] for i in alive))
+    concat = tuple(range(2, 2 + len(alive))) if adds else \
+        tuple(state[c] for c in genotype.concat if c < 2 or c in state)
+    pruned = Genotype(nodes, concat, tuple(genotype.node_ids[i] for i in alive))
+    return pruned.with_add_output() if adds else pruned
 
 
 def orphaned_nodes(genotype: Genotype, keep: Iterable[int]) -> tuple[int, ...]:

@@ -31,8 +31,8 @@ import torch
 
 from ..errors import ToolkitError
 from ..genotype import CellPair
-from ..space import SearchSpace
-from ..supernet import Supernet, derive_cell, node_softmax
+from ..space import SearchSpace, derive_cell, node_softmax
+from ..supernet import Supernet
 
 CELL_TYPES = ("normal", "reduce")
 
@@ -129,7 +129,7 @@ class Individual:
         cells = []
         for kind in CELL_TYPES:
             beta = self.beta(kind)
-            edge_weights = None if beta is None else node_softmax(beta, self.space.nodes)
+            edge_weights = None if beta is None else node_softmax(beta, self.space)
             cells.append(derive_cell(torch.softmax(self.alpha(kind), dim=-1), self.space, edge_weights))
         return CellPair(*cells)
 
