@@ -31,7 +31,7 @@ import torch
 from .config import RunConfig
 from .errors import ToolkitError
 from .events import EventBus, Listener, ProgressBar, StopSignal
-from .rundir import CHECKPOINT, RunDir
+from .rundir import CHECKPOINT, RunDir, load_checkpoint
 from .runtime import pick_device, rng_state, set_rng_state
 
 
@@ -168,6 +168,18 @@ class Epochs:
 
 def loader_states(loaders) -> list[torch.Tensor]:
     return [loader.generator.get_state() for loader in loaders]
+
+
+def steps_left(folder: Path | None, epochs: int, steps: int) -> int:
+    """The steps a run of ``epochs`` x ``steps`` still has to compute, resuming from ``folder`` (None or a
+    folder without a checkpoint: all of them)."""
+    if folder is None or not (folder / CHECKPOINT).is_file():
+        return epochs * steps
+    state = load_checkpoint(folder / CHECKPOINT)
+    epoch, step = (state.get("epoch"), state.get("step", 0)) if isinstance(state, dict) else (None, None)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (epoch, step)):
+        return epochs * steps  # the run's own check then names what is wrong with the checkpoint
+    return max((epochs - epoch) * steps - step, 0)
 
 
 def set_loader_states(loaders, saved) -> None:
