@@ -18,14 +18,14 @@ def test_a_failing_listener_warns_once_and_others_still_receive():
 
     bus = EventBus([broken, seen.append])
     with pytest.warns(UserWarning, match="plot died"):
-        bus.emit("step", loss=1.0)
-    bus.emit("step", loss=0.5)  # no second warning
+        bus.emit("step", epoch=1, step=1, steps=2, loss=1.0)
+    bus.emit("step", epoch=1, step=2, steps=2, loss=0.5)  # no second warning
     assert [e["loss"] for e in seen] == [1.0, 0.5]
 
 
 def test_event_data_is_a_copy():
     values = {"normal": [[0.5, 0.5]]}
-    event = EventBus().emit("epoch_end", alphas=values)
+    event = EventBus().emit("epoch_end", epoch=1, alphas=values)
     values["normal"][0][0] = 9.0
     assert event["alphas"]["normal"][0][0] == 0.5
 
@@ -33,10 +33,10 @@ def test_event_data_is_a_copy():
 def test_progress_bar_follows_a_run():
     bar = ProgressBar(file=io.StringIO())
     bus = EventBus([bar])
-    bus.emit("run_start", total_steps=2, name="x")
-    bus.emit("step", loss=1.0)
+    bus.emit("run_start", total_steps=2, name="x", kind="train")
+    bus.emit("step", epoch=1, step=1, steps=2, loss=1.0)
     assert bar.bar.n == 1
-    bus.emit("run_end", status="finished")
+    bus.emit("run_end", status="finished", epochs_done=1)
     assert bar.bar is None
 
 

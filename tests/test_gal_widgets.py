@@ -52,7 +52,7 @@ def test_accuracy_plot_gives_every_stage_its_own_band():
     for name, epochs, acc in (("baseline", 2, 0.9), ("gal masks", 1, 0.85), ("retrain", 2, 0.8)):
         bus.emit("run_start", name=name, kind="train", epochs=epochs, total_steps=1, config={"lam": 12.0})
         for epoch in range(1, epochs + 1):
-            bus.emit("epoch_end", epoch=epoch, test_acc=acc)
+            bus.emit("epoch_end", epoch=epoch, lr=0.1, train_loss=1.0, train_acc=acc, test_loss=1.0, test_acc=acc)
     assert view.accuracy.plot.points("baseline") == ([1, 2], [0.9, 0.9])
     assert view.accuracy.plot.points("masks λ=12") == ([3], [0.85])  # after the baseline's epochs, not on them
     assert view.accuracy.plot.points("retrain λ=12") == ([4, 5], [0.8, 0.8])
@@ -67,7 +67,7 @@ def test_status_line_names_the_stage_and_a_collapse():
     view = GalLiveView()
     bus = EventBus([view])
     bus.emit("run_start", name="baseline", kind="train", epochs=3, total_steps=3, config={"lam": 12.0})
-    bus.emit("epoch_end", epoch=1, test_acc=0.5)
+    bus.emit("epoch_end", epoch=1, lr=0.1, train_loss=1.0, train_acc=0.5, test_loss=1.0, test_acc=0.5)
     assert "stage 1/3: baseline training" in view.status.line.value and "epoch 1/3" in view.status.line.value
     bus.emit("run_start", name="gal masks", kind="prune", epochs=2, total_steps=2, masks=[[1.0]], config={"lam": 12.0})
     assert "stage 2/3: mask training (λ=12)" in view.status.line.value

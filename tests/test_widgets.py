@@ -219,14 +219,16 @@ def test_start_search_with_a_standalone_live_view():
 def test_line_plot_takes_any_metric_from_events_and_by_hand():
     bus = EventBus()
     masks = LinePlot(kinds=("masks",), x="epoch")  # every numeric field, list fields element-wise
-    losses = LinePlot(["d_loss", "g_loss"])
+    losses = LinePlot(["d_loss", "adv_loss"])
     bus.subscribe(masks)
     bus.subscribe(losses)
     for epoch in (1, 2, 3):
-        bus.emit("masks", epoch=epoch, masks=[1.0, 0.5 / epoch], kept=2)
-        bus.emit("epoch_end", epoch=epoch, d_loss=1.0 / epoch, g_loss=2.0, other="text")
-    assert masks.labels == ["masks[0]", "masks[1]", "kept"]
-    assert list(masks.figure.data[1].y) == pytest.approx([0.5, 0.25, 0.5 / 3])
+        bus.emit("masks", epoch=epoch, step=1, steps=1, iteration=epoch, masks=[1.0, 0.5 / epoch], kept=[0, 1],
+                 d_loss=0.5, adv_loss=0.25, data_loss=0.125, reg_loss=0.0)
+        bus.emit("epoch_end", epoch=epoch, d_loss=1.0 / epoch, adv_loss=2.0, genotype_text="text")
+    assert masks.labels == ["step", "steps", "iteration", "masks[0]", "masks[1]", "kept[0]", "kept[1]", "d_loss",
+                            "adv_loss", "data_loss", "reg_loss"]
+    assert list(masks.figure.data[4].y) == pytest.approx([0.5, 0.25, 0.5 / 3])
     assert list(losses.figure.data[0].x) == [1, 2, 3] and list(losses.figure.data[1].y) == [2.0] * 3
     memory = LinePlot(["peak_mb"], x="k")
     memory.add(1, peak_mb=120.0)
@@ -240,7 +242,7 @@ def test_step_updates_are_throttled_but_nothing_is_lost():
     for step in range(1, 101):
         bus.emit("step", epoch=1, step=step, steps=100, loss=1.0 / step)
     assert len(plot.figure.data[0].y) == 1  # only the first point reached the browser so far
-    bus.emit("run_end", status="finished")
+    bus.emit("run_end", status="finished", epochs_done=1)
     assert len(plot.figure.data[0].y) == 100 and plot.figure.data[0].x[-1] == pytest.approx(1.0)
 
 
@@ -294,8 +296,8 @@ def fake_search_events(bus, epochs=1, nodes=2, ops=("skip_connect", "sep_conv_3x
     rows = [[1 / len(ops)] * len(ops) for _ in range(space.edges_per_cell)]
     for epoch in range(1, epochs + 1):
         bus.emit("step", epoch=epoch, step=1, steps=1, loss=2.0, acc=0.25)
-        bus.emit("epoch_end", epoch=epoch, train_loss=2.0, train_acc=0.3, val_loss=2.1, val_acc=0.2, skip_normal=1,
-                 skip_reduce=1, alphas={"normal": rows, "reduce": rows}, genotype=pair)
+        bus.emit("epoch_end", epoch=epoch, lr=0.025, train_loss=2.0, train_acc=0.3, val_loss=2.1, val_acc=0.2,
+                 skip_normal=1, skip_reduce=1, alphas={"normal": rows, "reduce": rows}, genotype=pair)
     bus.emit("run_end", status="finished", epochs_done=epochs)
 
 

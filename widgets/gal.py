@@ -76,9 +76,8 @@ class MaskLines:
                   for label, c, i in zip(labels, cells, nodes, strict=True)}
         for label in labels:  # every line names itself on hover
             styles[label]["hovertemplate"] = f"{label}: mask %{{y:.3f}} at epoch %{{x:.2f}}<extra></extra>"
-        plot = LinePlot([(label, "masks_flat", f"values[{j}]") for j, label in enumerate(labels)], x="x",
-                        title="mask value of every node (0 = pruned)", yaxis_title="mask s", height=self.height,
-                        mode="lines", styles=styles, xaxis_title="mask-training epoch")
+        plot = LinePlot(labels, kinds=(), title="mask value of every node (0 = pruned)", yaxis_title="mask s",
+                        height=self.height, mode="lines", styles=styles, xaxis_title="mask-training epoch")
         plot.figure.update_layout(width=HALF, showlegend=False)  # 20 lines: the key below and hover name them
         return plot
 
@@ -98,7 +97,7 @@ class MaskLines:
             self.widget.children = [self.plot.figure, self.caption]
         elif event.kind == "masks":
             x = event["epoch"] - 1 + event["step"] / max(event["steps"], 1)
-            self.plot(Event("masks_flat", {"x": x, "values": _flat(event["masks"])}))
+            self.plot.stream(x, dict(zip(self.plot.labels, _flat(event["masks"]), strict=False)))
         elif event.kind == "run_end":
             self.plot.flush()
 
@@ -133,6 +132,7 @@ class MaskHeatmap:
 STAGES = {"baseline": ("baseline training", "baseline", "#1f77b4"),
           "gal masks": ("mask training", "masks", "#ff7f0e"),
           "retrain": ("retraining the pruned network", "retrain", "#2ca02c")}
+STAGE_KINDS = ("train", "prune")  # the run kinds of the stages; a whole DARTS-GAL run holds them
 
 
 def stage_title(event: Event) -> str:
@@ -166,7 +166,7 @@ class StageAccuracy:
         self.stage, self.offset, self.end = "run", 0, 0
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "run_start":
+        if event.kind == "run_start" and event.run_kind in STAGE_KINDS:  # not a run made of stages
             name = event.get("name", "run")
             lam = (event.get("config") or {}).get("lam")
             self.stage = name if name == "baseline" or lam is None else f"{STAGES.get(name, (0, name))[1]} λ={lam:g}"
@@ -191,9 +191,14 @@ class GalStatus(RunStatus):
     def set_text(self, text: str, color: str | None = None) -> None:
         super().set_text(f"<b>{html.escape(self.stage)}</b> · {text}" if self.stage else text, color)
 
+    def where(self) -> str:
+        """The stage's own progress ('3/10 steps · ') when the stages share one bar; the stage is named in front."""
+        run = self.tree.current
+        return f"{min(run.done, run.total)}/{run.total} steps · " if self.tree.nested else ""
+
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start":
-            self.stage = stage_title(event)
+            self.stage = stage_title(event) if event.run_kind in STAGE_KINDS else ""
         super().__call__(event)
         if event.kind == "run_end" and event.get("message"):
             self.set_text(html.escape(event["message"]), "#b00020")
@@ -211,9 +216,11 @@ class SweepProgress(w.VBox):
         self.line = w.HTML(f"λ sweep over {', '.join(f'{v:g}' for v in self.lams)}: waiting to start")
         super().__init__([self.bar, self.line])
         self.done, self._lam, self._stage = 0, None, ""
+        self._stage_runs: set[str | None] = set()  # a whole run's run_end, after its stages', is not counted
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.get("name") in STAGES:
+            self._stage_runs.add(event.run_id)
             lam = (event.get("config") or {}).get("lam")
             if event["name"] == "gal masks":
                 self._lam = lam
@@ -221,7 +228,8 @@ class SweepProgress(w.VBox):
             self._show()
         elif event.kind == "epoch_end":
             self._show(f" · epoch {event['epoch']}")
-        elif event.kind == "run_end" and (event.get("status") != "finished" or self._stage.startswith("retrain")):
+        elif event.kind == "run_end" and event.run_id in self._stage_runs and (
+                event.get("status") != "finished" or self._stage.startswith("retrain")):
             self.done += 1
             self.bar.value = min(self.done, self.bar.max)
             if self.done == len(self.lams):

@@ -18,11 +18,13 @@ A new run clears every part at its start; until its first epoch ends each part s
 
 from __future__ import annotations
 
+import html
 import threading
 
 import ipywidgets as w
 
 from toolkit.events import Event
+from toolkit.run_tree import RunTree
 
 from .cells import CellView
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle
@@ -42,7 +44,13 @@ def edge_labels(nodes: int) -> list[str]:
 
 
 class RunStatus(w.VBox):
-    """A progress bar and a one-line status that follow a run's events (updated at most 10 times a second)."""
+    """A progress bar and a one-line status that follow a run's events (updated at most 10 times a second).
+
+    Nested runs (DARTS-GAL stages, members of a population) share one bar: the root run's
+    ``run_start`` sets it over all their steps and a step of any run in the tree advances it; the
+    line names the current child run and its own progress. A run with no known parent restarts
+    the bar, as a single run does.
+    """
 
     def __init__(self):
         self.bar = w.IntProgress(value=0, min=0, max=1, description="", layout=w.Layout(width="100%"))
@@ -50,34 +58,46 @@ class RunStatus(w.VBox):
         self.line.add_class("nas-status")
         super().__init__([self.bar, self.line])
         self._throttle = Throttle(0.1)
-        self._done_steps = 0
-        self._epochs = 0
+        self.tree = RunTree()
 
     def set_text(self, text: str, color: str | None = None) -> None:
         self.line.value = f'<span style="color:{color}">{text}</span>' if color else text
 
+    def where(self) -> str:
+        """'stage name · 3/10 steps · ' while a child run goes on, '' for a single run."""
+        label = self.tree.current_label()
+        return f"{html.escape(label)} · " if label else ""
+
     def __call__(self, event: Event) -> None:
-        if event.kind == "run_start":
-            self.bar.max = max(int(event["total_steps"]), 1)
+        run = self.tree(event)
+        root = self.tree.root
+        if run is None:
+            return
+        epochs = f"/{run.epochs}" if run.epochs else ""
+        if event.kind == "run_start" and run is root:
+            self.bar.max = max(root.total, 1)
             self.bar.value = 0
             self.bar.bar_style = ""
-            self._done_steps, self._epochs = 0, event["epochs"]
-            self.set_text(f"{event.get('name', 'run')}: starting")
+            self.set_text(f"{html.escape(run.name)}: starting")
+        elif event.kind == "run_start":
+            self.set_text(f"{self.where()}starting")
         elif event.kind == "step":
-            self._done_steps += 1
             if self._throttle.ready():
-                self.bar.value = min(self._done_steps, self.bar.max)
-                self.set_text(f"epoch {event['epoch']}/{self._epochs} · step {event['step']}/{event['steps']} · "
+                self.bar.value = min(root.done, self.bar.max)
+                self.set_text(f"{self.where()}epoch {event['epoch']}{epochs} · step {event['step']}/{event['steps']} · "
                               f"batch loss {event['loss']:.3f}")
         elif event.kind == "epoch_end":
-            self.bar.value = min(self._done_steps, self.bar.max)
+            self.bar.value = min(root.done, self.bar.max)
             shown = " · ".join(f"{k.replace('_', ' ')} {event[k]:.3f}" for k in
                                ("train_loss", "val_loss", "val_acc", "test_acc") if k in event.data)
-            self.set_text(f"epoch {event['epoch']}/{self._epochs} done · {shown}")
-        elif event.kind == "run_end":
-            self.bar.value = self.bar.max if event["status"] == "finished" else self.bar.value
+            self.set_text(f"{self.where()}epoch {event['epoch']}{epochs} done · {shown}")
+        elif event.kind == "run_end" and run is root:
+            self.bar.value = self.bar.max if event["status"] == "finished" else min(root.done, self.bar.max)
             self.bar.bar_style = "success" if event["status"] == "finished" else "warning"
             self.set_text(f"{event['status']} after {event['epochs_done']} epoch(s)")
+        elif event.kind == "run_end":
+            self.bar.value = min(root.done, self.bar.max)
+            self.set_text(f"{html.escape(run.name)} {event['status']} after {event['epochs_done']} epoch(s)")
 
 
 class AlphaView(w.VBox):

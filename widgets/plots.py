@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 
 import plotly.graph_objects as go
@@ -85,7 +85,7 @@ class LinePlot:
             or a tuple ``(label, kind, field)`` to read one field from one event kind (e.g.
             ``("batch loss", "step", "loss")``). None plots every numeric field of matching
             events; list fields become one line per element (``masks[0]``, ``masks[1]``, ...).
-        kinds: event kinds read for plain field names.
+        kinds: event kinds read for plain field names (empty: a chart fed by hand, see :meth:`stream`).
         x: the x value: an event field name, or a function of the event (default: position in
             epochs, fractional for steps).
         title, xaxis_title, yaxis_title, height, width: figure layout (width None: plotly's default).
@@ -176,11 +176,17 @@ class LinePlot:
 
     def add(self, x, **values: float) -> None:
         """Add one point per named line by hand (lines are created on first use) and redraw."""
+        self.stream(x, values)
+        self.flush()
+
+    def stream(self, x, values: Mapping[str, float]) -> None:
+        """Add one point per named line by hand (lines are created on first use); the chart is redrawn
+        at most every ``min_interval`` seconds, as for events, so call :meth:`flush` after the last."""
         for label in values:
             if label not in self._points:
                 self._add_series(label, "", label)  # kind '' never matches an event
-        self._append(x, values)
-        self.flush()
+        self._append(x, dict(values))
+        self._maybe_flush(False)
 
     def _append(self, x, values: dict) -> None:
         with self._lock:
