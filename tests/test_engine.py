@@ -5,13 +5,15 @@ Every comparison is between runs in one process (a run with itself), so it holds
 
 import json
 import pickle
+import random
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
 from toolkit.cli import main
-from toolkit.config import SearchConfig
+from toolkit.config import SearchConfig, TrainConfig
 from toolkit.data import load_dataset
 from toolkit.errors import ToolkitError
 from toolkit.events import StopSignal
@@ -20,6 +22,7 @@ from toolkit.gal.run import run_gal
 from toolkit.genotype import load_architecture
 from toolkit.search import build_supernet, run_search
 from toolkit.space import SearchSpace
+from toolkit.train import train_network
 
 # fake data: 256 training images, so 4 steps per stage (batch 64): baseline 1-4, masks 5-8, retrain 9-12
 GAL = GalConfig(dataset="fake", channels=4, cells=3, reductions=(2,), epochs=1, batch_size=64, gal_epochs=2,
@@ -155,3 +158,47 @@ def test_search_result_pickles_without_its_live_module(tmp_path):
     assert (copy.genotype, copy.history, copy.status, copy.alphas, copy.run_dir) == \
         (result.genotype, result.history, result.status, result.alphas, result.run_dir)
     assert all(isinstance(v, list) for v in copy.alphas.values())
+
+
+# ------------------------------------------------------------------------------------- random state
+
+TRAIN = TrainConfig(dataset="fake", epochs=1, batch_size=64, channels=4, cells=3, drop_path=0.2, dropout=0.3,
+                    auxiliary_weight=0.4)  # dropout and drop-path draw random numbers in every step
+
+
+def global_state():
+    return random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state()
+
+
+def same_state(a, b):
+    return a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+
+
+@pytest.mark.parametrize("kind", ["search", "train", "gal"])
+def test_a_run_leaves_the_callers_random_state_alone(kind):
+    torch.manual_seed(1234)
+    random.seed(1234)
+    np.random.seed(1234)
+    before = global_state()
+    if kind == "search":
+        run_search(SEARCH)
+    elif kind == "train":
+        train_network(load_architecture("DARTS_V2"), TRAIN)
+    else:
+        run_gal(load_architecture("DARTS_V2"), replace(GAL, gal_epochs=1))
+    assert same_state(global_state(), before)
+
+
+def test_runs_inside_another_or_one_after_the_other_give_each_alone_result():
+    darts = load_architecture("DARTS_V2")
+    alone_train = train_network(darts, TRAIN).history
+    alone_search = run_search(SEARCH).history
+    inner = []
+
+    def start_a_search_mid_training(event):
+        if event.kind == "step" and event["step"] == 2:
+            inner.append(run_search(SEARCH).history)
+
+    outer = train_network(darts, TRAIN, listeners=(start_a_search_mid_training,)).history
+    assert inner == [alone_search] and outer == alone_train
+    assert run_search(SEARCH).history == alone_search and train_network(darts, TRAIN).history == alone_train

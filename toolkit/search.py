@@ -25,7 +25,7 @@ from .genotype import CellPair
 from .loop import evaluate, make_loader, require, weight_step
 from .memory import StepMemory
 from .rundir import RunDir
-from .runtime import autocast, grad_scaler, prepare_model, seed_everything, to_device
+from .runtime import autocast, grad_scaler, prepare_model, seeded, to_device
 from .supernet import Supernet, is_arch_name
 
 
@@ -234,14 +234,15 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
         require(data, DatasetSplits, "data")
     if model is not None:
         require(model, Supernet, "model")
-    seed_everything(config.seed)
-    data = data or load_search_data(config)
-    model = model if model is not None else build_supernet(config, data)  # bad input fails before a folder exists
-    if alphas is not None:
-        set_alphas(model, alphas)
-    session = session or Session(config, listeners, stop, run_dir, resume, progress)
-    model = prepare_model(model, session.device, config.channels_last)
-    search = _Search(config, model, data, session)
-    status, history = run_epochs(search, session)
+    with seeded(config.seed):
+        data = data or load_search_data(config)
+        # bad input fails here, before a run folder is created
+        model = model if model is not None else build_supernet(config, data)
+        if alphas is not None:
+            set_alphas(model, alphas)
+        session = session or Session(config, listeners, stop, run_dir, resume, progress)
+        model = prepare_model(model, session.device, config.channels_last)
+        search = _Search(config, model, data, session)
+        status, history = run_epochs(search, session)
     return SearchResult(search.genotype, history, status, model, session.run.path if session.run else None,
                         arch_values(model))

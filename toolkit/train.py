@@ -16,7 +16,7 @@ from .genotype import CellPair, Network
 from .loop import evaluate, make_loader, require, weight_step
 from .model import EvalNetwork, NetworkSizes, count_parameters
 from .rundir import RunDir
-from .runtime import grad_scaler, prepare_model, seed_everything, to_device
+from .runtime import grad_scaler, prepare_model, seeded, to_device
 
 
 @dataclass
@@ -138,14 +138,14 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
     require(architecture, (CellPair, Network), "architecture")
     if data is not None:
         require(data, DatasetSplits, "data")
-    seed_everything(config.seed)
-    data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
-    model = model if model is not None else build_network(architecture, config, data)
-    session = session or Session(config, listeners, stop, run_dir, resume, progress)
-    network = model.network
-    model = prepare_model(model, session.device, config.channels_last)
-    training = _Training(config, model, data, session, name)
-    status, history = run_epochs(training, session)
+    with seeded(config.seed):
+        data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+        model = model if model is not None else build_network(architecture, config, data)
+        session = session or Session(config, listeners, stop, run_dir, resume, progress)
+        network = model.network
+        model = prepare_model(model, session.device, config.channels_last)
+        training = _Training(config, model, data, session, name)
+        status, history = run_epochs(training, session)
     final = training.final
     return TrainResult(model, network, history, status, final["acc"], final["loss"], training.parameters,
                        session.run.path if session.run else None)

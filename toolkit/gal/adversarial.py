@@ -46,7 +46,7 @@ from ..events import EventBus
 from ..loop import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
 from ..rundir import RunDir
-from ..runtime import seed_everything, to_device
+from ..runtime import seeded, to_device
 from .config import GalConfig
 from .discriminator import Discriminator
 from .fista import FISTA
@@ -252,9 +252,9 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
     with ``session.resume`` a stopped mask training continues where it stopped). Mask values are
     FISTA's iterates (exact zeros), not its extrapolated points.
     """
-    seed_everything(config.seed)  # the same baseline and config always prune the same way
-    masking = _Masking(baseline, config, data, session, name)
-    status, history = run_epochs(masking, session)
+    with seeded(config.seed):  # the same baseline and config always prune the same way
+        masking = _Masking(baseline, config, data, session, name)
+        status, history = run_epochs(masking, session)
     stage = masking.stage
     return MaskTraining(stage.generator, mask_values(stage.masks), stage.discriminator, history, status,
                         masking.message)

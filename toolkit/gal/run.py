@@ -21,7 +21,7 @@ from ..genotype import CellPair, Network
 from ..loop import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
 from ..rundir import CHECKPOINT, RunDir, load_checkpoint
-from ..runtime import pick_device, seed_everything
+from ..runtime import pick_device, seeded
 from ..train import TrainResult, as_network, build_network, train_network
 from .adversarial import epoch_steps, train_masks
 from .config import GalConfig
@@ -138,65 +138,65 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         raise ToolkitError("run_gal needs an architecture to train a baseline from, or a trained baseline")
     if baseline is None:
         architecture = as_network(architecture, config)  # bad cells/reductions fail before any folder exists
-    seed_everything(config.seed)
-    data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
-    run = RunDir(run_dir, resume=resume) if run_dir is not None else None
-    if run and not (resume and (run.path / "config.json").is_file()):
-        run.write_json("config.json", {"kind": "gal", **config.to_dict()})
-    if run and resume and (run.path / "masks" / "run.json").is_file() and \
-            run.read_json("masks/run.json", {}).get("status") == "collapsed":
-        raise ToolkitError(f"the mask training of '{run.path}' collapsed, so there is nothing to resume; "
-                           "start a new run with a smaller λ (--lam)")
-    stop = stop or StopSignal()
-    bus = EventBus([*listeners, *([ProgressBar()] if progress else [])])
-    stages = [name for name in STAGES if baseline is None or name != "baseline"]
+    with seeded(config.seed):  # each stage seeds itself again; the caller's random state is given back
+        data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+        run = RunDir(run_dir, resume=resume) if run_dir is not None else None
+        if run and not (resume and (run.path / "config.json").is_file()):
+            run.write_json("config.json", {"kind": "gal", **config.to_dict()})
+        if run and resume and (run.path / "masks" / "run.json").is_file() and \
+                run.read_json("masks/run.json", {}).get("status") == "collapsed":
+            raise ToolkitError(f"the mask training of '{run.path}' collapsed, so there is nothing to resume; "
+                               "start a new run with a smaller λ (--lam)")
+        stop = stop or StopSignal()
+        bus = EventBus([*listeners, *([ProgressBar()] if progress else [])])
+        stages = [name for name in STAGES if baseline is None or name != "baseline"]
 
-    def stage_session(name: str) -> Session:
-        folder = run.path / name if run else None
-        again = resume and folder is not None and ((folder / "config.json").is_file() or
-                                                   (folder / CHECKPOINT).is_file())
-        return Session(config, stop=stop, run_dir=folder, resume=again, bus=bus.child(name))
+        def stage_session(name: str) -> Session:
+            folder = run.path / name if run else None
+            again = resume and folder is not None and ((folder / "config.json").is_file() or
+                                                       (folder / CHECKPOINT).is_file())
+            return Session(config, stop=stop, run_dir=folder, resume=again, bus=bus.child(name))
 
-    sizes = stage_steps(config, data)
-    total = sum(steps_left(run.path / name if run and resume else None, *sizes[name]) for name in stages)
-    bus.emit("run_start", name="gal", kind="gal", config=config.to_dict(), total_steps=total)
-    result = GalResult(baseline, run_dir=run.path if run else None)
+        sizes = stage_steps(config, data)
+        total = sum(steps_left(run.path / name if run and resume else None, *sizes[name]) for name in stages)
+        bus.emit("run_start", name="gal", kind="gal", config=config.to_dict(), total_steps=total)
+        result = GalResult(baseline, run_dir=run.path if run else None)
 
-    if baseline is None:
-        trained = train_network(architecture, config, data=data, name="baseline", session=stage_session("baseline"))
-        result.history["baseline"] = trained.history
-        if trained.status == "stopped":
-            result.baseline, result.status = trained.model, "stopped"
+        if baseline is None:
+            trained = train_network(architecture, config, data=data, name="baseline", session=stage_session("baseline"))
+            result.history["baseline"] = trained.history
+            if trained.status == "stopped":
+                result.baseline, result.status = trained.model, "stopped"
+                return _finish(run, result, bus)
+            baseline = trained
+        if isinstance(baseline, TrainResult):
+            acc_before, result.baseline = baseline.test_acc, baseline.model
+        else:
+            acc_before = baseline_accuracy(baseline, data, config)
+
+        masking = train_masks(result.baseline, config, data, stage_session("masks"))
+        result.history["gal"], result.generator, result.masks = masking.history, masking.generator, masking.masks
+        if run:
+            run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
+        if masking.status != "finished":
+            result.status, result.message = masking.status, masking.message
             return _finish(run, result, bus)
-        baseline = trained
-    if isinstance(baseline, TrainResult):
-        acc_before, result.baseline = baseline.test_acc, baseline.model
-    else:
-        acc_before = baseline_accuracy(baseline, data, config)
 
-    masking = train_masks(result.baseline, config, data, stage_session("masks"))
-    result.history["gal"], result.generator, result.masks = masking.history, masking.generator, masking.masks
-    if run:
-        run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
-    if masking.status != "finished":
-        result.status, result.message = masking.status, masking.message
+        result.keep = kept_from_masks(masking.masks, config.threshold)
+        result.network = prune_network(result.baseline.network, result.keep)
+        if run:
+            run.write_json("pruned_network.json", result.network.to_dict())
+        inherited = build_pruned(masking.generator, result.keep) if config.retrain == "inherit" else None
+        retrained = train_network(result.network, config, data=data, model=inherited, name="retrain",
+                                  session=stage_session("retrain"))
+        result.history["retrain"], result.model, result.status = retrained.history, retrained.model, retrained.status
+        masked_acc = masking.history[-1]["test_acc"] if masking.history else None
+        result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
+                                  count_parameters(result.baseline), retrained.parameters, acc_before, masked_acc,
+                                  retrained.test_acc, config.lam, config.threshold)
+        if run:
+            run.write_json("report.json", {**result.report.to_dict(), "status": result.status})
         return _finish(run, result, bus)
-
-    result.keep = kept_from_masks(masking.masks, config.threshold)
-    result.network = prune_network(result.baseline.network, result.keep)
-    if run:
-        run.write_json("pruned_network.json", result.network.to_dict())
-    inherited = build_pruned(masking.generator, result.keep) if config.retrain == "inherit" else None
-    retrained = train_network(result.network, config, data=data, model=inherited, name="retrain",
-                              session=stage_session("retrain"))
-    result.history["retrain"], result.model, result.status = retrained.history, retrained.model, retrained.status
-    masked_acc = masking.history[-1]["test_acc"] if masking.history else None
-    result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
-                              count_parameters(result.baseline), retrained.parameters, acc_before, masked_acc,
-                              retrained.test_acc, config.lam, config.threshold)
-    if run:
-        run.write_json("report.json", {**result.report.to_dict(), "status": result.status})
-    return _finish(run, result, bus)
 
 
 def _finish(run: RunDir | None, result: GalResult, bus: EventBus) -> GalResult:
