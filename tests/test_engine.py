@@ -84,6 +84,14 @@ def test_gal_stopped_in_any_stage_resumes_to_the_uninterrupted_result(stops, tmp
         assert root["total_steps"] == sum(e.kind == "step" for e in seen) or seen[-1]["status"] == "stopped"
 
 
+def test_gal_retraining_inherited_weights_resumes_to_the_uninterrupted_result(tmp_path):
+    config = replace(GAL, retrain="inherit")
+    full, _ = gal_parts(tmp_path / "full", [], config)
+    resumed, _ = gal_parts(tmp_path / "parts", [10], config)
+    assert resumed.history == full.history and resumed.report.to_dict() == full.report.to_dict()
+    assert read(tmp_path / "parts", GAL_FILES) == read(tmp_path / "full", GAL_FILES)
+
+
 def test_gal_is_one_parent_run_of_its_stages(full_gal):
     _, _, events = full_gal
     root = events[0]

@@ -30,7 +30,7 @@ import torch
 
 from .config import RunConfig
 from .errors import ToolkitError
-from .events import EventBus, Listener, ProgressBar, StopSignal
+from .events import EventBus, ProgressBar, StopSignal
 from .rundir import CHECKPOINT, RunDir, load_checkpoint
 from .runtime import pick_device, rng_state, set_rng_state
 
@@ -41,6 +41,11 @@ class Diverged(Exception):
     def __init__(self, loss: float):
         super().__init__(loss)
         self.loss = loss
+
+
+def event_bus(listeners=(), progress: bool = False) -> EventBus:
+    """A root run's bus: the given listeners, and a console bar when ``progress`` is true."""
+    return EventBus([*listeners, *([ProgressBar()] if progress else [])])
 
 
 @dataclass
@@ -67,10 +72,7 @@ class Session:
 
     def __post_init__(self):
         if self.bus is None:
-            listeners: list[Listener] = list(self.listeners)
-            if self.progress:
-                listeners.append(ProgressBar())
-            self.bus = EventBus(listeners)
+            self.bus = event_bus(self.listeners, self.progress)
         self.stop = self.stop or StopSignal()
         self.device = pick_device(self.config.device)
         if self.config.amp != "off" and self.device.type != "cuda":

@@ -14,9 +14,9 @@ from pathlib import Path
 from torch import nn
 
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, steps_left
+from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
-from ..events import EventBus, Listener, ProgressBar, StopSignal
+from ..events import EventBus, Listener, StopSignal
 from ..genotype import CellPair, Network
 from ..loop import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
@@ -148,7 +148,7 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
             raise ToolkitError(f"the mask training of '{run.path}' collapsed, so there is nothing to resume; "
                                "start a new run with a smaller λ (--lam)")
         stop = stop or StopSignal()
-        bus = EventBus([*listeners, *([ProgressBar()] if progress else [])])
+        bus = event_bus(listeners, progress)
         stages = [name for name in STAGES if baseline is None or name != "baseline"]
 
         def stage_session(name: str) -> Session:
