@@ -33,6 +33,15 @@ SEARCH = SearchConfig(dataset="fake", epochs=1, batch_size=32, channels=4, cells
                       space=SearchSpace.preset("darts", 2))
 
 
+def test_the_run_loop_example_runs():
+    import doctest
+
+    import toolkit.engine
+
+    results = doctest.testmod(toolkit.engine)
+    assert results.attempted > 0 and results.failed == 0
+
+
 def stop_after(at: int, stop: StopSignal, seen: list):
     """A listener that records every event and asks for a stop after the ``at``-th step."""
     def listener(event):

@@ -16,6 +16,38 @@ of an epoch. :func:`run_epochs` does the rest, the same way for every method:
 - divergence: a step or epoch end raising :class:`Diverged` marks the run diverged (``run.json``), keeps
   the last good checkpoint and raises one ToolkitError line naming the learning rate.
 
+Example (a method that fits y = 2x; an Epochs is its state, a step and an epoch end):
+    >>> import torch
+    >>> from torch.utils.data import TensorDataset
+    >>> from toolkit.config import RunConfig
+    >>> from toolkit.loop import make_loader
+    >>> class Fit(Epochs):
+    ...     kind, name, epochs, steps = "fit", "fit y = 2x", 30, 2
+    ...     def __init__(self):
+    ...         self.model = torch.nn.Linear(1, 1, bias=False)
+    ...         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.1)
+    ...         self.loaders = (make_loader(TensorDataset(torch.ones(4, 1), 2 * torch.ones(4, 1)), 2, True),)
+    ...     def state_dict(self):
+    ...         return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}
+    ...     def load_state_dict(self, state):
+    ...         self.model.load_state_dict(state["model"]); self.opt.load_state_dict(state["optimizer"])
+    ...     def begin_epoch(self, epoch, partial):
+    ...         self.partial = dict(partial or {"loss": 0.0})
+    ...         return {"lr": 0.1}
+    ...     def batches(self):
+    ...         return self.loaders[0]
+    ...     def step(self, batch, epoch, step):
+    ...         self.opt.zero_grad()
+    ...         loss = (self.model(batch[0]) - batch[1]).pow(2).mean()
+    ...         loss.backward(); self.opt.step()
+    ...         self.partial["loss"] += loss.item()
+    ...         return {"loss": loss.item()}
+    ...     def end_epoch(self, epoch):
+    ...         return {"epoch": epoch + 1, "train_loss": self.partial["loss"] / self.steps}, {}
+    >>> status, history = run_epochs(Fit(), Session(RunConfig(device="cpu")))
+    >>> status, len(history), history[-1]["train_loss"] < 1e-6
+    ('finished', 30, True)
+
 This loop follows the callback-driven training loop of fastai (Howard & Gugger, "fastai: A Layered
 API for Deep Learning", arXiv:2002.04688): the loop owns the bookkeeping, a method only the maths.
 """
