@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import types
 import typing
@@ -216,19 +217,25 @@ def check_event(kind: str, data: Mapping, run_kind: str | None = None) -> None:
             raise ToolkitError(f"{where}: field 'pareto_front' names ids {unknown} that are not in the population")
 
 
-def _check_fields(payload: type, data: Mapping, where: str) -> None:
+@functools.cache
+def _fields(payload: type) -> dict[str, tuple[bool, tuple[type, ...]]]:
+    """Per field of ``payload``: (required, the types it accepts); read once, as emit runs every step."""
     hints = typing.get_type_hints(payload)
-    fields = {f.name: f for f in dataclasses.fields(payload)}
+    return {f.name: (f.default is dataclasses.MISSING,
+                     typing.get_args(hints[f.name]) if isinstance(hints[f.name], types.UnionType) else (hints[f.name],))
+            for f in dataclasses.fields(payload)}
+
+
+def _check_fields(payload: type, data: Mapping, where: str) -> None:
+    fields = _fields(payload)
     for name in data:
         if name not in fields:
             raise ToolkitError(f"{where}: unknown field '{name}'; its fields are {', '.join(fields)}")
-    for name, f in fields.items():
-        required = f.default is dataclasses.MISSING
+    for name, (required, allowed) in fields.items():
         if name not in data:
             if required:
                 raise ToolkitError(f"{where}: required field '{name}' is missing")
             continue
-        allowed = typing.get_args(hints[name]) if isinstance(hints[name], types.UnionType) else (hints[name],)
         value = data[name]
         if not any(_is(value, t) for t in allowed):
             names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)

@@ -197,8 +197,8 @@ class GalStatus(RunStatus):
         return f"{min(run.done, run.total)}/{run.total} steps · " if self.tree.nested else ""
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "run_start":
-            self.stage = stage_title(event) if event.run_kind in STAGE_KINDS else ""
+        if event.kind == "run_start" or (event.kind == "run_end" and event.run_kind not in STAGE_KINDS):
+            self.stage = stage_title(event) if event.run_kind in STAGE_KINDS else ""  # a whole run: no stage
         super().__call__(event)
         if event.kind == "run_end" and event.get("message"):
             self.set_text(html.escape(event["message"]), "#b00020")
@@ -278,7 +278,7 @@ class GalLiveView(w.VBox):
         self.accuracy.reset()
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "run_start" and event.get("kind") == "prune":
+        if event.kind == "run_start" and event.run_kind == "prune":
             self.adversarial.clear()
             self.generator.clear()
         for listener in self.listeners:
