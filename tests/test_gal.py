@@ -496,7 +496,7 @@ def test_cli_builds_the_config_of_the_documented_command():
 
 def test_cli_rejects_bad_input_with_one_clear_message(tmp_path):
     args = prune_args("gal", "--genotype", "DARTS_V2", "--resume", "--out", str(tmp_path))
-    with pytest.raises(ToolkitError, match="cannot be resumed"):
+    with pytest.raises(ToolkitError, match="holds no prune run"):
         args.func(args)
     args = prune_args("gal", "--out", str(tmp_path / "x"))
     with pytest.raises(ToolkitError, match="--genotype"):

@@ -70,7 +70,7 @@ def test_stopped_and_unknown_runs_are_summarised(runs, capsys, tmp_path):
         (stopped / name).unlink()
     shutil.rmtree(stopped / "retrain")
     code, out, _ = run(capsys, "show", stopped)
-    assert code == 0 and "running or interrupted" in out and "--resume" not in out
+    assert code == 0 and "running or interrupted (continue it with --resume)" in out
     assert "masks 0/1, retrain 0/1" in out and "no report.json yet" in out
     assert "baseline network (not pruned yet)" in out
     future = tmp_path / "future"

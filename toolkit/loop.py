@@ -1,19 +1,16 @@
-"""Plumbing every training loop shares: loaders, evaluation, the run session and the w step."""
+"""Plumbing every training loop shares: loaders, evaluation and the w step (the loop itself: engine.py)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .config import RunConfig
+from .engine import Session
 from .errors import ToolkitError
-from .events import EventBus, Listener, ProgressBar, StopSignal
-from .rundir import RunDir
-from .runtime import autocast, pick_device, to_device
+from .runtime import autocast, to_device
+
+__all__ = ["Session", "evaluate", "logits_of", "make_loader", "require", "weight_step"]
 
 
 def make_loader(dataset, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False) -> DataLoader:
@@ -45,97 +42,11 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, a
     return {"loss": loss_sum / max(total, 1), "acc": correct / max(total, 1)}
 
 
-@dataclass
-class Session:
-    """What one run needs besides its model: event bus, stop signal, device and run folder.
-
-    Args:
-        config: the run's configuration.
-        listeners: event callbacks (a tqdm bar is added when ``progress`` is true).
-        stop: a StopSignal another thread may set.
-        run_dir: folder for the run record (None keeps everything in memory).
-        resume: continue the run found in ``run_dir``.
-    """
-
-    config: RunConfig
-    listeners: tuple = ()
-    stop: StopSignal | None = None
-    run_dir: str | Path | None = None
-    resume: bool = False
-    progress: bool = False
-
-    def __post_init__(self):
-        listeners: list[Listener] = list(self.listeners)
-        if self.progress:
-            listeners.append(ProgressBar())
-        self.bus = EventBus(listeners)
-        self.stop = self.stop or StopSignal()
-        self.device = pick_device(self.config.device)
-        if self.config.amp != "off" and self.device.type != "cuda":
-            raise ToolkitError(f"mixed precision (amp {self.config.amp}) needs a CUDA GPU and this run is on "
-                               f"{self.device.type}; use --amp off")
-        self.run = RunDir(self.run_dir, resume=self.resume) if self.run_dir is not None else None
-
-    def checkpoint_to_resume(self) -> dict | None:
-        """The run folder's checkpoint when resuming; None for a new run or one that stopped before its
-        first checkpoint (it then starts from the beginning)."""
-        if not (self.resume and self.run and self.run.has_checkpoint):
-            return None
-        return self.run.load_checkpoint()
-
-    def diverged(self, kind: str, epoch: int, step: int, loss: float, epochs_done: int) -> ToolkitError:
-        """Mark the run diverged (the last checkpoint, from before the blow-up, is kept) and build the error."""
-        message = (f"diverged at epoch {epoch} step {step} (loss {loss}); lower the learning rate"
-                   f" (lr {self.config.lr:g}) and start a new run")
-        if self.run:
-            self.run.write_json("run.json", {"kind": kind, "status": "diverged", "epochs_done": epochs_done,
-                                             "diverged_at": {"epoch": epoch, "step": step}})
-        self.bus.emit("run_end", status="diverged", epochs_done=epochs_done, message=message)
-        return ToolkitError(message)
-
-
 def require(value, kind, what: str) -> None:
     """A ToolkitError unless ``value`` is a ``kind`` (API calls with wrong types fail early and clearly)."""
     if not isinstance(value, kind):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise ToolkitError(f"{what} must be a {names}, got {type(value).__name__}; build one with {names}(...)")
-
-
-def validate_checkpoint(state, where: Path, keys: tuple[str, ...], epochs: int, steps: int,
-                        model: torch.nn.Module) -> None:
-    """Check a checkpoint's keys, position (epoch 0..epochs, step 0..steps-1) and tensor shapes against
-    ``model`` before anything is restored or written."""
-    fix = "resume with the config.json it was written with, or delete it and start a new run"
-    if not isinstance(state, dict):
-        raise ToolkitError(f"checkpoint '{where}' is not a toolkit checkpoint; {fix}")
-    missing = [k for k in keys if k not in state]
-    if missing:
-        raise ToolkitError(f"checkpoint '{where}' lacks {', '.join(missing)}; {fix}")
-    epoch, step = state["epoch"], state.get("step", 0)
-    for name, value, high in (("epoch", epoch, epochs), ("step", step, max(steps - 1, 0))):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-            raise ToolkitError(f"checkpoint '{where}' is at {name} {value!r}, outside 0..{high} of this run; {fix}")
-    saved, own = state["model"], model.state_dict()
-    if not isinstance(saved, dict):
-        raise ToolkitError(f"checkpoint '{where}' has no model weights; {fix}")
-    wrong = sorted(set(saved) ^ set(own)) + [k for k in own if k in saved and (
-        not isinstance(saved[k], torch.Tensor) or saved[k].shape != own[k].shape)]
-    if wrong:
-        first = wrong[0]
-        detail = (f"{first}: {tuple(saved[first].shape)} saved, {tuple(own[first].shape)} here"
-                  if first in saved and first in own and isinstance(saved[first], torch.Tensor) else first)
-        raise ToolkitError(f"checkpoint '{where}' does not fit this network ({len(wrong)} tensor(s) differ, "
-                           f"e.g. {detail}); {fix}")
-
-
-def restore(where: Path, load) -> None:
-    """Run ``load()`` (load_state_dict calls); a mismatch becomes one ToolkitError line."""
-    try:
-        load()
-    except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ToolkitError(f"checkpoint '{where}' cannot be restored ({first}); delete it and start a new run") \
-            from None
 
 
 def weight_step(model, optimizer, x, y, session: Session, scaler=None, aux_weight: float = 0.0,

@@ -105,6 +105,24 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block with the global generators (Python, NumPy, torch CPU and CUDA) seeded from ``seed``,
+    then give the caller its own states back, also when the block raises.
+
+    A run draws its random numbers (weight initialisation, dropout, drop-path) from these generators
+    and its loaders shuffle with generators of their own, so a run neither depends on nor disturbs
+    the caller's random state, and a run started inside another (from a listener) leaves the outer
+    run's random sequence as it was.
+    """
+    saved = rng_state()
+    seed_everything(seed)
+    try:
+        yield
+    finally:
+        set_rng_state(saved)
+
+
 def rng_state() -> dict:
     """All RNG states as tensors and plain values (loadable with ``weights_only=True``)."""
     np_state = np.random.get_state()

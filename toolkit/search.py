@@ -9,7 +9,8 @@ checkpoint. A stop request ends the run after the current step and leaves a chec
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -17,28 +18,36 @@ import torch
 from .architect import Architect
 from .config import SearchConfig
 from .data import DatasetSplits, load_dataset, split_train_val
+from .engine import Diverged, Epochs, Session, run_epochs
+from .errors import ToolkitError
 from .events import Listener, StopSignal
 from .genotype import CellPair
-from .loop import Session, evaluate, make_loader, require, restore, validate_checkpoint, weight_step
+from .loop import evaluate, make_loader, require, weight_step
 from .memory import StepMemory
 from .methods import get_method
-from .rundir import CHECKPOINT
-from .runtime import autocast, grad_scaler, prepare_model, rng_state, seed_everything, set_rng_state, to_device
-from .supernet import Supernet
+from .rundir import RunDir
+from .runtime import autocast, grad_scaler, prepare_model, seeded, to_device
+from .supernet import Supernet, is_arch_name
 
 
 @dataclass
 class SearchResult:
-    """What a search returns: the derived cells, the per-epoch record and the trained supernet."""
+    """What a search returns: the derived cells, the per-epoch record and the trained supernet.
+
+    ``alphas`` holds the final architecture parameters (α, and β where the method has them) as plain
+    lists, ready for :func:`run_search`'s ``alphas``. A result pickles without its live ``model``
+    (it arrives as None), so it can come back from a process pool or a cluster worker.
+    """
 
     genotype: CellPair
     history: list[dict]
     status: str  # finished | stopped
-    model: Supernet
+    model: Supernet | None
     run_dir: Path | None = None
+    alphas: dict[str, list] = field(default_factory=dict)
 
-
-CHECKPOINT_KEYS = ("epoch", "model", "w_optimizer", "arch_optimizer", "schedule", "rng", "loader_rng")
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "model": None}
 
 
 def build_supernet(config: SearchConfig, data: DatasetSplits) -> Supernet:
@@ -64,14 +73,145 @@ def load_search_data(config: SearchConfig) -> DatasetSplits:
     return load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
 
 
+def arch_values(model: Supernet) -> dict[str, list]:
+    """The supernet's architecture parameters (α, β) as plain nested lists."""
+    return {name: p.detach().cpu().tolist() for name, p in model.named_parameters() if is_arch_name(name)}
+
+
+def set_alphas(model: Supernet, alphas: Mapping) -> None:
+    """Copy initial architecture parameters (tensors or nested lists, by name) into ``model``."""
+    own = {name: p for name, p in model.named_parameters() if is_arch_name(name)}
+    for name, value in alphas.items():
+        if name not in own:
+            raise ToolkitError(f"alphas has '{name}', which this supernet lacks (it has {', '.join(own)})")
+        try:
+            value = torch.as_tensor(value, dtype=own[name].dtype)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise ToolkitError(f"alphas['{name}'] is not a table of numbers ({e})") from None
+        if value.shape != own[name].shape:
+            raise ToolkitError(f"alphas['{name}'] has shape {tuple(value.shape)}, this supernet needs "
+                               f"{tuple(own[name].shape)}; build the supernet with the same space and method")
+        with torch.no_grad():
+            own[name].copy_(value)
+
+
+class _Search(Epochs):
+    """One search as the run loop sees it: α step then w step per batch pair (DARTS Algorithm 1)."""
+
+    kind = "search"
+    checkpoint_keys = ("epoch", "model", "w_optimizer", "arch_optimizer", "schedule", "rng", "loader_rng")
+
+    def __init__(self, config: SearchConfig, model: Supernet, data: DatasetSplits, session: Session):
+        self.config, self.session, self.model = config, session, model
+        self.name = f"search {config.method}"
+        w_half, a_half = split_train_val(data.train, config.train_portion, seed=config.seed)
+        self.loaders = (make_loader(w_half, config.batch_size, True, config.seed),
+                        make_loader(a_half, config.batch_size, True, config.seed + 1))
+        self.val_loader = make_loader(a_half, 256, False)
+        self.w_opt = torch.optim.SGD(model.weight_parameters(), config.lr, momentum=config.momentum,
+                                     weight_decay=config.weight_decay)
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, config.epochs, eta_min=config.lr_min)
+        self.architect = Architect(model, self.w_opt, config.order, config.arch_lr, (0.5, 0.999),
+                                   config.arch_weight_decay)
+        self.scaler = grad_scaler(session.device, config.amp)
+        self.epochs, self.steps = config.epochs, min(len(loader) for loader in self.loaders)
+        self.alpha_history: list[dict] = []
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "w_optimizer": self.w_opt.state_dict(),
+                "arch_optimizer": self.architect.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.w_opt.load_state_dict(state["w_optimizer"])
+        self.architect.optimizer.load_state_dict(state["arch_optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+
+    def start(self, run: RunDir) -> None:
+        run.write_json("config.json", {"kind": "search", **self.config.to_dict()})
+
+    def resumed(self, run: RunDir, epochs_done: int) -> None:
+        self.alpha_history = run.read_json("alphas.json", [])[:epochs_done]
+
+    def run_start(self) -> dict:
+        return {"ops": list(self.config.space.ops), "nodes": self.config.space.nodes}
+
+    def begin_epoch(self, epoch: int, partial: dict | None) -> dict:
+        self.epoch, self.lr = epoch, self.schedule.get_last_lr()[0]
+        self.partial = {"sums": dict(partial["sums"]), "memory": dict(partial["memory"])} if partial else {
+            "sums": {"loss": 0.0, "acc": 0.0, "n": 0}, "memory": {"peak_memory_mb": None, "activation_mb": None}}
+        self.model.train()
+        return {"lr": self.lr}
+
+    def batches(self):
+        return zip(*self.loaders)
+
+    def step(self, batch, epoch: int, step: int) -> dict:
+        (xw, yw), (xa, ya) = batch
+        cfg, device = self.config, self.session.device
+        xw, yw = to_device(xw, device, cfg.channels_last), yw.to(device)
+        xa, ya = to_device(xa, device, cfg.channels_last), ya.to(device)
+        # Saved-tensor hooks cost a little Python per op: measure them on each epoch's first step.
+        with StepMemory(device, self.model, activations=step == 0) as meter:
+            if epoch >= cfg.warmup_epochs:
+                with autocast(device, cfg.amp):
+                    self.architect.step(xw, yw, xa, ya, self.lr)
+            loss, acc = weight_step(self.model, self.w_opt, xw, yw, self.session, self.scaler,
+                                    params=self.model.weight_parameters())
+        if not math.isfinite(loss):
+            raise Diverged(loss)
+        update_memory(self.partial["memory"], meter)
+        sums = self.partial["sums"]
+        sums["loss"], sums["acc"], sums["n"] = sums["loss"] + loss, sums["acc"] + acc, sums["n"] + 1
+        return {"loss": loss, "acc": acc, "peak_memory_mb": meter.peak_mb}
+
+    def end_epoch(self, epoch: int) -> tuple[dict, dict]:
+        self.schedule.step()
+        cfg = self.config
+        val = evaluate(self.model, self.val_loader, self.session.device, cfg.amp, cfg.channels_last)
+        if not math.isfinite(val["loss"]):
+            raise Diverged(val["loss"])
+        self.genotype = self.model.genotype()
+        weights = {k: v.detach().cpu().tolist() for k, v in self.model.alpha_weights().items()}
+        sums = self.partial["sums"]
+        record = {"epoch": epoch + 1, "lr": self.lr, "train_loss": sums["loss"] / max(sums["n"], 1),
+                  "train_acc": sums["acc"] / max(sums["n"], 1), "val_loss": val["loss"], "val_acc": val["acc"],
+                  **{f"skip_{kind}": n for kind, n in skip_counts(self.genotype).items()}, **self.partial["memory"]}
+        self.alpha_history.append({"epoch": epoch + 1, **weights})
+        return record, {"alphas": weights, "genotype": self.genotype.to_dict(), "genotype_text": str(self.genotype)}
+
+    def save_records(self, run: RunDir) -> None:
+        run.write_json("alphas.json", self.alpha_history)
+        run.write_json("genotype.json", self.genotype.to_dict())
+
+    def finish(self, status: str, history: list[dict], run: RunDir | None) -> tuple[dict, dict]:
+        self.genotype = self.model.genotype()
+        if run:
+            run.write_json("genotype.json", self.genotype.to_dict())
+        return ({"epochs_done": len(history), "genotype": str(self.genotype)},
+                {"genotype": self.genotype.to_dict(), "genotype_text": str(self.genotype), "epochs_done": len(history)})
+
+
 def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | None = None,
+               model: Supernet | None = None, alphas: Mapping | None = None,
                listeners: tuple[Listener, ...] = (), stop: StopSignal | None = None,
-               run_dir: str | Path | None = None, resume: bool = False, progress: bool = False) -> SearchResult:
+               run_dir: str | Path | None = None, resume: bool = False, progress: bool = False,
+               session: Session | None = None) -> SearchResult:
     """Run a search and return its result.
+
+    A search is composable: hand in a ``model`` (a supernet built elsewhere, e.g. with
+    :func:`build_supernet` and weights inherited from another network) and/or initial ``alphas`` (e.g.
+    a shallower search's :attr:`SearchResult.alphas`, as ME-DARTS copies α into a deeper supernet;
+    Chen, Shi, Luo, "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture
+    Search"). The search trains the given model in place; the result's ``alphas`` are plain lists and
+    the result pickles without the model.
 
     Args:
         config: what to search (method, space, sizes, optimiser settings).
         data: preloaded dataset splits (default: load ``config.dataset``).
+        model: the supernet to search with (default: build the one ``config`` describes).
+        alphas: initial architecture parameters by name (``alpha_normal``, ``alpha_reduce`` and, for
+            ADARTS/PC-DARTS edge normalisation, ``beta_normal``, ``beta_reduce``), tensors or lists.
         listeners: callbacks receiving events.
         stop: set it from another thread to stop cleanly after the current step; the checkpoint
             then holds the position inside the epoch, and ``resume`` continues exactly where the
@@ -79,6 +219,8 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
         run_dir: folder for config.json, metrics.json, alphas.json, genotype.json, checkpoint.pt.
         resume: continue from ``run_dir``'s checkpoint (from the start if it stopped before one).
         progress: show a tqdm bar.
+        session: run inside this session (its bus, stop signal and folder) instead of one built from
+            ``listeners``, ``stop``, ``run_dir``, ``resume`` and ``progress``.
 
     Raises:
         ToolkitError: bad input, a checkpoint that does not fit, or a loss that turned NaN/inf
@@ -86,116 +228,23 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
 
     Example:
         >>> result = run_search(SearchConfig(dataset="fake", epochs=1, channels=4, cells=3))  # doctest: +SKIP
+        >>> deeper = SearchConfig(dataset="fake", epochs=1, channels=4, cells=5)
+        >>> run_search(deeper, alphas=result.alphas)  # doctest: +SKIP
     """
     require(config, SearchConfig, "config")
     if data is not None:
         require(data, DatasetSplits, "data")
-    seed_everything(config.seed)
-    data = data or load_search_data(config)
-    model = build_supernet(config, data)  # bad input fails here, before a run folder is created
-    session = Session(config, listeners, stop, run_dir, resume, progress)
-    model = prepare_model(model, session.device, config.channels_last)
-    w_half, a_half = split_train_val(data.train, config.train_portion, seed=config.seed)
-    w_loader = make_loader(w_half, config.batch_size, True, config.seed)
-    a_loader = make_loader(a_half, config.batch_size, True, config.seed + 1)
-    val_loader = make_loader(a_half, 256, False)
-    w_opt = torch.optim.SGD(model.weight_parameters(), config.lr, momentum=config.momentum,
-                            weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, config.epochs, eta_min=config.lr_min)
-    architect = Architect(model, w_opt, config.order, config.arch_lr, (0.5, 0.999), config.arch_weight_decay)
-    scaler = grad_scaler(session.device, config.amp)
-    steps = min(len(w_loader), len(a_loader))
-    history: list[dict] = []
-    alpha_history: list[dict] = []
-    state = session.checkpoint_to_resume()
-    if state is not None:
-        where = session.run.path / CHECKPOINT
-        validate_checkpoint(state, where, CHECKPOINT_KEYS, config.epochs, steps, model)
-        restore(where, lambda: (model.load_state_dict(state["model"]), w_opt.load_state_dict(state["w_optimizer"]),
-                                architect.optimizer.load_state_dict(state["arch_optimizer"]),
-                                schedule.load_state_dict(state["schedule"])))
-        history = session.run.read_json("metrics.json", [])[:state["epoch"]]
-        alpha_history = session.run.read_json("alphas.json", [])[:state["epoch"]]
-    elif session.run:
-        session.run.write_json("config.json", {"kind": "search", **config.to_dict()})
-    start, done = (state["epoch"], state.get("step", 0)) if state else (0, 0)
-    pending_rng = state["rng"] if state else None  # restored just before the first step computed
-
-    def checkpoint(epoch: int, step: int, loaders_rng: list, partial: dict | None) -> None:
-        if session.run:
-            session.run.save_checkpoint({
-                "epoch": epoch, "step": step, "model": model.state_dict(), "w_optimizer": w_opt.state_dict(),
-                "arch_optimizer": architect.optimizer.state_dict(), "schedule": schedule.state_dict(),
-                "rng": rng_state(), "loader_rng": loaders_rng, "partial": partial,
-            })
-
-    session.bus.emit("run_start", name=f"search {config.method}", kind="search", config=config.to_dict(),
-                     epochs=config.epochs, start_epoch=start, steps_per_epoch=steps,
-                     total_steps=(config.epochs - start) * steps - done, ops=list(config.space.ops),
-                     nodes=config.space.nodes)
-    status = "finished"
-    for epoch in range(start, config.epochs):
-        lr = schedule.get_last_lr()[0]
-        session.bus.emit("epoch_start", epoch=epoch + 1, lr=lr)
-        if state is not None and epoch == start:  # rebuild this epoch's batch order
-            restore(session.run.path / CHECKPOINT, lambda: (w_loader.generator.set_state(state["loader_rng"][0]),
-                                                            a_loader.generator.set_state(state["loader_rng"][1])))
-        loaders_rng = [w_loader.generator.get_state(), a_loader.generator.get_state()]
-        partial = state.get("partial") if state is not None and epoch == start and done else None
-        sums = dict(partial["sums"]) if partial else {"loss": 0.0, "acc": 0.0, "n": 0}
-        memory = dict(partial["memory"]) if partial else {"peak_memory_mb": None, "activation_mb": None}
-        model.train()
-        for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, a_loader)):
-            if epoch == start and step < done:
-                continue  # done before the stop: the batch order is rebuilt, nothing is computed
-            if pending_rng is not None:
-                restore(session.run.path / CHECKPOINT, lambda rng=pending_rng: set_rng_state(rng))
-                pending_rng = None
-            if session.stop.requested:
-                status = "stopped"
-                checkpoint(epoch, step, loaders_rng, {"sums": sums, "memory": memory})
-                break
-            xw, yw = to_device(xw, session.device, config.channels_last), yw.to(session.device)
-            xa, ya = to_device(xa, session.device, config.channels_last), ya.to(session.device)
-            # Saved-tensor hooks cost a little Python per op: measure them on each epoch's first step.
-            with StepMemory(session.device, model, activations=step == 0) as meter:
-                if epoch >= config.warmup_epochs:
-                    with autocast(session.device, config.amp):
-                        architect.step(xw, yw, xa, ya, lr)
-                loss, acc = weight_step(model, w_opt, xw, yw, session, scaler, params=model.weight_parameters())
-            if not math.isfinite(loss):
-                raise session.diverged("search", epoch + 1, step + 1, loss, len(history))
-            update_memory(memory, meter)
-            sums["loss"] += loss
-            sums["acc"] += acc
-            sums["n"] += 1
-            session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc,
-                             peak_memory_mb=meter.peak_mb)
-        if status == "stopped":
-            break
-        schedule.step()
-        val = evaluate(model, val_loader, session.device, config.amp, config.channels_last)
-        if not math.isfinite(val["loss"]):
-            raise session.diverged("search", epoch + 1, steps, val["loss"], len(history))
-        genotype = model.genotype()
-        weights = {k: v.detach().cpu().tolist() for k, v in model.alpha_weights().items()}
-        record = {"epoch": epoch + 1, "lr": lr, "train_loss": sums["loss"] / max(sums["n"], 1),
-                  "train_acc": sums["acc"] / max(sums["n"], 1), "val_loss": val["loss"], "val_acc": val["acc"],
-                  **{f"skip_{kind}": n for kind, n in skip_counts(genotype).items()}, **memory}
-        history.append(record)
-        alpha_history.append({"epoch": epoch + 1, **weights})
-        if session.run:
-            session.run.write_json("metrics.json", history)
-            session.run.write_json("alphas.json", alpha_history)
-            session.run.write_json("genotype.json", genotype.to_dict())
-            checkpoint(epoch + 1, 0, [w_loader.generator.get_state(), a_loader.generator.get_state()], None)
-        session.bus.emit("epoch_end", **record, alphas=weights, genotype=genotype.to_dict(),
-                         genotype_text=str(genotype))
-    genotype = model.genotype()
-    if session.run:
-        session.run.write_json("genotype.json", genotype.to_dict())
-        session.run.write_json("run.json", {"kind": "search", "status": status, "epochs_done": len(history),
-                                            "genotype": str(genotype)})
-    session.bus.emit("run_end", status=status, genotype=genotype.to_dict(), genotype_text=str(genotype),
-                     epochs_done=len(history))
-    return SearchResult(genotype, history, status, model, session.run.path if session.run else None)
+    if model is not None:
+        require(model, Supernet, "model")
+    with seeded(config.seed):
+        data = data or load_search_data(config)
+        # bad input fails here, before a run folder is created
+        model = model if model is not None else build_supernet(config, data)
+        if alphas is not None:
+            set_alphas(model, alphas)
+        session = session or Session(config, listeners, stop, run_dir, resume, progress)
+        model = prepare_model(model, session.device, config.channels_last)
+        search = _Search(config, model, data, session)
+        status, history = run_epochs(search, session)
+    return SearchResult(search.genotype, history, status, model, session.run.path if session.run else None,
+                        arch_values(model))

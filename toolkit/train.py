@@ -10,12 +10,13 @@ import torch
 
 from .config import TrainConfig
 from .data import DatasetSplits, load_dataset
+from .engine import Diverged, Epochs, Session, run_epochs
 from .events import Listener, StopSignal
 from .genotype import CellPair, Network
-from .loop import Session, evaluate, make_loader, require, restore, validate_checkpoint, weight_step
+from .loop import evaluate, make_loader, require, weight_step
 from .model import EvalNetwork, NetworkSizes, count_parameters
-from .rundir import CHECKPOINT
-from .runtime import grad_scaler, prepare_model, rng_state, seed_everything, set_rng_state, to_device
+from .rundir import RunDir
+from .runtime import grad_scaler, prepare_model, seeded, to_device
 
 
 @dataclass
@@ -32,9 +33,6 @@ class TrainResult:
     run_dir: Path | None = None
 
 
-CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "schedule", "rng", "loader_rng")
-
-
 def as_network(architecture: CellPair | Network, config: TrainConfig) -> Network:
     """A network description: given as is, or a cell pair stacked with the config's cells/reductions."""
     if isinstance(architecture, CellPair):
@@ -48,11 +46,84 @@ def build_network(architecture: CellPair | Network, config: TrainConfig, data: D
     return EvalNetwork(as_network(architecture, config), sizes)
 
 
+class _Training(Epochs):
+    """One training run as the run loop sees it: an SGD step per batch, a test after each epoch."""
+
+    kind = "train"
+    checkpoint_keys = ("epoch", "model", "optimizer", "schedule", "rng", "loader_rng")
+
+    def __init__(self, config: TrainConfig, model: EvalNetwork, data: DatasetSplits, session: Session, name: str):
+        self.config, self.model, self.session, self.name = config, model, session, name
+        self.loaders = (make_loader(data.train, config.batch_size, True, config.seed),)
+        self.test_loader = make_loader(data.test, 256, False)
+        self.optimizer = torch.optim.SGD(model.parameters(), config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay)
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs,
+                                                                   eta_min=config.lr_min)
+        self.scaler = grad_scaler(session.device, config.amp)
+        self.epochs, self.steps = config.epochs, len(self.loaders[0])
+        self.parameters = count_parameters(model)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+
+    def start(self, run: RunDir) -> None:
+        run.write_json("config.json", {"kind": "train", **self.config.to_dict()})
+        run.write_json("network.json", self.model.network.to_dict())
+
+    def run_start(self) -> dict:
+        return {"parameters": self.parameters}
+
+    def begin_epoch(self, epoch: int, partial: dict | None) -> dict:
+        self.lr = self.schedule.get_last_lr()[0]
+        self.model.drop_path_prob = self.config.drop_path * epoch / self.config.epochs
+        self.partial = dict(partial) if partial else {"loss": 0.0, "acc": 0.0, "n": 0}
+        self.model.train()
+        return {"lr": self.lr}
+
+    def batches(self):
+        return self.loaders[0]
+
+    def step(self, batch, epoch: int, step: int) -> dict:
+        cfg, device = self.config, self.session.device
+        x, y = to_device(batch[0], device, cfg.channels_last), batch[1].to(device)
+        loss, acc = weight_step(self.model, self.optimizer, x, y, self.session, self.scaler, cfg.auxiliary_weight)
+        if not math.isfinite(loss):
+            raise Diverged(loss)
+        p = self.partial
+        p["loss"], p["acc"], p["n"] = p["loss"] + loss, p["acc"] + acc, p["n"] + 1
+        return {"loss": loss, "acc": acc}
+
+    def test(self) -> dict[str, float]:
+        return evaluate(self.model, self.test_loader, self.session.device, self.config.amp, self.config.channels_last)
+
+    def end_epoch(self, epoch: int) -> tuple[dict, dict]:
+        self.schedule.step()
+        test = self.test()
+        if not math.isfinite(test["loss"]):
+            raise Diverged(test["loss"])
+        p = self.partial
+        return {"epoch": epoch + 1, "lr": self.lr, "train_loss": p["loss"] / max(p["n"], 1),
+                "train_acc": p["acc"] / max(p["n"], 1), "test_loss": test["loss"], "test_acc": test["acc"]}, {}
+
+    def finish(self, status: str, history: list[dict], run: RunDir | None) -> tuple[dict, dict]:
+        self.final = self.test()
+        return ({"epochs_done": len(history), "test_acc": self.final["acc"], "parameters": self.parameters},
+                {"test_acc": self.final["acc"], "test_loss": self.final["loss"], "parameters": self.parameters,
+                 "epochs_done": len(history)})
+
+
 def train_network(architecture: CellPair | Network, config: TrainConfig = TrainConfig(), *,
                   data: DatasetSplits | None = None, model: EvalNetwork | None = None,
                   listeners: tuple[Listener, ...] = (), stop: StopSignal | None = None,
                   run_dir: str | Path | None = None, resume: bool = False, progress: bool = False,
-                  name: str = "train") -> TrainResult:
+                  name: str = "train", session: Session | None = None) -> TrainResult:
     """Train a network on the dataset's training split and test it on the held-out split.
 
     Args:
@@ -60,94 +131,21 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         config: sizes and optimiser settings (SGD, cosine schedule, grad clip 5).
         data: preloaded dataset splits (default: load ``config.dataset``).
         model: an already-built network to continue training (e.g. inherited weights).
-        listeners, stop, run_dir, resume, progress: as in :func:`toolkit.search.run_search`.
+        listeners, stop, run_dir, resume, progress, session: as in :func:`toolkit.search.run_search`.
+        name: the run's name in its events.
     """
     require(config, TrainConfig, "config")
     require(architecture, (CellPair, Network), "architecture")
     if data is not None:
         require(data, DatasetSplits, "data")
-    seed_everything(config.seed)
-    data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
-    model = model if model is not None else build_network(architecture, config, data)
-    session = Session(config, listeners, stop, run_dir, resume, progress)
-    network = model.network
-    model = prepare_model(model, session.device, config.channels_last)
-    train_loader = make_loader(data.train, config.batch_size, True, config.seed)
-    test_loader = make_loader(data.test, 256, False)
-    optimizer = torch.optim.SGD(model.parameters(), config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs, eta_min=config.lr_min)
-    scaler = grad_scaler(session.device, config.amp)
-    steps = len(train_loader)
-    history: list[dict] = []
-    state = session.checkpoint_to_resume()
-    if state is not None:
-        where = session.run.path / CHECKPOINT
-        validate_checkpoint(state, where, CHECKPOINT_KEYS, config.epochs, steps, model)
-        restore(where, lambda: (model.load_state_dict(state["model"]), optimizer.load_state_dict(state["optimizer"]),
-                                schedule.load_state_dict(state["schedule"])))
-        history = session.run.read_json("metrics.json", [])[:state["epoch"]]
-    elif session.run:
-        session.run.write_json("config.json", {"kind": "train", **config.to_dict()})
-        session.run.write_json("network.json", network.to_dict())
-    start, done = (state["epoch"], state.get("step", 0)) if state else (0, 0)
-    pending_rng = state["rng"] if state else None  # restored just before the first step computed
-
-    def checkpoint(epoch: int, step: int, loader_rng, partial: dict | None) -> None:
-        if session.run:
-            session.run.save_checkpoint({"epoch": epoch, "step": step, "model": model.state_dict(),
-                                         "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                                         "rng": rng_state(), "loader_rng": loader_rng, "partial": partial})
-
-    parameters = count_parameters(model)
-    session.bus.emit("run_start", name=name, kind="train", config=config.to_dict(), epochs=config.epochs,
-                     start_epoch=start, steps_per_epoch=steps, total_steps=(config.epochs - start) * steps - done,
-                     parameters=parameters)
-    status = "finished"
-    for epoch in range(start, config.epochs):
-        lr = schedule.get_last_lr()[0]
-        model.drop_path_prob = config.drop_path * epoch / config.epochs
-        session.bus.emit("epoch_start", epoch=epoch + 1, lr=lr)
-        if state is not None and epoch == start:  # rebuild this epoch's batch order
-            restore(session.run.path / CHECKPOINT, lambda: train_loader.generator.set_state(state["loader_rng"]))
-        loader_rng = train_loader.generator.get_state()
-        partial = state.get("partial") if state is not None and epoch == start and done else None
-        loss_sum, acc_sum, n = (partial["loss"], partial["acc"], partial["n"]) if partial else (0.0, 0.0, 0)
-        model.train()
-        for step, (x, y) in enumerate(train_loader):
-            if epoch == start and step < done:
-                continue  # done before the stop: the batch order is rebuilt, nothing is computed
-            if pending_rng is not None:
-                restore(session.run.path / CHECKPOINT, lambda rng=pending_rng: set_rng_state(rng))
-                pending_rng = None
-            if session.stop.requested:
-                status = "stopped"
-                checkpoint(epoch, step, loader_rng, {"loss": loss_sum, "acc": acc_sum, "n": n})
-                break
-            x, y = to_device(x, session.device, config.channels_last), y.to(session.device)
-            loss, acc = weight_step(model, optimizer, x, y, session, scaler, config.auxiliary_weight)
-            if not math.isfinite(loss):
-                raise session.diverged("train", epoch + 1, step + 1, loss, len(history))
-            loss_sum, acc_sum, n = loss_sum + loss, acc_sum + acc, n + 1
-            session.bus.emit("step", epoch=epoch + 1, step=step + 1, steps=steps, loss=loss, acc=acc)
-        if status == "stopped":
-            break
-        schedule.step()
-        test = evaluate(model, test_loader, session.device, config.amp, config.channels_last)
-        if not math.isfinite(test["loss"]):
-            raise session.diverged("train", epoch + 1, steps, test["loss"], len(history))
-        record = {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / max(n, 1), "train_acc": acc_sum / max(n, 1),
-                  "test_loss": test["loss"], "test_acc": test["acc"]}
-        history.append(record)
-        if session.run:
-            session.run.write_json("metrics.json", history)
-            checkpoint(epoch + 1, 0, train_loader.generator.get_state(), None)
-        session.bus.emit("epoch_end", **record)
-    test = evaluate(model, test_loader, session.device, config.amp, config.channels_last)
-    if session.run:
-        session.run.write_json("run.json", {"kind": "train", "status": status, "epochs_done": len(history),
-                                            "test_acc": test["acc"], "parameters": parameters})
-    session.bus.emit("run_end", status=status, test_acc=test["acc"], test_loss=test["loss"], parameters=parameters,
-                     epochs_done=len(history))
-    return TrainResult(model, network, history, status, test["acc"], test["loss"], parameters,
+    with seeded(config.seed):
+        data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+        model = model if model is not None else build_network(architecture, config, data)
+        session = session or Session(config, listeners, stop, run_dir, resume, progress)
+        network = model.network
+        model = prepare_model(model, session.device, config.channels_last)
+        training = _Training(config, model, data, session, name)
+        status, history = run_epochs(training, session)
+    final = training.final
+    return TrainResult(model, network, history, status, final["acc"], final["loss"], training.parameters,
                        session.run.path if session.run else None)

@@ -1,9 +1,10 @@
 """``python -m toolkit show RUN_OR_GENOTYPE``: summarise a run folder or a genotype and draw it.
 
-A run folder of any kind (``search``, ``train``, ``gal`` from ``prune gal``, and kinds this
-version does not know) is summarised with its headline figures: method, dataset and image size,
-epochs done and status, best and final accuracies, parameter counts and the architecture. Node
-numbers in the printed genotypes are the DARTS numbering of :mod:`toolkit.genotype`.
+A run folder of any kind (``search``, ``train``, ``gal`` from ``prune gal``, ``prune`` for its
+mask-training stage, and kinds this version does not know) is summarised with its headline figures:
+method, dataset and image size, epochs done and status, best and final accuracies, parameter counts
+and the architecture. Node numbers in the printed genotypes are the DARTS numbering of
+:mod:`toolkit.genotype`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..rundir import read_json
 # The run's result first; a GAL run stopped before pruning still has its baseline network.
 ARCHITECTURE_FILES = {"pruned_network.json": "pruned network", "genotype.json": "genotype", "network.json": "network",
                       "baseline/network.json": "baseline network (not pruned yet)"}
-RESUMABLE = ("search", "train")
+RESUMABLE = ("search", "train", "gal")
 METHOD_NAMES = {"darts": "DARTS", "pcdarts": "PC-DARTS", "adarts": "ADARTS"}
 NUMBERING = "(nodes: 0 = c_{k-2}, 1 = c_{k-1}, 2.. intermediate; '; 2,3' lists the nodes concatenated into the output)"
 
@@ -73,10 +74,11 @@ def _method(kind: str, config: dict) -> str:
         return f"{name} search ({', '.join(filter(None, (order, k, ops)))})"
     if kind == "train":
         return "training an evaluation network"
-    if kind == "gal":
+    if kind in ("gal", "prune"):
         lam = config.get("lam")
         lam = f"{lam:g}" if isinstance(lam, int | float) else "?"
-        return f"DARTS-GAL node pruning (λ={lam}, {config.get('adversarial', '?')} adversarial loss)"
+        what = "node pruning (" if kind == "gal" else "mask training (a stage of a prune run; "
+        return f"DARTS-GAL {what}λ={lam}, {config.get('adversarial', '?')} adversarial loss)"
     return f"'{kind}' run (a kind this version does not know; generic summary)"
 
 
@@ -117,7 +119,8 @@ def summarise_run(folder: Path) -> CellPair | Network | None:
     run = run if isinstance(run, dict) else None
     kind = str(config.get("kind", "unknown"))
     done = run.get("epochs_done") if run and "epochs_done" in run else (len(metrics) if metrics else None)
-    print(f"{kind} run {folder}: {_status(kind, run, done, config.get('epochs') if kind != 'gal' else None)}")
+    total = {"gal": None, "prune": config.get("gal_epochs")}.get(kind, config.get("epochs"))
+    print(f"{kind} run {folder}: {_status(kind, run, done, total)}")
     print(f"  method: {_method(kind, config)}")
     data = [str(config.get("dataset", "dataset not recorded")), f"image size {image_size(config)}"]
     data += [f"{name} {config[key]}" for key, name in (("batch_size", "batch"), ("seed", "seed")) if key in config]

@@ -41,9 +41,12 @@ import torch
 import torch.nn.functional as F
 
 from ..data import DatasetSplits
-from ..loop import Session, evaluate, make_loader
+from ..engine import Diverged, Epochs, Session, run_epochs
+from ..events import EventBus
+from ..loop import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
-from ..runtime import seed_everything, to_device
+from ..rundir import RunDir
+from ..runtime import seeded, to_device
 from .config import GalConfig
 from .discriminator import Discriminator
 from .fista import FISTA
@@ -148,6 +151,93 @@ def collapse_message(record: dict, config: GalConfig, num_classes: int) -> str:
     return ""
 
 
+class _Masking(Epochs):
+    """Mask training as the run loop sees it: one adversarial step per batch, a masked test per epoch."""
+
+    kind = "prune"
+    checkpoint_keys = ("epoch", "model", "discriminator", "g_optimizer", "s_optimizer", "d_optimizer", "rng",
+                       "loader_rng")
+
+    def __init__(self, baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, session: Session, name: str):
+        self.config, self.session, self.name, self.baseline = config, session, name, baseline
+        self.loaders = (make_loader(data.train, config.gal_batch_size, True, config.seed),)
+        self.test_loader = make_loader(data.test, 256, False)
+        self.epochs, self.steps = config.gal_epochs, epoch_steps(config, len(self.loaders[0]))
+        self.stage = _Stage(baseline, config, data.num_classes, session.device)
+        self.model, self.num_classes = self.stage.generator, data.num_classes
+        self.chance = 1.5 / data.num_classes  # accuracies at or below this count as chance level
+        self.can_collapse = evaluate(self.stage.baseline, self.test_loader, session.device, config.amp)["acc"] > \
+            self.chance
+        self.message = ""
+
+    def state_dict(self) -> dict:
+        s = self.stage
+        return {"model": s.generator.state_dict(), "discriminator": s.discriminator.state_dict(),
+                "g_optimizer": s.g_opt.state_dict(), "s_optimizer": s.s_opt.state_dict(),
+                "d_optimizer": s.d_opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        s = self.stage
+        s.generator.load_state_dict(state["model"])
+        s.discriminator.load_state_dict(state["discriminator"])
+        s.g_opt.load_state_dict(state["g_optimizer"])
+        s.s_opt.load_state_dict(state["s_optimizer"])
+        s.d_opt.load_state_dict(state["d_optimizer"])
+
+    def start(self, run: RunDir) -> None:
+        run.write_json("config.json", {"kind": "prune", **self.config.to_dict()})
+
+    def run_start(self) -> dict:
+        return {"parameters": count_parameters(self.baseline), "masks": mask_values(self.stage.masks),
+                "cell_types": ["reduction" if c.reduction else "normal" for c in self.baseline.network.cells]}
+
+    def begin_epoch(self, epoch: int, partial: dict | None) -> dict:
+        self.partial = dict(partial) if partial else {**dict.fromkeys((*LOSSES, "agree", "constant_loss"), 0.0),
+                                                      "n": 0}
+        return {"lr": self.config.g_lr}
+
+    def batches(self):
+        loader = self.loaders[0]
+        # a full pass runs the loader to its end, which draws the sampler's numbers as it always did
+        return loader if self.steps == len(loader) else itertools.islice(loader, self.steps)
+
+    def step(self, batch, epoch: int, step: int) -> dict:
+        self.losses = losses = self.stage.step(to_device(batch[0], self.session.device))
+        for key, value in losses.items():
+            self.partial[key] += value
+        self.partial["n"] += 1
+        self.values = mask_values(self.stage.s_opt.iterates())
+        finite = all(bool(torch.isfinite(m).all()) for m in self.stage.masks)  # the extrapolated point too
+        finite = finite and all(math.isfinite(v) for v in [*losses.values(), *(v for c in self.values for v in c)])
+        if not finite:
+            raise Diverged(losses["adv_loss"] + losses["data_loss"])
+        return {"loss": losses["adv_loss"] + losses["data_loss"], "acc": losses["agree"]}
+
+    def after_step(self, bus: EventBus, epoch: int, step: int) -> None:
+        bus.emit("masks", epoch=epoch + 1, step=step + 1, steps=self.steps, iteration=epoch * self.steps + step + 1,
+                 masks=self.values, kept=[list(k) for k in kept_from_masks(self.values, self.config.threshold)],
+                 **{key: self.losses[key] for key in LOSSES})
+
+    def end_epoch(self, epoch: int) -> tuple[dict, dict]:
+        self.stage.s_opt.restart()  # the masks become FISTA's iterates; momentum restarts every epoch, as in GAL
+        test = evaluate(self.stage.generator, self.test_loader, self.session.device, self.config.amp)
+        values, n = mask_values(self.stage.masks), self.partial["n"]
+        record = {"epoch": epoch + 1, **{key: self.partial[key] / max(n, 1) for key in (*LOSSES, "agree",
+                                                                                         "constant_loss")},
+                  "test_acc": test["acc"], "test_loss": test["loss"], "masks": values,
+                  "kept": [list(k) for k in kept_from_masks(values, self.config.threshold)]}
+        self.message = collapse_message(record, self.config, self.num_classes) if self.can_collapse else ""
+        self.halt = "collapsed" if self.message else ""
+        return record, {}
+
+    def finish(self, status: str, history: list[dict], run: RunDir | None) -> tuple[dict, dict]:
+        values = mask_values(self.stage.masks)
+        kept = [list(k) for k in kept_from_masks(values, self.config.threshold)]
+        message = {"message": self.message} if self.message else {}
+        return ({"epochs_done": len(history), "masks": values, **message},
+                {"epochs_done": len(history), "masks": values, "kept": kept, **message})
+
+
 def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, session: Session,
                 name: str = "gal masks") -> MaskTraining:
     """Learn sparse soft masks for ``baseline``'s nodes adversarially (eq. 4), emitting events.
@@ -157,62 +247,14 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
     predictions), ``masks`` after every generator update (epoch, step, steps, iteration, masks per
     cell, kept nodes per cell, d_loss, adv_loss, data_loss, reg_loss), ``epoch_end`` (mean losses,
     the masked generator's test accuracy, masks, kept nodes) and ``run_end`` (status, final masks,
-    kept nodes; for a collapsed run also the message). The caller's session decides the device and
-    the stop signal. Mask values are FISTA's iterates (exact zeros), not its extrapolated points.
+    kept nodes; for a collapsed run also the message). The caller's session decides the device, the
+    stop signal and the run folder (``config.json``, ``metrics.json``, ``checkpoint.pt``, ``run.json``;
+    with ``session.resume`` a stopped mask training continues where it stopped). Mask values are
+    FISTA's iterates (exact zeros), not its extrapolated points.
     """
-    seed_everything(config.seed)  # the same baseline and config always prune the same way
-    loader = make_loader(data.train, config.gal_batch_size, True, config.seed)
-    test_loader = make_loader(data.test, 256, False)
-    steps = epoch_steps(config, len(loader))
-    stage = _Stage(baseline, config, data.num_classes, session.device)
-    chance = 1.5 / data.num_classes  # accuracies at or below this count as chance level
-    can_collapse = evaluate(stage.baseline, test_loader, session.device, config.amp)["acc"] > chance
-    session.bus.emit("run_start", name=name, kind="prune", config=config.to_dict(), epochs=config.gal_epochs,
-                     start_epoch=0, steps_per_epoch=steps, total_steps=config.gal_epochs * steps,
-                     parameters=count_parameters(baseline), masks=mask_values(stage.masks),
-                     cell_types=["reduction" if c.reduction else "normal" for c in baseline.network.cells])
-    history: list[dict] = []
-    status, iteration, message = "finished", 0, ""
-    for epoch in range(1, config.gal_epochs + 1):
-        session.bus.emit("epoch_start", epoch=epoch, lr=config.g_lr)
-        sums = dict.fromkeys((*LOSSES, "agree", "constant_loss"), 0.0)
-        n = 0
-        # a full pass runs the loader to its end, which draws the sampler's numbers as it always did
-        batches = loader if steps == len(loader) else itertools.islice(loader, steps)
-        for step, (x, _) in enumerate(batches, start=1):
-            if session.stop.requested:
-                status = "stopped"
-                break
-            losses = stage.step(to_device(x, session.device))
-            iteration, n = iteration + 1, n + 1
-            for key, value in losses.items():
-                sums[key] += value
-            values = mask_values(stage.s_opt.iterates())
-            finite = all(bool(torch.isfinite(m).all()) for m in stage.masks)  # the extrapolated point too
-            finite = finite and all(math.isfinite(v) for v in [*losses.values(), *(v for cell in values for v in cell)])
-            if not finite:
-                raise session.diverged("prune", epoch, step, losses["adv_loss"] + losses["data_loss"], len(history))
-            session.bus.emit("step", epoch=epoch, step=step, steps=steps, loss=losses["adv_loss"] + losses["data_loss"],
-                             acc=losses["agree"])
-            session.bus.emit("masks", epoch=epoch, step=step, steps=steps, iteration=iteration, masks=values,
-                             kept=[list(k) for k in kept_from_masks(values, config.threshold)],
-                             **{key: losses[key] for key in LOSSES})
-        stage.s_opt.restart()  # the masks become FISTA's iterates; momentum restarts every epoch, as in GAL
-        if status == "stopped":
-            break
-        test = evaluate(stage.generator, test_loader, session.device, config.amp)
-        values = mask_values(stage.masks)
-        record = {"epoch": epoch, **{key: sums[key] / max(n, 1) for key in (*LOSSES, "agree", "constant_loss")},
-                  "test_acc": test["acc"], "test_loss": test["loss"], "masks": values,
-                  "kept": [list(k) for k in kept_from_masks(values, config.threshold)]}
-        history.append(record)
-        session.bus.emit("epoch_end", **record)
-        message = collapse_message(record, config, data.num_classes) if can_collapse else ""
-        if message:
-            status = "collapsed"
-            break
-    values = mask_values(stage.masks)
-    session.bus.emit("run_end", status=status, epochs_done=len(history), masks=values,
-                     kept=[list(k) for k in kept_from_masks(values, config.threshold)],
-                     **({"message": message} if message else {}))
-    return MaskTraining(stage.generator, values, stage.discriminator, history, status, message)
+    with seeded(config.seed):  # the same baseline and config always prune the same way
+        masking = _Masking(baseline, config, data, session, name)
+        status, history = run_epochs(masking, session)
+    stage = masking.stage
+    return MaskTraining(stage.generator, mask_values(stage.masks), stage.discriminator, history, status,
+                        masking.message)

@@ -7,21 +7,23 @@ intermediate nodes; the pruned network is retrained with the baseline's hyper-pa
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import nn
 
 from ..data import DatasetSplits, load_dataset
+from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
-from ..events import Listener, StopSignal
+from ..events import EventBus, Listener, StopSignal
 from ..genotype import CellPair, Network
-from ..loop import Session, evaluate, make_loader
+from ..loop import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
 from ..rundir import CHECKPOINT, RunDir, load_checkpoint
-from ..runtime import pick_device, seed_everything
+from ..runtime import pick_device, seeded
 from ..train import TrainResult, as_network, build_network, train_network
-from .adversarial import train_masks
+from .adversarial import epoch_steps, train_masks
 from .config import GalConfig
 from .masks import kept_from_masks
 from .prune import build_pruned, prune_network
@@ -87,10 +89,21 @@ def baseline_accuracy(model: EvalNetwork, data: DatasetSplits, config: GalConfig
     return evaluate(model.to(device), make_loader(data.test, 256, False), device, config.amp)["acc"]
 
 
+STAGES = ("baseline", "masks", "retrain")
+
+
+def stage_steps(config: GalConfig, data: DatasetSplits) -> dict[str, tuple[int, int]]:
+    """(epochs, steps per epoch) of each stage."""
+    train_steps = math.ceil(len(data.train) / config.batch_size)
+    masks_steps = epoch_steps(config, math.ceil(len(data.train) / config.gal_batch_size))
+    return {"baseline": (config.epochs, train_steps), "masks": (config.gal_epochs, masks_steps),
+            "retrain": (config.epochs, train_steps)}
+
+
 def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConfig(), *,
             data: DatasetSplits | None = None, baseline: EvalNetwork | TrainResult | None = None,
             listeners: tuple[Listener, ...] = (), stop: StopSignal | None = None,
-            run_dir: str | Path | None = None, progress: bool = False) -> GalResult:
+            run_dir: str | Path | None = None, resume: bool = False, progress: bool = False) -> GalResult:
     """Prune a stacked network's intermediate nodes with generative adversarial learning.
 
     Args:
@@ -100,13 +113,16 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         data: preloaded dataset splits (default: load ``config.dataset``).
         baseline: an already-trained baseline network (or its TrainResult) to prune instead of
             training one.
-        listeners: event callbacks. Each stage is a run with its own ``run_start``/``run_end``:
-            'baseline' and 'retrain' (kind 'train') and 'gal masks' (kind 'prune', which also
-            emits ``masks`` events with the mask values and the four losses).
-        stop: stops the current stage cleanly; later stages are skipped.
-        run_dir: folder for ``config.json``, ``masks.json``, ``pruned_network.json``,
-            ``report.json`` and the stage folders ``baseline/`` and ``retrain/``.
-        progress: show tqdm bars.
+        listeners: event callbacks. The whole run is one run (kind 'gal', its ``run_start`` counting
+            every stage's steps) whose stages are child runs: 'baseline' and 'retrain' (kind 'train')
+            and 'gal masks' (kind 'prune', which also emits ``masks`` events with the mask values and
+            the four losses).
+        stop: stops the current stage cleanly (with a checkpoint); later stages are skipped.
+        run_dir: folder for ``config.json``, ``masks.json``, ``pruned_network.json``, ``report.json``
+            and the stage run folders ``baseline/``, ``masks/`` and ``retrain/``.
+        resume: continue the stopped run in ``run_dir`` (give the same architecture or baseline):
+            finished stages are reloaded from their folders, the stopped one continues where it stopped.
+        progress: show a tqdm bar.
 
     With the defaults on digits (DARTS V2, C=16, 5 cells, reductions at cells 2 and 3) the λ sweep
     of ``bench/RESULTS.md`` pruned 49% of the parameters and the retrained network tested 0.56
@@ -122,62 +138,79 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         raise ToolkitError("run_gal needs an architecture to train a baseline from, or a trained baseline")
     if baseline is None:
         architecture = as_network(architecture, config)  # bad cells/reductions fail before any folder exists
-    seed_everything(config.seed)
-    data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
-    run = RunDir(run_dir) if run_dir is not None else None
-    if run:
-        run.write_json("config.json", {"kind": "gal", **config.to_dict()})
-    stop = stop or StopSignal()
-    stage_dir = (lambda name: run.path / name) if run else (lambda name: None)
-    common = {"data": data, "listeners": listeners, "stop": stop, "progress": progress}
-    result = GalResult(baseline, run_dir=run.path if run else None)
+    with seeded(config.seed):  # each stage seeds itself again; the caller's random state is given back
+        data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+        run = RunDir(run_dir, resume=resume) if run_dir is not None else None
+        if run and not (resume and (run.path / "config.json").is_file()):
+            run.write_json("config.json", {"kind": "gal", **config.to_dict()})
+        if run and resume and (run.path / "masks" / "run.json").is_file() and \
+                run.read_json("masks/run.json", {}).get("status") == "collapsed":
+            raise ToolkitError(f"the mask training of '{run.path}' collapsed, so there is nothing to resume; "
+                               "start a new run with a smaller λ (--lam)")
+        stop = stop or StopSignal()
+        bus = event_bus(listeners, progress)
+        stages = [name for name in STAGES if baseline is None or name != "baseline"]
 
-    if baseline is None:
-        trained = train_network(architecture, config, run_dir=stage_dir("baseline"), name="baseline", **common)
-        result.history["baseline"] = trained.history
-        if trained.status == "stopped":
-            result.baseline, result.status = trained.model, "stopped"
-            return _finish(run, result)
-        baseline = trained
-    if isinstance(baseline, TrainResult):
-        acc_before, result.baseline = baseline.test_acc, baseline.model
-    else:
-        acc_before = baseline_accuracy(baseline, data, config)
+        def stage_session(name: str) -> Session:
+            folder = run.path / name if run else None
+            again = resume and folder is not None and ((folder / "config.json").is_file() or
+                                                       (folder / CHECKPOINT).is_file())
+            return Session(config, stop=stop, run_dir=folder, resume=again, bus=bus.child(name))
 
-    masking = train_masks(result.baseline, config, data, Session(config, listeners, stop, None, False, progress))
-    result.history["gal"], result.generator, result.masks = masking.history, masking.generator, masking.masks
-    if run:
-        run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
-    if masking.status != "finished":
-        result.status, result.message = masking.status, masking.message
-        return _finish(run, result)
+        sizes = stage_steps(config, data)
+        total = sum(steps_left(run.path / name if run and resume else None, *sizes[name]) for name in stages)
+        bus.emit("run_start", name="gal", kind="gal", config=config.to_dict(), total_steps=total)
+        result = GalResult(baseline, run_dir=run.path if run else None)
 
-    result.keep = kept_from_masks(masking.masks, config.threshold)
-    result.network = prune_network(result.baseline.network, result.keep)
-    if run:
-        run.write_json("pruned_network.json", result.network.to_dict())
-    inherited = build_pruned(masking.generator, result.keep) if config.retrain == "inherit" else None
-    retrained = train_network(result.network, config, model=inherited, run_dir=stage_dir("retrain"),
-                              name="retrain", **common)
-    result.history["retrain"], result.model, result.status = retrained.history, retrained.model, retrained.status
-    masked_acc = masking.history[-1]["test_acc"] if masking.history else None
-    result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
-                              count_parameters(result.baseline), retrained.parameters, acc_before, masked_acc,
-                              retrained.test_acc, config.lam, config.threshold)
-    if run:
-        run.write_json("report.json", {**result.report.to_dict(), "status": result.status})
-    return _finish(run, result)
+        if baseline is None:
+            trained = train_network(architecture, config, data=data, name="baseline", session=stage_session("baseline"))
+            result.history["baseline"] = trained.history
+            if trained.status == "stopped":
+                result.baseline, result.status = trained.model, "stopped"
+                return _finish(run, result, bus)
+            baseline = trained
+        if isinstance(baseline, TrainResult):
+            acc_before, result.baseline = baseline.test_acc, baseline.model
+        else:
+            acc_before = baseline_accuracy(baseline, data, config)
+
+        masking = train_masks(result.baseline, config, data, stage_session("masks"))
+        result.history["gal"], result.generator, result.masks = masking.history, masking.generator, masking.masks
+        if run:
+            run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
+        if masking.status != "finished":
+            result.status, result.message = masking.status, masking.message
+            return _finish(run, result, bus)
+
+        result.keep = kept_from_masks(masking.masks, config.threshold)
+        result.network = prune_network(result.baseline.network, result.keep)
+        if run:
+            run.write_json("pruned_network.json", result.network.to_dict())
+        inherited = build_pruned(masking.generator, result.keep) if config.retrain == "inherit" else None
+        retrained = train_network(result.network, config, data=data, model=inherited, name="retrain",
+                                  session=stage_session("retrain"))
+        result.history["retrain"], result.model, result.status = retrained.history, retrained.model, retrained.status
+        masked_acc = masking.history[-1]["test_acc"] if masking.history else None
+        result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
+                                  count_parameters(result.baseline), retrained.parameters, acc_before, masked_acc,
+                                  retrained.test_acc, config.lam, config.threshold)
+        if run:
+            run.write_json("report.json", {**result.report.to_dict(), "status": result.status})
+        return _finish(run, result, bus)
 
 
-def _finish(run: RunDir | None, result: GalResult) -> GalResult:
-    """Record how the run ended (``run.json``, as every run folder has) and return the result."""
+def _finish(run: RunDir | None, result: GalResult, bus: EventBus) -> GalResult:
+    """Record how the run ended (``run.json``, as every run folder has; ``run_end``) and return the result."""
+    record = {"kind": "gal", "status": result.status, "stages": list(result.history)}
+    end = {"status": result.status, "epochs_done": sum(len(h) for h in result.history.values())}
+    if result.message:
+        record["message"] = end["message"] = result.message
+    if result.report is not None:
+        r = result.report
+        record.update(parameters_before=r.parameters_before, parameters_after=r.parameters_after,
+                      pruning_rate=r.pruning_rate, test_acc_before=r.acc_before, test_acc=r.acc_after)
+        end.update(test_acc=r.acc_after, parameters=r.parameters_after)
     if run:
-        record = {"kind": "gal", "status": result.status, "stages": list(result.history)}
-        if result.message:
-            record["message"] = result.message
-        if result.report is not None:
-            r = result.report
-            record.update(parameters_before=r.parameters_before, parameters_after=r.parameters_after,
-                          pruning_rate=r.pruning_rate, test_acc_before=r.acc_before, test_acc=r.acc_after)
         run.write_json("run.json", record)
+    bus.emit("run_end", **end)
     return result
