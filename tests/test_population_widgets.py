@@ -174,6 +174,11 @@ def test_status_names_stage_and_member_and_the_bar_covers_the_tree():
     assert view.status.tree.root.done == 1 and view.status.bar.max == 8
     stage.emit("generation", **GENERATIONS[0])
     assert "generation 0 done · 4 members · front 2 · best val_acc 0.800 (b)" in view.status.line.value
+    run.emit("run_end", status="finished", epochs_done=1)
+    stage.emit("run_end", status="finished", epochs_done=1)
+    bus.emit("run_end", status="stopped", epochs_done=1)
+    assert view.status.line.value == "stopped after 1 generation(s) · best val_acc 0.800 (b)"
+    assert view.status.bar.bar_style == "warning"
 
 
 def test_view_draws_the_best_members_lineage_when_the_run_ends():
@@ -194,19 +199,28 @@ def test_draw_crossover_of_cell_pairs_and_networks():
     pytest.importorskip("graphviz")
     p1, p2 = DARTS, PUBLISHED["DARTS_V1"]
     g3, g4 = CellPair(p1.normal, p2.reduce), CellPair(p2.normal, p1.reduce)
-    box = draw_crossover([member("p1", 0.8, 10, genotype=p1.to_dict()), p2], [g3, g4.to_dict()])
-    parents, _, children = box.children
-    assert len(parents.children) == 3 and len(children.children) == 3  # a heading and two drawings each
-    assert "p1" in parents.children[1].value and "<svg" in parents.children[1].value
-    assert all("<svg" in v.value for v in children.children[1:])
+    grid = draw_crossover([member("p1", 0.8, 10, genotype=p1.to_dict()), p2],
+                          [member("g3", 0.7, 10, ["p1", "p2"], g3.to_dict()), g4])
+    assert grid.layout.grid_template_columns == "repeat(2, max-content)"  # parents above their children
+    captions = [v.caption for v in grid.children]
+    assert captions[0].startswith("parent p1<br>") and captions[1] == "parent"
+    assert captions[2].startswith("child g3 · from p1, p2") and captions[3] == "child"
+    assert [v.architecture for v in grid.children] == [p1, p2, g3, g4]
+    assert all("<svg" in v.value for v in grid.children)
+    three = draw_crossover([p1, p2], [g3, g4, g3])  # an empty slot pads the parents' row
+    assert len(three.children) == 6 and three.children[2].value == ""
     net = DARTS.stack(5)
-    before_after = draw_mutation(net, net, labels=["before", "after"])
-    drawing = before_after.children[0].children[1].value
+    before_after = draw_mutation(net, net.to_dict(), labels=["before <mutation>", "after"])
+    assert before_after.layout.grid_template_columns == "repeat(2, max-content)"  # one row
+    drawing = before_after.children[1].value
     assert "classifier" in drawing and "cell 5" in drawing
+    assert "before &lt;mutation&gt;" in before_after.children[0].value
     with pytest.raises(ToolkitError, match="labels"):
         draw_crossover([p1], [g3], labels=["only one"])
     with pytest.raises(ToolkitError, match="not a cell"):
         draw_crossover([{"id": 1, "genotype": {"x": 1}}], [g3])
+    with pytest.raises(ToolkitError, match="at least one parent"):
+        draw_crossover([], [g3])
 
 
 def test_architecture_of_member_genotypes():

@@ -212,10 +212,11 @@ class PopulationScatter:
 
 
 def best_plot(y: str = "val_acc", *, label: str = "generation", width: int | None = HALF_WIDTH) -> LinePlot:
-    """An empty chart for the best ``y`` per generation and so far, fed by :class:`BestSoFar`."""
+    """An empty chart for the best ``y`` so far (a line) and per generation (rings), fed by :class:`BestSoFar`."""
+    rings = {"mode": "markers", "marker": {"size": 11, "symbol": "circle-open", "line": {"width": 2}}}
     return LinePlot([], kinds=(), x=label, title=f"best {y} per {label}", xaxis_title=label, yaxis_title=y,
-                    width=width, height=300, styles={f"{label} best": {"line": {"dash": "dot"}, "opacity": 0.6}},
-                    layout={"xaxis": {"dtick": 1}}, waiting=WAITING_GENERATION)
+                    width=width, height=300, styles={f"{label} best": rings}, layout={"xaxis": {"dtick": 1}},
+                    waiting=WAITING_GENERATION)
 
 
 class BestSoFar:
@@ -261,6 +262,7 @@ class PopulationStatus(RunStatus):
     def __init__(self, y: str = "val_acc", label: str = "generation"):
         super().__init__()
         self.y, self.label = y, label
+        self.generations, self.best = 0, None  # generations seen, (best y, member id) so far
 
     def where(self) -> str:
         if not self.tree.nested:
@@ -269,14 +271,24 @@ class PopulationStatus(RunStatus):
         return html.escape(" · ".join(run.path) + f" · {min(run.done, run.total)}/{run.total} steps") + " · "
 
     def __call__(self, event: Event) -> None:
+        if event.kind == "run_start" and event.parent is None:
+            self.generations, self.best = 0, None
+        if event.kind == "run_end" and event.parent is None and self.generations:
+            super().__call__(event)
+            best = f" · best {self.y} {self.best[0]:.3f} ({html.escape(str(self.best[1]))})" if self.best else ""
+            self.set_text(f"{event['status']} after {self.generations} {self.label}(s){best}")
+            return
         if event.kind != "generation":
             super().__call__(event)
             return
         if self.tree(event) is None:
             return
+        self.generations += 1
         population = event["population"]
         scored = [(v, m["id"]) for m in population if (v := _number(m["metrics"].get(self.y))) is not None]
         best = max(scored, key=lambda s: s[0]) if scored else None
+        if best and (self.best is None or best[0] > self.best[0]):
+            self.best = best
         front = f" · front {len(event['pareto_front'])}" if event.get("pareto_front") else ""
         shown = f" · best {self.y} {best[0]:.3f} ({html.escape(str(best[1]))})" if best else ""
         self.set_text(f"{self.where()}{self.label} {event['index']} done · {len(population)} members{front}{shown}")
@@ -359,8 +371,8 @@ class PopulationView(w.VBox):
         self.lineage_view.show(self.lineage, member_id, generation, metrics=self.lineage_metrics)
 
 
-def _individual(item, caption: str | None) -> tuple[object, str]:
-    """(architecture, caption) of a member record or an architecture."""
+def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
+    """(architecture, caption) of a member record or an architecture; ``role`` starts the caption."""
     if isinstance(item, Mapping) and "genotype" in item:
         arch = architecture(item["genotype"])
         if arch is None:
@@ -369,54 +381,63 @@ def _individual(item, caption: str | None) -> tuple[object, str]:
         metrics = ", ".join(format_metric(k, v) for k, v in (item.get("metrics") or {}).items()
                             if _number(v) is not None)
         parents = f" · from {', '.join(str(p) for p in item['parents'])}" if item.get("parents") else ""
-        head = f"{item.get('id', '')}{parents}" + (f" · {metrics}" if metrics else "")
-        return arch, caption or html.escape(head)
+        head = html.escape(f"{role} {item.get('id', '')}{parents}") + (f"<br>{html.escape(metrics)}" if metrics else "")
+        return arch, caption or head
     if isinstance(item, Mapping):
         arch = architecture(item)
         if arch is None:
             raise ToolkitError("not a cell, cell pair or network description: give a Genotype, CellPair, Network "
                                "or a member record {id, metrics, genotype}")
-        return arch, caption or ""
-    return item, caption or ""
+        return arch, caption or html.escape(role)
+    return item, caption or html.escape(role)
 
 
 def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[str] | None = None,
-                   titles: tuple[str, str] = ("parents", "children")) -> w.Box:
-    """Parents (left) and the children made from them (right), each drawn as in :mod:`toolkit.draw`.
+                   roles: tuple[str, str] = ("parent", "child")) -> w.GridBox:
+    """Parents in the top row, the children made from them in the row below, drawn as in
+    :mod:`toolkit.draw` at its one scale (a box too narrow for a row scrolls sideways).
 
-    Works for cell pairs (ME-DARTS' crossover of normal and reduction α: ``g3 = (normal1, reduce2)``,
-    ``g4 = (normal2, reduce1)``) and for whole networks (TS-ENAS, cells and their input connections);
-    with one parent and one child it shows a mutation or a pruning before and after.
+    Works for cell pairs (ME-DARTS' crossover of normal and reduction α: ``g3 = (normal1, reduce2)``
+    under ``g1``, ``g4 = (normal2, reduce1)`` under ``g2``) and for whole networks (TS-ENAS: every
+    cell and the earlier cells it reads, drawn top to bottom); one parent and one child are shown
+    side by side, e.g. a mutation or a pruning before and after (:func:`draw_mutation`).
 
     Args:
         parents, children: Genotype, CellPair or Network objects, their dicts, or member records
             ``{id, metrics, genotype, parents}`` (captioned with the id, parents and metrics).
-        labels: captions, parents' first then children's (default: from member records).
-        titles: the two columns' headings.
+        labels: captions, parents' first then children's (default: the role, and for member records
+            the id, parents and metrics).
+        roles: the words that start the default captions.
 
     Returns:
-        an ipywidgets box; the columns wrap below each other when the notebook is too narrow.
+        an ipywidgets ``GridBox`` of :class:`~widgets.cells.CellView` drawings.
     """
     items = [*parents, *children]
     if not parents or not children:
         raise ToolkitError("draw_crossover needs at least one parent and one child")
     if labels is not None and len(labels) != len(items):
         raise ToolkitError(f"draw_crossover: {len(labels)} labels for {len(items)} drawings (parents, then children)")
-    views = [CellView(arch, caption) for arch, caption in
-             (_individual(item, labels[i] if labels else None) for i, item in enumerate(items))]
-    columns = []
-    for title, part in ((titles[0], views[:len(parents)]), (titles[1], views[len(parents):])):
-        head = w.HTML(f"<div style='font-weight:700;font-size:14px;margin:4px 0'>{html.escape(title)}</div>")
-        columns.append(w.VBox([head, *part], layout=w.Layout(margin="0 12px 0 0")))
-    arrow = w.HTML("<div style='font-size:28px;color:#737373;margin-top:40px'>→</div>")
-    box = w.HBox([columns[0], arrow, columns[1]], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
-    box.add_class("nas-crossover")
-    return box
+    views = []
+    for i, item in enumerate(items):
+        arch, caption = _individual(item, roles[0] if i < len(parents) else roles[1],
+                                    html.escape(labels[i]) if labels else None)
+        overlay = {"rankdir": "TB"} if isinstance(arch, Network) else {}  # networks run downwards: rows fit
+        view = CellView(arch, caption, **overlay)
+        view.layout = w.Layout(overflow="visible", margin="0 16px 8px 0")
+        views.append(view)
+    one_row = len(parents) == 1 and len(children) == 1
+    columns = len(views) if one_row else max(len(parents), len(children))
+    if not one_row:  # children start a new row
+        views = views[:len(parents)] + [w.HTML("")] * (columns - len(parents)) + views[len(parents):]
+    grid = w.GridBox(views, layout=w.Layout(grid_template_columns=f"repeat({columns}, max-content)",
+                                            overflow="auto", max_width="100%"))
+    grid.add_class("nas-crossover")
+    return grid
 
 
-def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.Box:
-    """One individual before and after a mutation or pruning (see :func:`draw_crossover`)."""
-    return draw_crossover([before], [after], labels=labels, titles=("before", "after"))
+def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.GridBox:
+    """One individual before and after a mutation or pruning, side by side (see :func:`draw_crossover`)."""
+    return draw_crossover([before], [after], labels=labels, roles=("before", "after"))
 
 
 def population_view(**options) -> PopulationView:
