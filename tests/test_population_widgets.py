@@ -124,7 +124,21 @@ def test_scatter_one_trace_per_generation_and_front_as_step_line():
     assert fronts[1].line.shape == "hv"
     assert [t.showlegend for t in fronts] == [False, False, True]  # only the latest front in the legend
     assert "<b>e</b>" in members[1].hovertext[1] and "parents a, b" in members[1].hovertext[1]
-    assert "sep_conv_3x3" in members[1].hovertext[1]  # the genotype text
+    assert "sep_conv_3x3" in members[1].hovertext[1]  # the genotype text, wrapped
+    assert max(len(line) for line in members[1].hovertext[1].split("<br>")) <= 80
+
+
+def test_scatter_redraws_at_most_once_per_interval_and_at_run_end():
+    scatter = PopulationScatter(min_interval=3600)
+    bus = EventBus([scatter])
+    bus.emit("run_start", name="evolution", kind="population", total_steps=1)
+    bus.emit("generation", **GENERATIONS[0])  # the first redraw is due at once
+    assert len([t for t in scatter.figure.data if t.mode == "markers"]) == 1
+    bus.emit("generation", **GENERATIONS[1])
+    assert len([t for t in scatter.figure.data if t.mode == "markers"]) == 1  # held back
+    assert len(scatter.generations) == 2
+    bus.emit("run_end", status="finished", epochs_done=1)
+    assert len([t for t in scatter.figure.data if t.mode == "markers"]) == 2
 
 
 def test_front_staircase_follows_which_x_is_better():

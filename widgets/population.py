@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import html
+import textwrap
 import threading
 from collections.abc import Mapping, Sequence
 from numbers import Real
@@ -46,7 +47,7 @@ from .plots import PALETTE, LinePlot, Throttle, base_layout, show_waiting
 
 WAITING_GENERATION = "waiting for the first generation…"
 FADED = 0.35
-HOVER_LINES = 6  # lines of an architecture's text in a hover label
+HOVER_LINES, HOVER_WIDTH = 8, 72  # lines and characters of an architecture's text in a hover label
 
 
 def architecture(genotype: Mapping):
@@ -75,7 +76,8 @@ def _hover(member: Mapping, x: str, y: str) -> str:
         lines.append("parents " + html.escape(", ".join(str(p) for p in member["parents"])))
     arch = architecture(member.get("genotype") or {})
     if arch is not None:
-        text = str(arch).splitlines()
+        text = [part for line in str(arch).splitlines()
+                for part in textwrap.wrap(line, HOVER_WIDTH, subsequent_indent="  ", break_on_hyphens=False)]
         shown = text[:HOVER_LINES] + ([f"… {len(text) - HOVER_LINES} more lines"] if len(text) > HOVER_LINES else [])
         lines += [html.escape(t) for t in shown]
     return "<br>".join(lines)
