@@ -175,24 +175,42 @@ def test_best_so_far_per_generation():
 
 
 def test_status_names_stage_and_member_and_the_bar_covers_the_tree():
-    view = PopulationView()
+    # ME-DARTS' shape: member runs are children of the root, one generation event per stage.
+    view = PopulationView(x="para_aug", label="stage", plan=[4, 3, 2])
     lines = []
     bus = EventBus([view, lambda e: lines.append(view.status.line.value)])
-    bus.emit("run_start", name="evolution", kind="population", total_steps=8)
-    stage = bus.child("stage 2/3")
-    stage.emit("run_start", name="stage 2/3", kind="population", total_steps=4)
-    run = stage.child("member 3/4")
-    run.emit("run_start", name="member 3/4", kind="train", total_steps=2, epochs=1)
-    assert "stage 2/3 · member 3/4" in lines[-1]
-    run.emit("step", epoch=1, step=1, steps=2, loss=0.5)
-    assert view.status.tree.root.done == 1 and view.status.bar.max == 8
-    stage.emit("generation", **GENERATIONS[0])
-    assert "generation 0 done · 4 members · front 2 · best val_acc 0.800 (b)" in view.status.line.value
-    run.emit("run_end", status="finished", epochs_done=1)
-    stage.emit("run_end", status="finished", epochs_done=1)
+    bus.emit("run_start", name="me-darts", kind="population", total_steps=18)
+    assert view.status.bar.max == 18
+    for stage, members in ((1, 4), (2, 3)):
+        for m in range(1, members + 1):
+            run = bus.child(f"ind_{stage}{m}")
+            run.emit("run_start", name=f"ind_{stage}{m}", kind="search", total_steps=2, epochs=1)
+            run.emit("step", epoch=1, step=1, steps=2, loss=0.5)
+            if stage == 2 and m == 3:
+                break
+            run.emit("step", epoch=1, step=2, steps=2, loss=0.5)
+            run.emit("run_end", status="finished", epochs_done=1)
+        else:
+            bus.emit("generation", **(GENERATIONS[0] | {"index": stage}))
+            assert view.status.line.value == "stage 1/3 done · 4 members · front 2 · best val_acc 0.800 (b)"
+    assert "stage 2/3 · member 3/3 (ind_23) · 0/2 steps · starting" in lines  # steps redraw at most 10 times/s
+    assert view.status.tree.root.done == 4 * 2 + 2 * 2 + 1
+    assert any(line.startswith("stage 1/3 · member 4/4 (ind_14)") for line in lines)
     bus.emit("run_end", status="stopped", epochs_done=1)
-    assert view.status.line.value == "stopped after 1 generation(s) · best val_acc 0.800 (b)"
+    assert view.status.line.value == "stopped after 1 stage(s) · best val_acc 0.800 (b)"
     assert view.status.bar.bar_style == "warning"
+
+
+def test_status_counts_member_runs_of_a_kind_below_stage_runs():
+    view = PopulationView(member_kind="train")
+    lines = []
+    run_events([view, lambda e: lines.append(view.status.line.value)], stages=2)
+    assert "generation 1 · member 2 · 0/2 steps · starting" in lines  # no '(member 2/2)': the name says it
+    assert not any("member 3" in line for line in lines)  # the count restarts at each generation
+    plain = PopulationView()  # no plan: no totals, the first generation has no number yet
+    lines.clear()
+    run_events([plain, lambda e: lines.append(plain.status.line.value)], stages=1)
+    assert lines[1].startswith("first generation · member 1 (stage 1/1) · 0/4 steps")
 
 
 def test_view_draws_the_best_members_lineage_when_the_run_ends():

@@ -258,23 +258,64 @@ class BestSoFar:
 
 
 class PopulationStatus(RunStatus):
-    """A :class:`RunStatus` whose line names every level of the current child run
-    (``stage 2/3 · member 3/4 · 12/40 steps``) and summarises each generation."""
+    """A :class:`RunStatus` that says which generation and which member is being trained
+    (``stage 2/3 · member 3/4 (ind_7) · 12/40 steps``) and summarises each generation.
 
-    def __init__(self, y: str = "val_acc", label: str = "generation"):
+    Args:
+        y: the metric summarised (best ``y`` of each generation; higher is better).
+        label: what one ``generation`` event is called ('generation', 'stage').
+        plan: member runs per generation, ``{index: count}`` or a list for indices 1, 2, ...; the
+            line then gives totals (``stage 2/3 · member 3/4``); without it, ``stage 2 · member 3``.
+        member_kind: the run kind of a member's run (e.g. 'search'); None: every direct child run
+            of the root run is a member.
+    """
+
+    def __init__(self, y: str = "val_acc", label: str = "generation", *,
+                 plan: Mapping[int, int] | Sequence[int] | None = None, member_kind: str | None = None):
         super().__init__()
-        self.y, self.label = y, label
+        self.y, self.label, self.member_kind = y, label, member_kind
+        self.plan = dict(plan) if isinstance(plan, Mapping) else dict(enumerate(plan or (), start=1))
+        self._restart()
+
+    def _restart(self) -> None:
         self.generations, self.best = 0, None  # generations seen, (best y, member id) so far
+        self.last_index: int | None = None
+        self.members, self.member_run = 0, None  # member runs started since the last generation
+
+    def _is_member(self, run) -> bool:
+        if self.member_kind is not None:
+            return run.kind == self.member_kind
+        return run.parent is not None and run.parent is self.tree.root
 
     def where(self) -> str:
-        if not self.tree.nested:
-            return ""
+        index = self.last_index + 1 if self.last_index is not None else min(self.plan) if self.plan else None
+        parts = [f"{self.label} {index}" + (f"/{max(self.plan)}" if self.plan else "") if index is not None
+                 else f"first {self.label}"]
         run = self.tree.current
-        return html.escape(" · ".join(run.path) + f" · {min(run.done, run.total)}/{run.total} steps") + " · "
+        member = self.member_run
+        if member is not None:
+            count = self.plan.get(index) if index is not None else None
+            text = f"member {self.members}" + (f"/{count}" if count else "")
+            names = run.path[len(member.path) - 1:] if run is not None and member in _ancestry(run) else [member.name]
+            names = [n for n in names if not n.startswith("member")]  # a run named 'member 3/4' says it already
+            parts.append(text + (f" ({' › '.join(names)})" if names else ""))
+            shown = run if run is not None and member in _ancestry(run) else member
+            parts.append(f"{min(shown.done, shown.total)}/{shown.total} steps")
+        elif self.tree.nested:
+            parts.append(self.tree.current_label())
+        return html.escape(" · ".join(parts)) + " · "
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.parent is None:
-            self.generations, self.best = 0, None
+            self._restart()
+        if event.kind == "run_start" and event.parent is not None:
+            super().__call__(event)  # adds the run to the tree
+            run = self.tree.runs.get(event.run_id)
+            if run is not None and self._is_member(run):
+                self.members += 1
+                self.member_run = run
+                self.set_text(f"{self.where()}starting")
+            return
         if event.kind == "run_end" and event.parent is None and self.generations:
             super().__call__(event)
             best = f" · best {self.y} {self.best[0]:.3f} ({html.escape(str(self.best[1]))})" if self.best else ""
@@ -286,6 +327,8 @@ class PopulationStatus(RunStatus):
         if self.tree(event) is None:
             return
         self.generations += 1
+        self.last_index = event["index"]
+        self.members, self.member_run = 0, None
         population = event["population"]
         scored = [(v, m["id"]) for m in population if (v := _number(m["metrics"].get(self.y))) is not None]
         best = max(scored, key=lambda s: s[0]) if scored else None
@@ -293,7 +336,16 @@ class PopulationStatus(RunStatus):
             self.best = best
         front = f" · front {len(event['pareto_front'])}" if event.get("pareto_front") else ""
         shown = f" · best {self.y} {best[0]:.3f} ({html.escape(str(best[1]))})" if best else ""
-        self.set_text(f"{self.where()}{self.label} {event['index']} done · {len(population)} members{front}{shown}")
+        total = f"/{max(self.plan)}" if self.plan else ""
+        self.set_text(f"{self.label} {event['index']}{total} done · {len(population)} members{front}{shown}")
+
+
+def _ancestry(run) -> list:
+    out = []
+    while run is not None:
+        out.append(run)
+        run = run.parent
+    return out
 
 
 class LineageView(w.HTML):
@@ -322,8 +374,10 @@ class PopulationView(w.VBox):
             y e.g. 'val_acc'); the best-so-far chart and the status line follow ``y`` (higher is better).
         x_better: 'lower' or 'higher' x is better (the Pareto front's staircase).
         label: 'generation' or 'stage', as the method calls one ``generation`` event.
-        x_title, y_title: axis titles. lineage_metrics: metrics printed in the lineage nodes
-            (default: x and y).
+        x_title, y_title: axis titles.
+        plan, member_kind: member runs per generation and the run kind of a member's run, for the
+            status line (see :class:`PopulationStatus`).
+        lineage_metrics: metrics printed in the lineage nodes (default: y and x).
 
     Attributes:
         status, scatter, best, lineage_view: the parts. lineage: every member seen (a :class:`Lineage`).
@@ -331,8 +385,9 @@ class PopulationView(w.VBox):
 
     def __init__(self, x: str = "parameters", y: str = "val_acc", *, x_better: str = "lower",
                  label: str = "generation", x_title: str | None = None, y_title: str | None = None,
+                 plan: Mapping[int, int] | Sequence[int] | None = None, member_kind: str | None = None,
                  lineage_metrics: Sequence[str] | None = None):
-        self.status = PopulationStatus(y, label)
+        self.status = PopulationStatus(y, label, plan=plan, member_kind=member_kind)
         self.scatter = PopulationScatter(x, y, x_better=x_better, label=label, x_title=x_title, y_title=y_title)
         self.best = BestSoFar(y, label=label)
         self.lineage_view = LineageView()
