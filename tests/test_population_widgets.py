@@ -66,26 +66,35 @@ def run_events(listeners, generations=GENERATIONS, stages=3, members=2, steps=2)
 
 def test_lineage_of_a_hand_made_population():
     tree = lineage(GENERATIONS, "g")
-    edges = {((p.id, p.generation), (c.id, c.generation)) for p, c in tree.edges}
-    assert edges == {(("e", 1), ("g", 2)), (("f", 1), ("g", 2)),
-                     (("a", 0), ("e", 1)), (("b", 0), ("e", 1)), (("b", 0), ("f", 1)), (("a", 0), ("f", 1))}
-    assert tree.member.key == (2, "g")
-    assert sorted(n.key for n in tree.nodes) == [(0, "a"), (0, "b"), (1, "e"), (1, "f"), (2, "g")]  # b, a once
+    assert {(p.id, c.id) for p, c in tree.edges} == {("e", "g"), ("f", "g"), ("a", "e"), ("b", "e"), ("b", "f"),
+                                                    ("a", "f")}
+    assert tree.member.id == "g" and tree.member.metrics["val_acc"] == 0.90
+    assert sorted(n.id for n in tree.nodes) == ["a", "b", "e", "f", "g"]  # a and b once, though both parents twice
+    assert [n.id for n in tree.parents_of(tree.nodes[1])] == ["a", "b"]  # e's parents, in the order recorded
 
 
-def test_a_surviving_id_links_to_its_previous_generation():
-    tree = lineage(GENERATIONS, "h")  # h <- a (generation 1) <- a (generation 0)
-    assert [((p.id, p.generation), (c.id, c.generation)) for p, c in tree.edges] == [
-        (("a", 1), ("h", 2)), (("a", 0), ("a", 1))]
-    assert tree.member.metrics["val_acc"] == 0.83
-    assert lineage(GENERATIONS, "a", generation=0).edges == []
+def test_a_survivor_is_one_member_born_where_it_first_appears():
+    tree = lineage(GENERATIONS, "h")  # h <- a; a is in generations 0 and 1 (its own parent in 1: ignored)
+    assert [(p.id, c.id) for p, c in tree.edges] == [("a", "h")]
+    a = tree.nodes[1]
+    assert (a.generation, a.last_generation, a.metrics["val_acc"]) == (0, 1, 0.72)  # latest metrics
+    assert node_label(a, ["val_acc"]) == "a · gen 0–1\nval_acc 0.72"
+    assert lineage(GENERATIONS, "a").edges == []
 
 
-def test_lineage_from_flat_member_records_and_unrecorded_parents():
+def test_lineage_from_run_records():
     records = [{"id": 1, "metrics": {}, "genotype": {}}, {"id": 2, "metrics": {}, "genotype": {}, "parents": [1, 9]}]
     tree = Lineage(records).ancestry(2)
     assert [(p.id, p.recorded) for p in tree.parents_of(tree.member)] == [(1, True), (9, False)]
     assert "not recorded" in node_label(tree.nodes[-1])
+    # a run folder's lineage: {id: parents} (ME-DARTS) or {id: {generation, parents, metrics...}} (TS-ENAS)
+    assert [(p.id, c.id) for p, c in lineage({"s1-0": [], "s1-1": [], "s2-0": ["s1-0", "s1-1"]}, "s2-0").edges] == [
+        ("s1-0", "s2-0"), ("s1-1", "s2-0")]
+    tree = lineage({"g0-0": {"generation": 0, "parents": [], "accuracy": 0.5, "stage": "rough"},
+                    "g1-0": {"generation": 1, "parents": ["g0-0"], "accuracy": 0.7, "N": 5}}, "g1-0")
+    assert tree.member.metrics == {"accuracy": 0.7, "N": 5} and tree.nodes[1].generation == 0
+    stages = [{"index": 1, "members": GENERATIONS[0]["population"]}]  # a stage record's 'members'
+    assert Lineage(stages).find("b").generation == 1
     with pytest.raises(ToolkitError, match="no member 'z'"):
         lineage(GENERATIONS, "z")
     with pytest.raises(ToolkitError, match="neither 'population'"):
@@ -103,7 +112,7 @@ def test_lineage_drawing_labels_every_node_with_id_and_metrics():
     pytest.importorskip("graphviz")
     tree = lineage(GENERATIONS, "g")
     source = draw_lineage(tree, metrics=("val_acc", "parameters")).source
-    for label in ("g · gen 2", "e · gen 1", "b · gen 0", "val_acc 0.9", "parameters 3000"):
+    for label in ("g · gen 2", "e · gen 1", "a · gen 0–1", "val_acc 0.9", "parameters 3000"):
         assert label in source
     assert source.count("->") == len(tree.edges) == 6
 
@@ -218,9 +227,9 @@ def test_view_draws_the_best_members_lineage_when_the_run_ends():
     view = PopulationView()
     assert "drawn when the run ends" in view.lineage_view.value
     run_events([view])
-    assert view.best_member() == ("g", 2)
+    assert view.best_member() == "g"
     svg = view.lineage_view.value
-    assert "<svg" in svg and "lineage of g (generation 2)" in svg
+    assert "<svg" in svg and "lineage of g (in generation 2)" in svg
     view.show_lineage("h")
     assert "lineage of h" in view.lineage_view.value
     run_events([view], stages=1)  # a new root run clears the previous run's population

@@ -355,10 +355,11 @@ class LineageView(w.HTML):
         super().__init__(waiting_html(waiting), layout=w.Layout(overflow="auto", max_width="100%"))
         self.add_class("nas-lineage-view")
 
-    def show(self, lineage: Lineage, member_id, generation: int | None = None, *, metrics=None) -> None:
-        tree = lineage.ancestry(member_id, generation)
-        gen = tree.member.generation
-        title = f"lineage of {tree.member.id}" + (f" (generation {gen})" if gen is not None else "")
+    def show(self, lineage: Lineage, member_id, *, metrics=None) -> None:
+        """Draw the lineage of ``member_id`` (ToolkitError naming the known ids when it is unknown)."""
+        tree = lineage.ancestry(member_id)
+        gen = tree.member.last_generation
+        title = f"lineage of {tree.member.id}" + (f" (in generation {gen})" if gen is not None else "")
         try:
             self.value = svg_html(draw_lineage(tree, metrics=metrics, title=title))
         except ToolkitError as e:  # no dot program: say how to install it
@@ -392,6 +393,7 @@ class PopulationView(w.VBox):
         self.best = BestSoFar(y, label=label)
         self.lineage_view = LineageView()
         self.lineage = Lineage()
+        self.last_population: list = []  # the members of the latest generation event
         self.y = y
         self.lineage_metrics = tuple(lineage_metrics) if lineage_metrics is not None else (y, x)
         super().__init__([self.status, self.scatter.figure, self.best.figure, self.lineage_view])
@@ -403,29 +405,31 @@ class PopulationView(w.VBox):
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.parent is None:
-            self.lineage = Lineage()
+            self.lineage, self.last_population = Lineage(), []
             self.lineage_view.value = waiting_html("lineage: drawn when the run ends")
         elif event.kind == "generation":
             for member in event["population"]:
                 self.lineage.add(member, event["index"])
+            self.last_population = list(event["population"])
         for listener in self.listeners:
             listener(event)
         if event.kind == "run_end" and event.parent is None and self.lineage.nodes:
             self.show_lineage()
 
     def best_member(self):
-        """(id, generation) of the member with the best ``y`` in the latest generation."""
-        last = max((n.generation for n in self.lineage.nodes.values() if n.generation is not None), default=None)
-        members = [n for n in self.lineage.nodes.values() if n.generation == last]
-        scored = [n for n in members if _number(n.metrics.get(self.y)) is not None] or members
-        best = max(scored, key=lambda n: _number(n.metrics.get(self.y)) or 0.0)
-        return best.id, best.generation
+        """The id of the member with the best ``y`` in the latest generation (None before any)."""
+        population = self.last_population
+        scored = [m for m in population if _number((m.get("metrics") or {}).get(self.y)) is not None] or population
+        if not scored:
+            return None
+        return max(scored, key=lambda m: _number((m.get("metrics") or {}).get(self.y)) or 0.0)["id"]
 
-    def show_lineage(self, member_id=None, generation: int | None = None) -> None:
+    def show_lineage(self, member_id=None) -> None:
         """Draw the lineage of ``member_id`` (default: the best member of the latest generation)."""
+        member_id = self.best_member() if member_id is None else member_id
         if member_id is None:
-            member_id, generation = self.best_member()
-        self.lineage_view.show(self.lineage, member_id, generation, metrics=self.lineage_metrics)
+            raise ToolkitError("no generation yet: the lineage is known once the first generation is done")
+        self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics)
 
 
 def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
