@@ -12,13 +12,16 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from widgets.live import FULL_WIDTH  # noqa: E402
 from widgets.population import (  # noqa: E402
+    GAP,
     BestSoFar,
     PopulationScatter,
     PopulationView,
     architecture,
     draw_crossover,
     draw_mutation,
+    drawing_width,
     front_line,
 )
 
@@ -242,17 +245,22 @@ def test_draw_crossover_of_cell_pairs_and_networks():
     g3, g4 = CellPair(p1.normal, p2.reduce), CellPair(p2.normal, p1.reduce)
     grid = draw_crossover([member("p1", 0.8, 10, genotype=p1.to_dict()), p2],
                           [member("g3", 0.7, 10, ["p1", "p2"], g3.to_dict()), g4])
-    assert grid.layout.grid_template_columns == "repeat(2, max-content)"  # parents above their children
+    assert drawing_width(grid.children[0].value) > FULL_WIDTH // 2  # a cell pair: two do not fit side by side
+    assert grid.layout.grid_template_columns == "repeat(1, max-content)"  # so one below the other
     captions = [v.caption for v in grid.children]
     assert captions[0].startswith("parent p1<br>") and captions[1] == "parent"
     assert captions[2].startswith("child g3 · from p1, p2") and captions[3] == "child"
     assert [v.architecture for v in grid.children] == [p1, p2, g3, g4]
     assert all("<svg" in v.value for v in grid.children)
-    three = draw_crossover([p1, p2], [g3, g4, g3])  # an empty slot pads the parents' row
-    assert len(three.children) == 6 and three.children[2].value == ""
     net = DARTS.stack(5)
     before_after = draw_mutation(net, net.to_dict(), labels=["before <mutation>", "after"])
-    assert before_after.layout.grid_template_columns == "repeat(2, max-content)"  # one row
+    assert before_after.layout.grid_template_columns == "repeat(2, max-content)"  # networks run downwards: one row
+    assert 2 * drawing_width(before_after.children[0].value) + 2 * GAP <= FULL_WIDTH
+    two = draw_crossover([net], [net, net])  # the parent's row is padded: the children start the next row
+    assert two.layout.grid_template_columns == "repeat(2, max-content)"
+    assert [c.value == "" for c in two.children] == [False, True, False, False]
+    three = draw_crossover([net, net], [net, net, net])  # three do not fit in a row: two per row, in order
+    assert three.layout.grid_template_columns == "repeat(2, max-content)" and len(three.children) == 5
     drawing = before_after.children[1].value
     assert "classifier" in drawing and "cell 5" in drawing
     assert "before &lt;mutation&gt;" in before_after.children[0].value

@@ -30,6 +30,8 @@ Example:
 from __future__ import annotations
 
 import html
+import math
+import re
 import textwrap
 import threading
 from collections.abc import Mapping, Sequence
@@ -455,15 +457,27 @@ def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
     return item, caption or html.escape(role)
 
 
+GAP = 16  # px between drawings side by side
+
+
+def drawing_width(value: str) -> int | None:
+    """The width in px of the first SVG drawing in a widget's HTML (graphviz sizes are in pt)."""
+    match = re.search(r"<svg[^>]*\swidth=\"([\d.]+)(pt|px)?\"", value)
+    if match is None:
+        return None
+    return math.ceil(float(match.group(1)) * (4 / 3 if match.group(2) in (None, "pt") else 1))
+
+
 def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[str] | None = None,
                    roles: tuple[str, str] = ("parent", "child")) -> w.GridBox:
     """Parents in the top row, the children made from them in the row below, drawn as in
-    :mod:`toolkit.draw` at its one scale (a box too narrow for a row scrolls sideways).
+    :mod:`toolkit.draw` at its one scale; when a row of drawings would be wider than the notebook
+    (:data:`~widgets.live.FULL_WIDTH`), as many as fit go side by side, in order (parents first).
 
     Works for cell pairs (ME-DARTS' crossover of normal and reduction α: ``g3 = (normal1, reduce2)``
     under ``g1``, ``g4 = (normal2, reduce1)`` under ``g2``) and for whole networks (TS-ENAS: every
     cell and the earlier cells it reads, drawn top to bottom); one parent and one child are shown
-    side by side, e.g. a mutation or a pruning before and after (:func:`draw_mutation`).
+    side by side when they fit, e.g. a mutation or a pruning before and after (:func:`draw_mutation`).
 
     Args:
         parents, children: Genotype, CellPair or Network objects, their dicts, or member records
@@ -486,14 +500,16 @@ def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[st
                                     html.escape(labels[i]) if labels else None)
         overlay = {"rankdir": "TB"} if isinstance(arch, Network) else {}  # networks run downwards: rows fit
         view = CellView(arch, caption, **overlay)
-        view.layout = w.Layout(overflow="visible", margin="0 16px 8px 0")
+        view.layout = w.Layout(overflow="visible", margin=f"0 {GAP}px 8px 0")
         views.append(view)
     one_row = len(parents) == 1 and len(children) == 1
-    columns = len(views) if one_row else max(len(parents), len(children))
-    if not one_row:  # children start a new row
+    wanted = len(views) if one_row else max(len(parents), len(children))
+    widest = max(drawing_width(v.value) or FULL_WIDTH for v in views)
+    columns = max(1, min(wanted, (FULL_WIDTH + GAP) // (widest + GAP)))  # never wider than the notebook
+    if columns == wanted and not one_row:  # parents in one row, their children in the next
         views = views[:len(parents)] + [w.HTML("")] * (columns - len(parents)) + views[len(parents):]
     grid = w.GridBox(views, layout=w.Layout(grid_template_columns=f"repeat({columns}, max-content)",
-                                            overflow="auto", max_width="100%"))
+                                            max_width="100%"))
     grid.add_class("nas-crossover")
     return grid
 
