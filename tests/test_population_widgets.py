@@ -1,10 +1,12 @@
 """The population widgets and the lineage library, driven headlessly by synthetic typed event sequences."""
 
+import html
+
 import pytest
 
 from toolkit import PUBLISHED
 from toolkit.errors import ToolkitError
-from toolkit.events import EventBus
+from toolkit.events import Event, EventBus
 from toolkit.genotype import CellPair
 from toolkit.lineage import Lineage, draw_lineage, lineage, node_label
 
@@ -109,6 +111,43 @@ def test_lineage_accepts_generation_events():
     run_events([seen.append])
     tree = Lineage(seen).ancestry("g")  # every event kind but 'generation' is skipped
     assert len(tree.edges) == 6
+
+
+def chain(generations: int, width: int = 3) -> list[dict]:
+    """Generations of ``width`` members; each member's parents are two members of the previous one."""
+    return [{"index": g, "population": [
+        member(f"g{g}-{i}", 0.5 + 0.01 * g, 1000 + i,
+               [f"g{g - 1}-{i}", f"g{g - 1}-{(i + 1) % width}"] if g else None) for i in range(width)]}
+        for g in range(generations)]
+
+
+def test_ancestry_depth_cuts_earlier_generations():
+    gens = chain(6)
+    full = lineage(gens, "g5-0")
+    assert full.depth == 5 and full.cut == [] and len(full.nodes) == 1 + 2 + 3 * 4
+    two = lineage(gens, "g5-0", depth=2)
+    assert two.depth == 2 and sorted(n.id for n in two.nodes) == ["g3-0", "g3-1", "g3-2", "g4-0", "g4-1", "g5-0"]
+    assert sorted(n.id for n in two.cut) == ["g3-0", "g3-1", "g3-2"]  # their parents are left out
+    pytest.importorskip("graphviz")
+    assert draw_lineage(two).source.count("earlier…") == 3
+
+
+def test_lineage_view_fits_the_notebook_width():
+    pytest.importorskip("graphviz")
+    view = PopulationView()
+    for gen in chain(8):
+        view(Event("generation", gen))
+    view.show_lineage("g7-0")  # eight generations of three: too wide left to right, they fit top to bottom
+    text = html.unescape(view.lineage_view.value)  # graphviz writes '-' as '&#45;'
+    assert "lineage of g7-0 (in generation 7)" in text and "g0-0 · gen 0" in text and "earlier…" not in text
+    assert drawing_width(view.lineage_view.value) <= FULL_WIDTH
+    wide = PopulationView()
+    for gen in chain(8, width=7):
+        wide(Event("generation", gen))
+    wide.show_lineage("g7-0")  # seven ancestors a generation fit neither way: the earliest generations are cut
+    text = html.unescape(wide.lineage_view.value)
+    assert "lineage of g7-0 (in generation 7) · last " in text and "earlier…" in text and "g0-0" not in text
+    assert drawing_width(wide.lineage_view.value) <= FULL_WIDTH
 
 
 def test_lineage_drawing_labels_every_node_with_id_and_metrics():

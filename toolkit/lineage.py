@@ -57,6 +57,15 @@ class LineageTree:
     member: LineageNode
     nodes: list[LineageNode]
     edges: list[tuple[LineageNode, LineageNode]]
+    cut: list[LineageNode] = field(default_factory=list)  # nodes whose parents were left out (``depth``)
+
+    @property
+    def depth(self) -> int:
+        """Generations of ancestors shown: the longest path from the oldest ancestor to the member."""
+        levels = {self.member.id: 0}
+        for parent, child in self.edges:  # edges are listed breadth first, children before their parents
+            levels[parent.id] = max(levels.get(parent.id, 0), levels[child.id] + 1)
+        return max(levels.values())
 
     def parents_of(self, node: LineageNode) -> list[LineageNode]:
         return [p for p, c in self.edges if c == node]
@@ -144,24 +153,28 @@ class Lineage:
         return [self.nodes.get(pid) or LineageNode(pid, gen, gen, recorded=False)
                 for pid in self._parents.get(node.id, ())]
 
-    def ancestry(self, member_id) -> LineageTree:
-        """The family tree of one member."""
+    def ancestry(self, member_id, depth: int | None = None) -> LineageTree:
+        """The family tree of one member, ``depth`` generations of ancestors back (None: all)."""
         member = self.find(member_id)
-        nodes, edges, todo, seen = [member], [], [member], {member.id}
+        nodes, edges, cut, todo, seen = [member], [], [], [(member, 0)], {member.id}
         while todo:
-            child = todo.pop(0)
-            for parent in self.parents(child):
+            child, level = todo.pop(0)
+            parents = self.parents(child)
+            if depth is not None and level >= depth:
+                cut += [child] if parents else []
+                continue
+            for parent in parents:
                 edges.append((parent, child))
                 if parent.id not in seen:
                     seen.add(parent.id)
                     nodes.append(parent)
-                    todo.append(parent)
-        return LineageTree(member, nodes, edges)
+                    todo.append((parent, level + 1))
+        return LineageTree(member, nodes, edges, cut)
 
 
-def lineage(source: Iterable | Mapping, member_id) -> LineageTree:
+def lineage(source: Iterable | Mapping, member_id, depth: int | None = None) -> LineageTree:
     """The family tree of ``member_id`` from generation events or records (see :class:`Lineage`)."""
-    return Lineage(source).ancestry(member_id)
+    return Lineage(source).ancestry(member_id, depth)
 
 
 def format_metric(name: str, value) -> str:
@@ -210,11 +223,14 @@ def draw_lineage(tree: LineageTree, *, metrics: Iterable[str] | None = None, tit
         elif not node.recorded:
             style = box | {"fillcolor": "white", "color": PRUNED_COLOR, "style": "rounded,dashed",
                            "fontcolor": "#737373"}
-        elif not tree.parents_of(node):  # a first-generation ancestor
+        elif not tree.parents_of(node) and node not in tree.cut:  # a first-generation ancestor
             style = INPUT_STYLE | box
         else:
             style = {k: v for k, v in NODE_STYLE.items() if k in ("fillcolor", "color")} | box
         g.node(names[node.id], node_label(node, metrics), **style)
     for parent, child in tree.edges:
         g.edge(names[parent.id], names[child.id], color="#737373")
+    for node in tree.cut:  # earlier generations left out
+        g.node(f"{names[node.id]}_earlier", "earlier…", shape="plaintext", fontcolor="#737373")
+        g.edge(f"{names[node.id]}_earlier", names[node.id], color=PRUNED_COLOR, style="dashed")
     return g

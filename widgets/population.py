@@ -359,13 +359,23 @@ class LineageView(w.HTML):
         super().__init__(waiting_html(waiting), layout=w.Layout(overflow="auto", max_width="100%"))
         self.add_class("nas-lineage-view")
 
-    def show(self, lineage: Lineage, member_id, *, metrics=None) -> None:
-        """Draw the lineage of ``member_id`` (ToolkitError naming the known ids when it is unknown)."""
-        tree = lineage.ancestry(member_id)
-        gen = tree.member.last_generation
-        title = f"lineage of {tree.member.id}" + (f" (in generation {gen})" if gen is not None else "")
+    def show(self, lineage: Lineage, member_id, *, metrics=None, depth: int | None = None) -> None:
+        """Draw the lineage of ``member_id`` (ToolkitError naming the known ids when it is unknown),
+        ``depth`` generations back (None: all that fit the notebook width, left to right or else
+        top to bottom; earlier generations are then marked "earlier…")."""
+        full = lineage.ancestry(member_id, depth)
+        gen = full.member.last_generation
+        title = f"lineage of {full.member.id}" + (f" (in generation {gen})" if gen is not None else "")
         try:
-            self.value = svg_html(draw_lineage(tree, metrics=metrics, title=title))
+            for d in range(full.depth, 0, -1) if full.depth else (0,):
+                tree = lineage.ancestry(member_id, d)
+                for rankdir in ("LR", "TB"):
+                    shown = title + (f" · last {d} generations" if tree.cut else "")
+                    value = svg_html(draw_lineage(tree, metrics=metrics, title=shown, rankdir=rankdir))
+                    if (drawing_width(value) or 0) <= FULL_WIDTH:
+                        self.value = value
+                        return
+            self.value = value  # even one generation is too wide: the box scrolls
         except ToolkitError as e:  # no dot program: say how to install it
             self.value = (f'<div class="nas-error" style="color:#b30000">cannot draw the lineage: '
                           f'{html.escape(str(e))}</div>')
@@ -428,12 +438,13 @@ class PopulationView(w.VBox):
             return None
         return max(scored, key=lambda m: _number((m.get("metrics") or {}).get(self.y)) or 0.0)["id"]
 
-    def show_lineage(self, member_id=None) -> None:
-        """Draw the lineage of ``member_id`` (default: the best member of the latest generation)."""
+    def show_lineage(self, member_id=None, depth: int | None = None) -> None:
+        """Draw the lineage of ``member_id`` (default: the best member of the latest generation),
+        ``depth`` generations back (None: as many as fit)."""
         member_id = self.best_member() if member_id is None else member_id
         if member_id is None:
             raise ToolkitError("no generation yet: the lineage is known once the first generation is done")
-        self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics)
+        self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics, depth=depth)
 
 
 def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
