@@ -66,6 +66,17 @@ def architecture(genotype: Mapping):
         return None
 
 
+GAP = 16  # px between drawings side by side
+
+
+def drawing_width(value: str) -> int | None:
+    """The width in px of the first SVG drawing in a widget's HTML (graphviz sizes are in pt)."""
+    match = re.search(r"<svg[^>]*\swidth=\"([\d.]+)(pt|px)?\"", value)
+    if match is None:
+        return None
+    return math.ceil(float(match.group(1)) * (4 / 3 if match.group(2) in (None, "pt") else 1))
+
+
 def _number(value) -> float | None:
     return float(value) if isinstance(value, Real) and not isinstance(value, bool) else None
 
@@ -466,17 +477,6 @@ def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
                                "or a member record {id, metrics, genotype}")
         return arch, caption or html.escape(role)
     return item, caption or html.escape(role)
-
-
-GAP = 16  # px between drawings side by side
-
-
-def drawing_width(value: str) -> int | None:
-    """The width in px of the first SVG drawing in a widget's HTML (graphviz sizes are in pt)."""
-    match = re.search(r"<svg[^>]*\swidth=\"([\d.]+)(pt|px)?\"", value)
-    if match is None:
-        return None
-    return math.ceil(float(match.group(1)) * (4 / 3 if match.group(2) in (None, "pt") else 1))
 
 
 def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[str] | None = None,
