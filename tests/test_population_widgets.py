@@ -14,6 +14,8 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from plotly.callbacks import Points  # noqa: E402
+
 from widgets.live import FULL_WIDTH  # noqa: E402
 from widgets.population import (  # noqa: E402
     GAP,
@@ -272,10 +274,19 @@ def test_view_draws_the_best_members_lineage_when_the_run_ends():
     assert view.best_member() == "g"
     svg = view.lineage_view.value
     assert "<svg" in svg and "lineage of g (in generation 2)" in svg
+    assert view.pick.value == "g" and view.pick.options[0] == ("g · generation 2 · val_acc 0.9", "g")
+    assert [v for _, v in view.pick.options][:3] == ["g", "h", "e"]  # latest generation first, best first
     view.show_lineage("h")
     assert "lineage of h" in view.lineage_view.value
+    view.pick.value = "e"  # choosing in the dropdown draws
+    assert "lineage of e (in generation 1)" in view.lineage_view.value
+    markers = [t for t in view.scatter.figure.data if t.mode == "markers"]
+    assert all(t._click_callbacks for t in markers)  # clicking a point picks its member
+    view.scatter._clicked(markers[0], Points(point_inds=[1]))
+    assert view.pick.value == "b" and "lineage of b (in generation 0)" in view.lineage_view.value
     run_events([view], stages=1)  # a new root run clears the previous run's population
     assert [t.name for t in view.scatter.figure.data if t.mode == "markers"] == ["generation 0"]
+    assert [v for _, v in view.pick.options] == ["b", "d", "a", "c"] and view.pick.value == "b"
 
 
 def test_draw_crossover_of_cell_pairs_and_networks():

@@ -34,7 +34,7 @@ import math
 import re
 import textwrap
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 
 import ipywidgets as w
@@ -131,6 +131,7 @@ class PopulationScatter:
         self.figure = go.FigureWidget(layout=base_layout(title, x_title or x, y_title or y, height, width))
         self.figure.update_layout(legend={"itemclick": "toggle"}, hovermode="closest")
         self.generations: list[dict] = []
+        self.on_pick: list[Callable[[object], None]] = []  # called with a member id when its point is clicked
         self._lock = threading.Lock()
         self._throttle = Throttle(min_interval)
         self._dirty = False
@@ -194,7 +195,7 @@ class PopulationScatter:
                 mode="markers", name=name, legendgroup=name, opacity=FADED if faded else 1.0,
                 marker={"color": color, "size": 8 if faded else 10, "line": {"width": 0.5, "color": "white"}},
                 hovertext=[_hover(m, self.x, self.y) for m in members], hovertemplate="%{hovertext}<extra></extra>",
-                customdata=[str(m["id"]) for m in members]))
+                customdata=[m["id"] for m in members]))
             on = set(gen["pareto_front"])
             front = [m for m in members if m["id"] in on]
             if front:
@@ -210,10 +211,20 @@ class PopulationScatter:
         with self.figure.batch_update():
             self.figure.data = ()
             self.figure.add_traces(traces)
+            for trace in self.figure.data:
+                if trace.mode == "markers":
+                    trace.on_click(self._clicked)
             text = None if traces and not missing else WAITING_GENERATION if not gens else self._no_metric(gens)
             if text != self._waiting:
                 self._waiting = text
                 show_waiting(self.figure, text)
+
+    def _clicked(self, trace, points, _state=None) -> None:
+        """A click on member points: tell every ``on_pick`` callback the first clicked member's id."""
+        if points.point_inds:
+            member_id = trace.customdata[points.point_inds[0]]
+            for callback in self.on_pick:
+                callback(member_id)
 
     def _no_metric(self, gens: list[dict]) -> str:
         names = sorted({k for g in gens for m in g["population"] for k in (m.get("metrics") or {})})
@@ -417,11 +428,17 @@ class PopulationView(w.VBox):
         self.scatter = PopulationScatter(x, y, x_better=x_better, label=label, x_title=x_title, y_title=y_title)
         self.best = BestSoFar(y, label=label)
         self.lineage_view = LineageView()
+        self.pick = w.Dropdown(options=[], value=None, description="lineage of", layout=w.Layout(width="320px"))
+        self.pick.observe(self._on_pick, names="value")
+        self.scatter.on_pick.append(self.select)
         self.lineage = Lineage()
         self.last_population: list = []  # the members of the latest generation event
-        self.y = y
+        self.y, self.label = y, label
         self.lineage_metrics = tuple(lineage_metrics) if lineage_metrics is not None else (y, x)
-        super().__init__([self.status, self.scatter.figure, self.best.figure, self.lineage_view])
+        self._quiet = False  # True while the run updates the dropdown's options
+        hint = w.HTML("<span style='color:#737373'>or click a member in the scatter</span>")
+        super().__init__([self.status, self.scatter.figure, self.best.figure, w.HBox([self.pick, hint]),
+                          self.lineage_view])
         self.add_class("nas-population-view")
 
     @property
@@ -431,15 +448,47 @@ class PopulationView(w.VBox):
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.parent is None:
             self.lineage, self.last_population = Lineage(), []
+            self._set_options([])
             self.lineage_view.value = waiting_html("lineage: drawn when the run ends")
         elif event.kind == "generation":
             for member in event["population"]:
                 self.lineage.add(member, event["index"])
             self.last_population = list(event["population"])
+            self._set_options(self._choices())
         for listener in self.listeners:
             listener(event)
         if event.kind == "run_end" and event.parent is None and self.lineage.nodes:
-            self.show_lineage()
+            self.select(self.best_member())
+
+    def _choices(self) -> list[tuple[str, object]]:
+        """(label, id) of every member seen, the latest generation first, best ``y`` first within one."""
+        def order(node):
+            value = _number(node.metrics.get(self.y))
+            return (-(node.last_generation if node.last_generation is not None else -1),
+                    -(value if value is not None else float("-inf")))
+        return [(f"{node.id} · {self.label} {node.last_generation}"
+                 + (f" · {format_metric(self.y, node.metrics[self.y])}" if self.y in node.metrics else ""), node.id)
+                for node in sorted(self.lineage.nodes.values(), key=order)]
+
+    def _set_options(self, options: list) -> None:
+        self._quiet = True
+        try:
+            value = self.pick.value
+            self.pick.options = options
+            self.pick.value = value if any(value == v for _, v in options) else None
+        finally:
+            self._quiet = False
+
+    def _on_pick(self, change) -> None:
+        if not self._quiet and change["new"] is not None:
+            self.show_lineage(change["new"])
+
+    def select(self, member_id) -> None:
+        """Draw the lineage of ``member_id`` and show it as chosen in the dropdown."""
+        if self.pick.value == member_id:
+            self.show_lineage(member_id)
+        else:
+            self.pick.value = member_id  # draws through the dropdown's observer
 
     def best_member(self):
         """The id of the member with the best ``y`` in the latest generation (None before any)."""
