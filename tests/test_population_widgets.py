@@ -220,8 +220,10 @@ def test_best_so_far_per_generation():
     assert best.plot.points("generation best") == ([0, 1, 2], [0.80, 0.85, 0.90])
     worse = [{"index": 0, "population": [member("x", 0.9, 1)]}, {"index": 1, "population": [member("y", 0.5, 1)]}]
     best = BestSoFar()
-    for gen in worse:
-        best.add(gen)
+    best.add(worse[0])
+    assert best.figure.layout.yaxis.range == (pytest.approx(0.85), pytest.approx(0.95))  # one point: a narrow axis
+    best.add(worse[1])
+    assert best.figure.layout.yaxis.autorange is True
     assert best.plot.points("best so far")[1] == [0.9, 0.9]
     assert best.plot.points("generation best")[1] == [0.9, 0.5]
     assert [list(t.y) for t in best.figure.data] == [[0.9, 0.9], [0.9, 0.5]]
@@ -326,3 +328,13 @@ def test_architecture_of_member_genotypes():
     assert isinstance(architecture(PAIR), CellPair)
     assert architecture(DARTS.stack(3).to_dict()).cells[0].genotype == DARTS.normal
     assert architecture({}) is None and architecture({"cells": "bad"}) is None
+
+
+def test_a_stage_method_says_stage_everywhere():
+    pytest.importorskip("graphviz")
+    view = PopulationView(label="stage")
+    run_events([view])
+    text = html.unescape(view.lineage_view.value)
+    assert "lineage of g (in stage 2)" in text and "e · stage 1" in text and "gen " not in text
+    assert [t.name for t in view.scatter.figure.data if t.mode == "markers"][-1] == "stage 2"
+    assert view.best.figure.layout.xaxis.title.text == "stage"

@@ -188,9 +188,10 @@ def format_metric(name: str, value) -> str:
     return f"{name} {value:.3g}"
 
 
-def node_label(node: LineageNode, metrics: Iterable[str] | None = None) -> str:
-    """Two or more lines: the id and generation, then the chosen metrics (all numeric ones when None)."""
-    gens = (f" · gen {node.generation}" + (f"–{node.last_generation}" if node.last_generation != node.generation
+def node_label(node: LineageNode, metrics: Iterable[str] | None = None, label: str = "gen") -> str:
+    """Two or more lines: the id and generation(s) (``label`` names a generation: 'gen', 'stage'),
+    then the chosen metrics (all numeric ones when None)."""
+    gens = (f" · {label} {node.generation}" + (f"–{node.last_generation}" if node.last_generation != node.generation
                                              and node.last_generation is not None else "")
             if node.generation is not None else "")
     head = f"{node.id}{gens}"
@@ -202,13 +203,14 @@ def node_label(node: LineageNode, metrics: Iterable[str] | None = None) -> str:
 
 
 def draw_lineage(tree: LineageTree, *, metrics: Iterable[str] | None = None, title: str | None = None,
-                 rankdir: str = "LR"):
+                 rankdir: str = "LR", label: str = "gen"):
     """Draw a family tree: the oldest ancestors on the left, ``tree.member`` on the right (highlighted).
 
     Args:
         tree: from :meth:`Lineage.ancestry` or :func:`lineage`.
         metrics: the metrics printed in each node (None: every numeric metric).
         title: a line above the drawing. rankdir: 'LR' (left to right) or 'TB' (top to bottom).
+        label: what a generation is called in the nodes ('gen', 'stage').
     """
     from .draw import INPUT_STYLE, NODE_STYLE, OUTPUT_STYLE, PRUNED_COLOR, new_graph
 
@@ -227,7 +229,7 @@ def draw_lineage(tree: LineageTree, *, metrics: Iterable[str] | None = None, tit
             style = INPUT_STYLE | box
         else:
             style = {k: v for k, v in NODE_STYLE.items() if k in ("fillcolor", "color")} | box
-        g.node(names[node.id], node_label(node, metrics), **style)
+        g.node(names[node.id], node_label(node, metrics, label), **style)
     for parent, child in tree.edges:
         g.edge(names[parent.id], names[child.id], color="#737373")
     for node in tree.cut:  # earlier generations left out

@@ -268,6 +268,7 @@ class BestSoFar:
         if event.kind == "run_start" and event.parent is None:
             self.best = None
             self.plot.clear()
+            self.figure.update_yaxes(autorange=True)
         elif event.kind == "generation":
             self.add(event.data)
         elif event.kind == "run_end":
@@ -281,6 +282,11 @@ class BestSoFar:
         self.best = max(values) if self.best is None else max(self.best, *values)
         self.plot.stream(generation["index"], {"best so far": self.best, f"{self.label} best": max(values)})
         self.plot.flush()
+        ys = self.plot.points("best so far")[1] + self.plot.points(f"{self.label} best")[1]
+        if len(ys) == 2:  # one generation: plotly would stretch the axis over a wide, made-up range
+            self.figure.update_yaxes(range=[min(ys) - 0.05, max(ys) + 0.05], autorange=False)
+        else:
+            self.figure.update_yaxes(autorange=True)
 
 
 class PopulationStatus(RunStatus):
@@ -381,19 +387,21 @@ class LineageView(w.HTML):
         super().__init__(waiting_html(waiting), layout=w.Layout(overflow="auto", max_width="100%"))
         self.add_class("nas-lineage-view")
 
-    def show(self, lineage: Lineage, member_id, *, metrics=None, depth: int | None = None) -> None:
+    def show(self, lineage: Lineage, member_id, *, metrics=None, depth: int | None = None,
+             label: str = "generation") -> None:
         """Draw the lineage of ``member_id`` (ToolkitError naming the known ids when it is unknown),
         ``depth`` generations back (None: all that fit the notebook width, left to right or else
         top to bottom; earlier generations are then marked "earlier…")."""
         full = lineage.ancestry(member_id, depth)
         gen = full.member.last_generation
-        title = f"lineage of {full.member.id}" + (f" (in generation {gen})" if gen is not None else "")
+        title = f"lineage of {full.member.id}" + (f" (in {label} {gen})" if gen is not None else "")
         try:
             for d in range(full.depth, 0, -1) if full.depth else (0,):
                 tree = lineage.ancestry(member_id, d)
                 for rankdir in ("LR", "TB"):
-                    shown = title + (f" · last {d} generations" if tree.cut else "")
-                    value = svg_html(draw_lineage(tree, metrics=metrics, title=shown, rankdir=rankdir))
+                    shown = title + (f" · last {d} {label}s" if tree.cut else "")
+                    value = svg_html(draw_lineage(tree, metrics=metrics, title=shown, rankdir=rankdir,
+                                                  label="gen" if label == "generation" else label))
                     if (drawing_width(value) or 0) <= FULL_WIDTH:
                         self.value = value
                         return
@@ -504,7 +512,7 @@ class PopulationView(w.VBox):
         member_id = self.best_member() if member_id is None else member_id
         if member_id is None:
             raise ToolkitError("no generation yet: the lineage is known once the first generation is done")
-        self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics, depth=depth)
+        self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics, depth=depth, label=self.label)
 
 
 def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
