@@ -27,6 +27,7 @@ from widgets.population import (  # noqa: E402
     draw_mutation,
     drawing_width,
     front_line,
+    generation_color,
 )
 
 DARTS = PUBLISHED["DARTS_V2"]
@@ -192,6 +193,18 @@ def test_scatter_redraws_at_most_once_per_interval_and_at_run_end():
     assert len(scatter.generations) == 2
     bus.emit("run_end", status="finished", epochs_done=1)
     assert len([t for t in scatter.figure.data if t.mode == "markers"]) == 2
+
+
+def test_many_generations_get_a_sequential_colour_scale_and_a_short_legend():
+    scatter = PopulationScatter()
+    for gen in chain(12):
+        scatter.add(gen)
+    scatter.flush()
+    members = [t for t in scatter.figure.data if t.mode == "markers"]
+    colors = [t.marker.color for t in members]
+    assert len(set(colors)) == 12 and colors[0] == generation_color(0, 12) != generation_color(0, 3)
+    assert [t.name for t in members if t.showlegend] == ["generation 0", "generation 8", "generation 9",
+                                                         "generation 10", "generation 11"]
 
 
 def test_front_staircase_follows_which_x_is_better():

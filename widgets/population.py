@@ -39,6 +39,7 @@ from numbers import Real
 
 import ipywidgets as w
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from toolkit.errors import ToolkitError
 from toolkit.events import Event
@@ -98,6 +99,14 @@ def _hover(member: Mapping, x: str, y: str) -> str:
     return "<br>".join(lines)
 
 
+def generation_color(k: int, n: int) -> str:
+    """Colour of the k-th of n generations: the toolkit's palette, or a sequential scale (Viridis,
+    old = dark, new = yellow) when there are more generations than palette colours."""
+    if n <= len(PALETTE):
+        return PALETTE[k]
+    return sample_colorscale("Viridis", [k / (n - 1)])[0]
+
+
 def front_line(points: Sequence[tuple[float, float]], x_better: str) -> tuple[list, list, str]:
     """The Pareto front's points sorted by x and the plotly line shape of its staircase (the edge of
     the region it dominates): 'hv' when lower x is better, 'vh' when higher x is better; accuracy is
@@ -150,9 +159,16 @@ class PopulationScatter:
     def add(self, generation: Mapping, flush: bool | None = None) -> None:
         """Take one generation record ``{index, population, pareto_front}`` (redrawn when the
         throttle allows, or now with ``flush=True``)."""
-        with self._lock:
-            self.generations.append({"index": generation["index"], "population": list(generation["population"]),
-                                     "pareto_front": list(generation.get("pareto_front") or ())})
+        members = [m for m in generation["population"] if _number((m.get("metrics") or {}).get(self.x)) is not None
+                   and _number((m.get("metrics") or {}).get(self.y)) is not None]
+        on = set(generation.get("pareto_front") or ())
+        points = [(float(m["metrics"][self.x]), float(m["metrics"][self.y])) for m in members]
+        record = {"index": generation["index"], "x": [p[0] for p in points], "y": [p[1] for p in points],
+                  "ids": [m["id"] for m in members], "hover": [_hover(m, self.x, self.y) for m in members],
+                  "front": [p for p, m in zip(points, members, strict=True) if m["id"] in on],
+                  "metrics": sorted({k for m in generation["population"] for k in (m.get("metrics") or {})})}
+        with self._lock:  # hover texts are made once here, not at every redraw
+            self.generations.append(record)
             self._dirty = True
         self._maybe_flush(bool(flush))
 
@@ -160,61 +176,39 @@ class PopulationScatter:
         if self._throttle.ready(force):
             self.flush()
 
-    def points(self, index: int) -> tuple[list, list, list]:
-        """x, y and ids of the members of generation ``index`` that have both metrics."""
-        gen = next(g for g in self.generations if g["index"] == index)
-        rows = [(_number(m["metrics"].get(self.x)), _number(m["metrics"].get(self.y)), m["id"])
-                for m in gen["population"]]
-        rows = [r for r in rows if r[0] is not None and r[1] is not None]
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-    def front(self, index: int) -> tuple[list, list, list]:
-        """x, y and ids of generation ``index``'s Pareto front, sorted by x."""
-        gen = next(g for g in self.generations if g["index"] == index)
-        xs, ys, ids = self.points(index)
-        on = set(gen["pareto_front"])
-        rows = sorted((x, y, i) for x, y, i in zip(xs, ys, ids, strict=True) if i in on)
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
     def flush(self) -> None:
         """Redraw every generation (one batched browser update)."""
         with self._lock:
             if not self._dirty:
                 return
-            gens = [dict(g) for g in self.generations]
+            gens = list(self.generations)
             self._dirty = False
-        traces = []
-        last = len(gens) - 1
+        traces, n = [], len(gens)
         for k, gen in enumerate(gens):
-            color, faded = PALETTE[k % len(PALETTE)], k != last
-            name = f"{self.label} {gen['index']}"
-            members = [m for m in gen["population"] if _number((m.get("metrics") or {}).get(self.x)) is not None
-                       and _number((m.get("metrics") or {}).get(self.y)) is not None]
+            faded, name, color = k != n - 1, f"{self.label} {gen['index']}", generation_color(k, n)
+            legend = n <= len(PALETTE) or k == 0 or k >= n - 4  # many generations: the first and the latest
             traces.append(go.Scatter(
-                x=[float(m["metrics"][self.x]) for m in members], y=[float(m["metrics"][self.y]) for m in members],
-                mode="markers", name=name, legendgroup=name, opacity=FADED if faded else 1.0,
-                marker={"color": color, "size": 8 if faded else 10, "line": {"width": 0.5, "color": "white"}},
-                hovertext=[_hover(m, self.x, self.y) for m in members], hovertemplate="%{hovertext}<extra></extra>",
-                customdata=[m["id"] for m in members]))
-            on = set(gen["pareto_front"])
-            front = [m for m in members if m["id"] in on]
-            if front:
-                xs, ys, shape = front_line([(float(m["metrics"][self.x]), float(m["metrics"][self.y]))
-                                            for m in front], self.x_better)
+                x=gen["x"], y=gen["y"], mode="markers", name=name, legendgroup=name, showlegend=legend,
+                opacity=FADED if faded else 1.0, hovertext=gen["hover"], hovertemplate="%{hovertext}<extra></extra>",
+                marker={"color": color, "size": 8 if faded else 10,
+                        "line": {"width": 0.5, "color": "white"}},
+                customdata=gen["ids"]))
+            if gen["front"]:
+                xs, ys, shape = front_line(gen["front"], self.x_better)
                 traces.append(go.Scatter(
                     x=xs, y=ys, mode="lines+markers", name=f"Pareto front, {name}", legendgroup=name,
                     showlegend=not faded, opacity=FADED if faded else 1.0, hoverinfo="skip",
                     line={"color": color, "shape": shape, "width": 1.5 if faded else 2.5},
-                    marker={"symbol": "circle-open", "size": 16, "color": "#252525" if not faded else color,
+                    marker={"symbol": "circle-open", "size": 16, "color": color if faded else "#252525",
                             "line": {"width": 2}}))
-        missing = bool(gens) and not any(t.x for t in traces)
         with self.figure.batch_update():
             self.figure.data = ()
             self.figure.add_traces(traces)
             for trace in self.figure.data:
                 if trace.mode == "markers":
                     trace.on_click(self._clicked)
-            text = None if traces and not missing else WAITING_GENERATION if not gens else self._no_metric(gens)
+            text = (WAITING_GENERATION if not gens else None if any(g["x"] for g in gens)
+                    else self._no_metric(gens))
             if text != self._waiting:
                 self._waiting = text
                 show_waiting(self.figure, text)
@@ -227,7 +221,7 @@ class PopulationScatter:
                 callback(member_id)
 
     def _no_metric(self, gens: list[dict]) -> str:
-        names = sorted({k for g in gens for m in g["population"] for k in (m.get("metrics") or {})})
+        names = sorted({k for g in gens for k in g["metrics"]})
         return (f"no member has both metrics '{self.x}' (x) and '{self.y}' (y); "
                 f"the members' metrics are {', '.join(names) or 'none'}")
 
