@@ -100,11 +100,12 @@ def _hover(member: Mapping, x: str, y: str) -> str:
 
 
 def generation_color(k: int, n: int) -> str:
-    """Colour of the k-th of n generations: the toolkit's palette, or a sequential scale (Viridis,
-    old = dark, new = yellow) when there are more generations than palette colours."""
+    """Colour of the k-th of n generations: the toolkit's palette, or a sequential scale (Viridis
+    from dark blue to green; its pale yellow end is left out, it hardly shows on white) when there
+    are more generations than palette colours."""
     if n <= len(PALETTE):
         return PALETTE[k]
-    return sample_colorscale("Viridis", [k / (n - 1)])[0]
+    return sample_colorscale("Viridis", [0.85 * k / (n - 1)])[0]
 
 
 def front_line(points: Sequence[tuple[float, float]], x_better: str) -> tuple[list, list, str]:
