@@ -23,6 +23,7 @@ from widgets.population import (  # noqa: E402
     PopulationScatter,
     PopulationView,
     architecture,
+    cell_origins,
     draw_crossover,
     draw_mutation,
     drawing_width,
@@ -314,7 +315,11 @@ def test_draw_crossover_of_cell_pairs_and_networks():
     assert grid.layout.grid_template_columns == "repeat(1, max-content)"  # so one below the other
     captions = [v.caption for v in grid.children]
     assert captions[0].startswith("parent p1<br>") and captions[1] == "parent"
-    assert captions[2].startswith("child g3 · from p1, p2") and captions[3] == "child"
+    assert captions[2].startswith("child g3 · from p1, p2") and captions[3].startswith("child")
+    assert captions[2].endswith("<i>normal cell of p1 · reduction cell of parent 2</i>")
+    assert captions[3].endswith("<i>normal cell of parent 2 · reduction cell of p1</i>")
+    foreign = CellPair(p1.normal, PUBLISHED["NASNet_A"].reduce)  # a reduction cell of neither parent
+    assert cell_origins(foreign, [p1, p2], ["a", "b"]) == ""
     assert [v.architecture for v in grid.children] == [p1, p2, g3, g4]
     assert all("<svg" in v.value for v in grid.children)
     net = DARTS.stack(5)

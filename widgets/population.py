@@ -558,9 +558,13 @@ def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[st
     if labels is not None and len(labels) != len(items):
         raise ToolkitError(f"draw_crossover: {len(labels)} labels for {len(items)} drawings (parents, then children)")
     views = []
-    for i, item in enumerate(items):
-        arch, caption = _individual(item, roles[0] if i < len(parents) else roles[1],
-                                    html.escape(labels[i]) if labels else None)
+    drawn = [_individual(item, roles[0] if i < len(parents) else roles[1], html.escape(labels[i]) if labels else None)
+             for i, item in enumerate(items)]
+    names = [str(item.get("id")) if isinstance(item, Mapping) and "id" in item else f"{roles[0]} {i + 1}"
+             for i, item in enumerate(parents)]
+    for i, (arch, caption) in enumerate(drawn):
+        if i >= len(parents) and (origin := cell_origins(arch, [a for a, _ in drawn[:len(parents)]], names)):
+            caption += f"<br><i>{html.escape(origin)}</i>"
         overlay = {"rankdir": "TB"} if isinstance(arch, Network) else {}  # networks run downwards: rows fit
         view = CellView(arch, caption, **overlay)
         view.layout = w.Layout(overflow="visible", margin=f"0 {GAP}px 8px 0")
@@ -575,6 +579,21 @@ def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[st
                                             max_width="100%"))
     grid.add_class("nas-crossover")
     return grid
+
+
+def cell_origins(child, parents: Sequence, names: Sequence[str]) -> str:
+    """'normal cell of p1 · reduction cell of p2' when each cell of a child cell pair is a cell of
+    one of the parents (an α crossover, "ME-DARTS" section III.C.4); '' otherwise."""
+    if not isinstance(child, CellPair):
+        return ""
+    parts = []
+    for kind, word in (("normal", "normal cell"), ("reduce", "reduction cell")):
+        source = [name for parent, name in zip(parents, names, strict=True)
+                  if isinstance(parent, CellPair) and getattr(parent, kind) == getattr(child, kind)]
+        if not source:
+            return ""
+        parts.append(f"{word} of {' = '.join(source)}")
+    return " · ".join(parts)
 
 
 def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.GridBox:
