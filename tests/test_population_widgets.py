@@ -276,10 +276,12 @@ def test_status_counts_member_runs_of_a_kind_below_stage_runs():
     run_events([view, lambda e: lines.append(view.status.line.value)], stages=2)
     assert "generation 1 · member 2 · 0/2 steps · starting" in lines  # no '(member 2/2)': the name says it
     assert not any("member 3" in line for line in lines)  # the count restarts at each generation
-    plain = PopulationView()  # no plan: no totals, the first generation has no number yet
+    plain = PopulationView()  # no plan, no member kind: child runs are named, not counted
     lines.clear()
     run_events([plain, lambda e: lines.append(plain.status.line.value)], stages=1)
-    assert lines[1].startswith("first generation · member 1 (stage 1/1) · 0/4 steps")
+    assert lines[1] == "first generation · stage 1/1 · 0/4 steps · starting"
+    assert lines[2] == "first generation · stage 1/1 › member 1/2 · 0/2 steps · starting"
+    assert "member 1 " not in " ".join(lines)
 
 
 def test_view_draws_the_best_members_lineage_when_the_run_ends():

@@ -293,8 +293,9 @@ class PopulationStatus(RunStatus):
         label: what one ``generation`` event is called ('generation', 'stage').
         plan: member runs per generation, ``{index: count}`` or a list for indices 1, 2, ...; the
             line then gives totals (``stage 2/3 · member 3/4``); without it, ``stage 2 · member 3``.
-        member_kind: the run kind of a member's run (e.g. 'search'); None: every direct child run
-            of the root run is a member.
+        member_kind: the run kind of a member's run (e.g. 'search'); None: with a ``plan``, every
+            direct child run of the root run is a member; without one, runs are not counted and
+            the line names the current child run (e.g. a SuperNet's training).
     """
 
     def __init__(self, y: str = "val_acc", label: str = "generation", *,
@@ -312,7 +313,7 @@ class PopulationStatus(RunStatus):
     def _is_member(self, run) -> bool:
         if self.member_kind is not None:
             return run.kind == self.member_kind
-        return run.parent is not None and run.parent is self.tree.root
+        return bool(self.plan) and run.parent is not None and run.parent is self.tree.root
 
     def where(self) -> str:
         index = self.last_index + 1 if self.last_index is not None else min(self.plan) if self.plan else None
