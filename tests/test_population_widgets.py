@@ -177,6 +177,8 @@ def test_scatter_one_trace_per_generation_and_front_as_step_line():
     assert len(fronts) == 3
     assert list(fronts[1].x) == [1000, 2500, 3500] and list(fronts[1].y) == [0.72, 0.78, 0.85]  # sorted by x
     assert fronts[1].line.shape == "hv"
+    assert fig.layout.title.text == ("val_acc vs parameters, one colour per generation · "
+                                     "the Pareto front ringed and joined")
     assert [t.showlegend for t in fronts] == [False, False, True]  # only the latest front in the legend
     assert "<b>e</b>" in members[1].hovertext[1] and "parents a, b" in members[1].hovertext[1]
     assert "sep_conv_3x3" in members[1].hovertext[1]  # the genotype text, wrapped
@@ -202,6 +204,7 @@ def test_many_generations_get_a_sequential_colour_scale_and_a_short_legend():
         scatter.add(gen)
     scatter.flush()
     members = [t for t in scatter.figure.data if t.mode == "markers"]
+    assert scatter.figure.layout.title.text == "val_acc vs parameters, one colour per generation"  # no front
     colors = [t.marker.color for t in members]
     assert len(set(colors)) == 12 and colors[0] == generation_color(0, 12) != generation_color(0, 3)
     assert [t.name for t in members if t.showlegend] == ["generation 0", "generation 8", "generation 9",

@@ -124,7 +124,9 @@ class PopulationScatter:
         x_better: 'lower' (fewer parameters is better) or 'higher' (ME-DARTS maximises para_aug);
             sets the shape of the Pareto front's step line.
         label: what a generation is called in the legend ('generation', 'stage').
-        x_title, y_title: axis titles (default: the metric names). title, height, width: layout.
+        x_title, y_title: axis titles (default: the metric names).
+        title: the chart's title (default: what is plotted, and whether a Pareto front is ringed).
+        height, width: figure size in pixels.
         min_interval: seconds between browser updates.
 
     Attributes:
@@ -133,12 +135,14 @@ class PopulationScatter:
 
     def __init__(self, x: str = "parameters", y: str = "val_acc", *, x_better: str = "lower",
                  label: str = "generation", x_title: str | None = None, y_title: str | None = None,
-                 title: str | None = "population · Pareto front ringed", height: int = 400,
+                 title: str | None = None, height: int = 400,
                  width: int | None = FULL_WIDTH, min_interval: float = 0.5):
         if x_better not in ("lower", "higher"):
             raise ToolkitError(f"x_better must be 'lower' or 'higher', got {x_better!r}")
         self.x, self.y, self.x_better, self.label = x, y, x_better, label
-        self.figure = go.FigureWidget(layout=base_layout(title, x_title or x, y_title or y, height, width))
+        self.title = title
+        self.figure = go.FigureWidget(layout=base_layout(title or self._title(False), x_title or x, y_title or y,
+                                                         height, width))
         self.figure.update_layout(legend={"itemclick": "toggle"}, hovermode="closest")
         self.generations: list[dict] = []
         self.on_pick: list[Callable[[object], None]] = []  # called with a member id when its point is clicked
@@ -208,11 +212,17 @@ class PopulationScatter:
             for trace in self.figure.data:
                 if trace.mode == "markers":
                     trace.on_click(self._clicked)
+            if self.title is None:
+                self.figure.layout.title.text = self._title(any(g["front"] for g in gens))
             text = (WAITING_GENERATION if not gens else None if any(g["x"] for g in gens)
                     else self._no_metric(gens))
             if text != self._waiting:
                 self._waiting = text
                 show_waiting(self.figure, text)
+
+    def _title(self, fronts: bool) -> str:
+        ringed = " · the Pareto front ringed and joined" if fronts else ""
+        return f"{self.y} vs {self.x}, one colour per {self.label}{ringed}"
 
     def _clicked(self, trace, points, _state=None) -> None:
         """A click on member points: tell every ``on_pick`` callback the first clicked member's id."""
