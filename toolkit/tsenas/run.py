@@ -143,7 +143,8 @@ class _Evaluator:
     """Builds each candidate from its cells' SuperNet weights and evaluates the batch through the executor."""
 
     def __init__(self, config: TsEnasConfig, space: CellSpace, data: DatasetSplits, executor, bus, stop):
-        self.config, self.space, self.data, self.executor, self.bus, self.stop = config, space, data, executor, bus, stop
+        self.config, self.space, self.data = config, space, data
+        self.executor, self.bus, self.stop = executor, bus, stop
         common = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunConfig)}
         self.train_config = TrainConfig(**common, channels=config.channels)
 
