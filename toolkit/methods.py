@@ -153,7 +153,7 @@ register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the ce
                  "supernet_epochs": 100, "epochs": 10, "channels": 16, "update_every": 1},
                 "toolkit.tsenas.run:run_ts_enas",
                 presets={"paper": {},
-                         "cpu-small": {"population": 4, "rough_generations": 2, "survivors": 2,
-                                       "fine_generations": 2, "n_min": 3, "n_max": 4, "supernet_epochs": 2,
-                                       "epochs": 1, "channels": 4, "batch_size": 128}},
+                         "cpu-small": {"population": 6, "rough_generations": 3, "survivors": 3,
+                                       "fine_generations": 2, "n_min": 3, "n_max": 5, "supernet_epochs": 5,
+                                       "epochs": 2, "channels": 8, "batch_size": 64}},
                 tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS))
