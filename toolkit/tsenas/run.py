@@ -43,9 +43,11 @@ import torch
 from ..config import RunConfig, TrainConfig
 from ..data import DatasetSplits, load_dataset
 from ..engine import Session, event_bus
+from ..errors import ToolkitError
 from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
 from ..genotype import Network
+from ..loop import require
 from ..model import EvalNetwork
 from ..rundir import RunDir
 from ..train import build_network, train_network
@@ -196,6 +198,10 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
         run_dir, resume: the run folder; ``resume`` continues after its last complete generation
             (with the config and cell space saved there).
     """
+    if resume and run_dir is None:
+        raise ToolkitError("resume needs the run folder (run_dir) of the run to continue")
+    if not resume:
+        require(config, TsEnasConfig, "config")
     run = RunDir(run_dir, resume=resume) if run_dir is not None else None
     if resume and run is not None:
         config = TsEnasConfig.from_dict({k: v for k, v in run.read_json("config.json").items() if k != "kind"})
