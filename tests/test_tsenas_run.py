@@ -202,3 +202,23 @@ def test_cli_runs_both_stages_and_adds_a_searched_cell(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "nope" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+@pytest.mark.parametrize("levels", [0, 1, 2])
+def test_supernet_holds_every_cell_once_per_level_on_a_path_to_the_classifier(levels):
+    space = table_ii()
+    network, slots = supernet_network(space, levels)
+    assert sorted(slots) == sorted({(c, r) for c in space.normal_codes for r in range(levels + 1)}
+                                   | {(c, r) for c in space.reduce_codes for r in range(levels)})
+    assert sorted(slots.values()) == list(range(1, len(network.cells) + 1))
+    reached, todo = set(), [len(network.cells)]
+    while todo:
+        k = todo.pop()
+        if k and k not in reached:
+            reached.add(k)
+            todo.extend(network.cells[k - 1].inputs)
+    assert reached == set(range(1, len(network.cells) + 1))  # every cell feeds the classifier
+    net = EvalNetwork(network, SIZES)
+    for (code, level), k in slots.items():
+        reduction = space.cell(code).reduction
+        assert net.cells[k - 1].C_out == SIZES.C * 2 ** (level + reduction)  # add cells output C channels
