@@ -35,8 +35,8 @@ class Method:
             says what its channel choice is: the first C/K channels of every edge go through the
             ops, the rest bypass them, then a channel shuffle (no random draw).
         kind: 'search' (a differentiable cell search, :class:`~toolkit.config.SearchConfig`),
-            'prune' (DARTS-GAL, :class:`~toolkit.gal.GalConfig`) or 'evolve' (an evolutionary search
-            with its own config, e.g. :class:`~toolkit.tsenas.TsEnasConfig`).
+            'prune' (DARTS-GAL, :class:`~toolkit.gal.GalConfig`) or 'population' (an evolutionary
+            search with its own config, e.g. TS-ENAS, :class:`~toolkit.tsenas.TsEnasConfig`).
         defaults: config fields this method sets differently from the config's own defaults.
         partial: how a search method's supernet edges treat channels: 'none' (all channels),
             'random' (PC-DARTS's fixed selection, see the label) or 'attention' (ADARTS).
@@ -96,7 +96,7 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
-KINDS = ("search", "prune", "evolve")  # evolve: a population of whole networks (its own config and loop)
+KINDS = ("search", "prune", "population")
 
 
 def register(method: Method) -> Method:
@@ -147,7 +147,7 @@ TS_ENAS = ("TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Sea
            "W. Jiang, Z. Wu, J. Zheng")
 # Section V.C: P = T0 = 100, S = 30, T1 = 50, crossover 0.8, mutation 0.2, SuperNet 100 epochs, 10 per
 # individual, SGD momentum 0.9, weight decay 3e-4. N_min, N_max and the level threshold are not given.
-register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the cells' insides)", "evolve",
+register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the cells' insides)", "population",
                 {"population": 100, "rough_generations": 100, "survivors": 30, "fine_generations": 50,
                  "crossover_rate": 0.8, "mutation_rate": 0.2, "level_threshold": 0.01, "n_min": 5, "n_max": 12,
                  "supernet_epochs": 100, "epochs": 10, "channels": 16, "update_every": 1},

@@ -26,7 +26,7 @@ from .common import (
 
 
 def register(sub) -> None:
-    search = {**methods("search"), **methods("evolve")}
+    search = {**methods("search"), **methods("population")}
     p = sub.add_parser("search", help="search a normal and a reduction cell",
                        description="Search cells with " + "; ".join(m.label for m in search.values())
                                    + ". Writes config.json, metrics.json, alphas.json, genotype.json and "
@@ -100,7 +100,7 @@ def saved_config(folder: str) -> SearchConfig:
 
 
 def run(args) -> int:
-    if args.method in methods("evolve"):
+    if args.method == "ts-enas":
         return tsenas.run(args)
     from ..search import run_search
 

@@ -45,7 +45,7 @@ def config_from_args(args, parser_defaults: dict):
     preset = args.preset.rpartition(":")[2] if args.preset else None
     if args.preset and args.preset.rpartition(":")[0] not in ("", "ts-enas"):
         raise ToolkitError(f"preset '{args.preset}' belongs to {args.preset.rpartition(':')[0]}, not ts-enas")
-    for key, value in get_method("ts-enas", "evolve").settings(preset).items():
+    for key, value in get_method("ts-enas", "population").settings(preset).items():
         if key not in values or values[key] == parser_defaults.get(key, values[key]):
             values[key] = value
     values.update({key: getattr(args, key) for key in TUNABLE if getattr(args, key) is not None})

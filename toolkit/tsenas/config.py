@@ -63,4 +63,4 @@ class TsEnasConfig(RunConfig):
 
 def ts_enas_config(preset: str | None = None, **fields) -> TsEnasConfig:
     """A :class:`TsEnasConfig` with the registry's ``preset`` ('cpu-small' or 'paper') and then ``fields``."""
-    return TsEnasConfig(**{**get_method("ts-enas", "evolve").settings(preset), **fields})
+    return TsEnasConfig(**{**get_method("ts-enas", "population").settings(preset), **fields})
