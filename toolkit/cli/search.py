@@ -61,11 +61,6 @@ def config_from_args(args, parser_defaults: dict | None = None) -> SearchConfig:
     """The SearchConfig of the parsed options; a preset's values replace options left at their defaults."""
     if args.k is not None and args.method == "darts":
         raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
-    if args.executor != "local" or args.workers is not None or args.scheduler is not None:
-        raise ToolkitError("--executor, --workers and --scheduler apply to ts-enas, which evaluates a population")
-    given = [key for key in tsenas.TUNABLE if getattr(args, key) is not None]
-    if given:
-        raise ToolkitError(f"--{given[0].replace('_', '-')} applies to ts-enas, not {args.method}")
     ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
     values = dict(**run_config_values(args), space=SearchSpace(ops, args.nodes), channels=args.channels,
                   cells=_cell_count(args.cells), reductions=parse_reductions(args.reductions), order=args.order,
@@ -102,6 +97,11 @@ def saved_config(folder: str) -> SearchConfig:
 def run(args) -> int:
     if args.method == "ts-enas":
         return tsenas.run(args)
+    if args.executor != "local" or args.workers is not None or args.scheduler is not None:
+        raise ToolkitError("--executor, --workers and --scheduler apply to ts-enas, which evaluates a population")
+    given = [key for key in tsenas.TUNABLE if getattr(args, key) is not None]
+    if given:
+        raise ToolkitError(f"--{given[0].replace('_', '-')} applies to ts-enas, not {args.method}")
     from ..search import run_search
 
     out = output_folder(args, "search")
