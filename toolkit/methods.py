@@ -34,8 +34,9 @@ class Method:
         label: one line saying what the method does, shown in menus and help texts. PC-DARTS's
             says what its channel choice is: the first C/K channels of every edge go through the
             ops, the rest bypass them, then a channel shuffle (no random draw).
-        kind: 'search' (a differentiable cell search, :class:`~toolkit.config.SearchConfig`) or
-            'prune' (DARTS-GAL, :class:`~toolkit.gal.GalConfig`).
+        kind: 'search' (a differentiable cell search, :class:`~toolkit.config.SearchConfig`),
+            'prune' (DARTS-GAL, :class:`~toolkit.gal.GalConfig`) or 'population' (an evolutionary
+            search with its own config, e.g. TS-ENAS, :class:`~toolkit.tsenas.TsEnasConfig`).
         defaults: config fields this method sets differently from the config's own defaults.
         partial: how a search method's supernet edges treat channels: 'none' (all channels),
             'random' (PC-DARTS's fixed selection, see the label) or 'attention' (ADARTS).
@@ -95,12 +96,13 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
+KINDS = ("search", "prune", "population")
 
 
 def register(method: Method) -> Method:
     """Add (or replace) a method in the registry."""
-    if method.kind not in ("search", "prune"):
-        raise ToolkitError(f"method kind must be 'search' or 'prune', got {method.kind!r}")
+    if method.kind not in KINDS:
+        raise ToolkitError(f"method kind must be one of {', '.join(KINDS)}, got {method.kind!r}")
     METHODS[method.name] = method
     return method
 
@@ -140,3 +142,18 @@ register(Method("adarts", "ADARTS (attention picks the top 1/K channels)", "sear
                 citation=ADARTS))
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
                 {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL))
+
+TS_ENAS = ("TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Search, J. Zou, S. Wu, Y. Xia, "
+           "W. Jiang, Z. Wu, J. Zheng")
+# Section V.C: P = T0 = 100, S = 30, T1 = 50, crossover 0.8, mutation 0.2, SuperNet 100 epochs, 10 per
+# individual, SGD momentum 0.9, weight decay 3e-4. N_min, N_max and the level threshold are not given.
+register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the cells' insides)", "population",
+                {"population": 100, "rough_generations": 100, "survivors": 30, "fine_generations": 50,
+                 "crossover_rate": 0.8, "mutation_rate": 0.2, "level_threshold": 0.01, "n_min": 5, "n_max": 12,
+                 "supernet_epochs": 100, "epochs": 10, "channels": 16, "update_every": 1},
+                "toolkit.tsenas.run:run_ts_enas",
+                presets={"paper": {},
+                         "cpu-small": {"population": 6, "rough_generations": 3, "survivors": 3,
+                                       "fine_generations": 2, "n_min": 3, "n_max": 5, "supernet_epochs": 5,
+                                       "epochs": 2, "channels": 8, "batch_size": 64}},
+                tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS))

@@ -181,10 +181,11 @@ class EvalNetwork(nn.Module):
         widths, levels = [C_stem], [0]  # per state: channels, number of reductions so far
         self.cells = nn.ModuleList()
         self.aux_after = network.reductions[-1] if sizes.auxiliary and network.reductions else None
-        C, level = sizes.C, 0
         for spec in network.cells:
-            if spec.reduction:
-                C *= 2
+            # a cell works at the coarsest resolution it reads (in a chain: the previous cell's); a
+            # reduction cell halves it and doubles the channels
+            level = max(levels[s] for s in spec.inputs)
+            C = sizes.C * 2 ** (level + spec.reduction)
             factors = tuple(2 ** (level - levels[s]) for s in spec.inputs)
             cell = Cell(spec.genotype, tuple(widths[s] for s in spec.inputs), factors, C, spec.reduction)
             self.cells.append(cell)

@@ -1,4 +1,4 @@
-"""``python -m toolkit search {darts,pcdarts,adarts}``: a differentiable cell search."""
+"""``python -m toolkit search {darts,pcdarts,adarts,ts-enas}``: a differentiable cell search, or TS-ENAS."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from ..config import SearchConfig
 from ..errors import ToolkitError
 from ..methods import get_method, methods
 from ..space import PRESETS, SearchSpace
+from . import tsenas
 from .common import (
+    add_executor_arguments,
     add_run_arguments,
     data_flags,
     inherit_data_settings,
@@ -24,7 +26,7 @@ from .common import (
 
 
 def register(sub) -> None:
-    search = methods("search")
+    search = {**methods("search"), **methods("population")}
     p = sub.add_parser("search", help="search a normal and a reduction cell",
                        description="Search cells with " + "; ".join(m.label for m in search.values())
                                    + ". Writes config.json, metrics.json, alphas.json, genotype.json and "
@@ -39,7 +41,9 @@ def register(sub) -> None:
     g.add_argument("--ops", default=None, help="comma-separated ops to enable instead of the preset")
     g.add_argument("--nodes", type=int, default=4, help="intermediate nodes per cell (default 4)")
     g.add_argument("--channels", type=int, default=8, help="initial channels C (default 8; paper 16)")
-    g.add_argument("--cells", type=int, default=5, help="cells L (default 5; paper 8)")
+    g.add_argument("--cells", nargs="+", default=["5"], metavar="L",
+                   help="cells L (default 5; paper 8); ts-enas: cell pairs to add to its cell space, by published "
+                        "name or genotype.json of a search")
     g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
                    help="1-based positions of reduction cells (default L//3+1 and 2L//3+1)")
     g.add_argument("--order", type=int, default=1, choices=(1, 2), help="1: first-order, 2: second-order DARTS")
@@ -48,6 +52,8 @@ def register(sub) -> None:
     g.add_argument("--edge-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="edge normalisation β (default: on for pcdarts, off for darts and adarts)")
     g.add_argument("--warmup-epochs", type=int, default=0, help="epochs before α starts to move")
+    add_executor_arguments(p)
+    tsenas.add_arguments(p)
     p.set_defaults(func=run, parser_defaults={a.dest: a.default for a in p._actions})
 
 
@@ -57,18 +63,24 @@ def config_from_args(args, parser_defaults: dict | None = None) -> SearchConfig:
         raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
     ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
     values = dict(**run_config_values(args), space=SearchSpace(ops, args.nodes), channels=args.channels,
-                  cells=args.cells, reductions=parse_reductions(args.reductions), order=args.order,
+                  cells=_cell_count(args.cells), reductions=parse_reductions(args.reductions), order=args.order,
                   arch_lr=args.arch_lr, k=args.k, edge_norm=args.edge_norm, warmup_epochs=args.warmup_epochs)
     preset = getattr(args, "preset", None)
     if preset:
         method_name, _, name = preset.rpartition(":")
         if method_name and method_name != args.method:
             raise ToolkitError(f"preset '{preset}' belongs to {method_name}, not {args.method}")
-        defaults = parser_defaults or {}
+        defaults = {**(parser_defaults or {}), "cells": 5}
         for key, value in get_method(args.method, "search").settings(name).items():
             if key in values and values[key] == defaults.get(key, values[key]):
                 values[key] = value
     return SearchConfig(method=args.method, **values)
+
+
+def _cell_count(values) -> int:
+    if len(values) != 1 or not values[0].isdigit():
+        raise ToolkitError(f"--cells takes one number of cells for a differentiable search, got {' '.join(values)}")
+    return int(values[0])
 
 
 def saved_config(folder: str) -> SearchConfig:
@@ -83,6 +95,13 @@ def saved_config(folder: str) -> SearchConfig:
 
 
 def run(args) -> int:
+    if args.method == "ts-enas":
+        return tsenas.run(args)
+    if args.executor != "local" or args.workers is not None or args.scheduler is not None:
+        raise ToolkitError("--executor, --workers and --scheduler apply to ts-enas, which evaluates a population")
+    given = [key for key in tsenas.TUNABLE if getattr(args, key) is not None]
+    if given:
+        raise ToolkitError(f"--{given[0].replace('_', '-')} applies to ts-enas, not {args.method}")
     from ..search import run_search
 
     out = output_folder(args, "search")

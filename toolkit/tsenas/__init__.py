@@ -5,6 +5,7 @@ Search". The rough stage evolves networks written as sequences of known cells an
 connections (:class:`RoughCode`, Algorithm 2), the fine stage the nodes and edges inside those
 cells (:class:`FineCode`, Algorithm 4). Both codes decode to the toolkit's network description,
 so :class:`toolkit.model.EvalNetwork`, parameter counts and drawings work on every individual.
+The search itself is :func:`toolkit.tsenas.run.run_ts_enas`.
 
 Example:
     >>> import random
@@ -15,6 +16,7 @@ Example:
 """
 
 from .cellspace import TABLE_II, CellSpace, KnownCell, table_ii
+from .config import TsEnasConfig, ts_enas_config
 from .encoding import NO_NODE, FineCell, FineCode, RoughCode, check_depth, initial_population, random_code
 from .operators import (
     cell_mutation,
@@ -28,10 +30,12 @@ from .operators import (
     node_pruning,
 )
 from .selection import accuracy_levels, environmental_selection
+from .supernet import cell_slots, inherit_cells, supernet_network, write_back
 
 __all__ = [
     "NO_NODE", "TABLE_II", "CellSpace", "FineCell", "FineCode", "KnownCell", "RoughCode", "accuracy_levels",
     "cell_mutation", "check_depth", "connection_mutation", "crossover", "delete_node", "edge_mutation",
     "environmental_selection", "fine_mutation", "initial_population", "matched_cells", "node_input_mutation",
-    "node_pruning", "random_code", "table_ii",
+    "node_pruning", "random_code", "table_ii", "TsEnasConfig", "ts_enas_config", "cell_slots", "inherit_cells",
+    "supernet_network", "write_back",
 ]

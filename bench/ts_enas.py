@@ -1,0 +1,100 @@
+"""TS-ENAS with the cpu-small preset on digits: wall time, the best network, and whether inheritance pays.
+
+Usage: python bench/ts_enas.py [--out runs/bench-ts-enas] [--preset cpu-small] [--seeds 3] [--reuse]
+
+1. Runs ``python -m toolkit search ts-enas --dataset digits --preset cpu-small`` as a subprocess and
+   times it (both stages, SuperNet training included, process start-up included).
+2. Reads the best network's accuracy and parameters from the run folder (``run.json``).
+3. Takes the final population (the fine stage's survivors) and trains each individual for the
+   preset's ``epochs`` three times with the same seeds: from a fresh initialisation ("scratch"),
+   from its cells' weights in the SuperNet as trained before the first generation ("SuperNet only":
+   retrained here with the run's seed, no write-back yet), and from the run's final SuperNet
+   ("final SuperNet", which holds cell weights written back by the best individuals, these
+   included), and prints the test accuracies. All arms use the same network, data, seed, epochs
+   and thread count. ``--reuse`` skips the search and reads the run folder ``--out``.
+"""
+
+import argparse
+import dataclasses
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from toolkit.data import load_dataset
+from toolkit.evaluate import EvalSpec, evaluate_all
+from toolkit.events import StopSignal
+from toolkit.genotype import Network
+from toolkit.train import train_network
+from toolkit.tsenas import CellSpace, TsEnasConfig, inherit_cells, supernet_network
+from toolkit.tsenas.run import _Evaluator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="runs/bench-ts-enas")
+    parser.add_argument("--preset", default="cpu-small")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per individual and arm")
+    parser.add_argument("--reuse", action="store_true", help="use the finished run in --out")
+    args = parser.parse_args()
+    out = Path(args.out)
+    command = [sys.executable, "-m", "toolkit", "search", "ts-enas", "--dataset", "digits", "--preset", args.preset,
+               "--device", "cpu", "--quiet", "--out", str(out)]
+    if not args.reuse:
+        if out.exists():
+            shutil.rmtree(out)
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        print(f"wall time (both stages, under whatever load the machine has): {time.perf_counter() - start:.0f} s")
+    run = json.loads((out / "run.json").read_text())
+    config = TsEnasConfig.from_dict({k: v for k, v in json.loads((out / "config.json").read_text()).items()
+                                     if k != "kind"})
+    space = CellSpace.from_dict(json.loads((out / "space.json").read_text()))
+    print(f"command: {' '.join(command[1:])}")
+    best = run["best"]
+    print(f"best network {best['id']}: test accuracy {best['accuracy']:.4f}, {best['parameters']:,} parameters, "
+          f"N={best['N']}")
+
+    last = sorted(out.glob("gen_*.json"))[-1]
+    population = json.loads(last.read_text())["population"]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    data = load_dataset(config.dataset, config.data_dir, seed=config.seed)
+    evaluator = _Evaluator(config, space, data, None, None, StopSignal())
+    network, slots = supernet_network(space, (config.n_max - 1) // 2)
+    final = evaluator.build(network, config.seed)
+    final.load_state_dict(state["supernet"])
+    first = evaluator.build(network, config.seed)  # as run_ts_enas builds and trains it before generation 0
+    train_network(network, dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs), data=data,
+                  model=first, name="supernet")
+    supernets = {"SuperNet only": first, "final SuperNet": final}
+    print(f"\n{len(population)} individuals of the final population ({last.name}), {config.epochs} epoch(s) each, "
+          f"seeds 0..{args.seeds - 1}:\n")
+    print("| individual | parameters | scratch | SuperNet only | final SuperNet |")
+    print("|---|---|---|---|---|")
+    means = {"scratch": [], "SuperNet only": [], "final SuperNet": []}
+    for m in population:
+        arch = Network.from_dict(m["network"])
+        accs = {}
+        for arm in means:
+            specs = []
+            for seed in range(args.seeds):
+                weights = None
+                if arm in supernets:
+                    net = evaluator.build(arch, seed)
+                    inherit_cells(net, supernets[arm], m["codes"], space, slots)
+                    weights = net.state_dict()
+                specs.append(EvalSpec(arch, evaluator.train_config, seed=seed, weights=weights, name=m["id"]))
+            accs[arm] = [r["test_acc"] for r in evaluate_all(specs)]
+            means[arm].extend(accs[arm])
+        print(f"| {m['id']} | {m['parameters']:,} | " + " | ".join(
+            f"{statistics.mean(accs[a]):.4f} (min {min(accs[a]):.4f}, max {max(accs[a]):.4f})" for a in means) + " |")
+    print("\nmean test accuracy over all: " + ", ".join(f"{a} {statistics.mean(v):.4f}" for a, v in means.items()))
+
+
+if __name__ == "__main__":
+    main()
