@@ -1,4 +1,4 @@
-"""``python -m toolkit search {darts,pcdarts,adarts}``: a differentiable cell search."""
+"""``python -m toolkit search {darts,pcdarts,adarts,me-darts}``: a cell search, or a population of them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..errors import ToolkitError
 from ..methods import get_method, methods
 from ..space import PRESETS, SearchSpace
 from .common import (
+    add_executor_arguments,
     add_run_arguments,
     data_flags,
     inherit_data_settings,
@@ -24,13 +25,15 @@ from .common import (
 
 
 def register(sub) -> None:
-    search = methods("search")
+    search, population = methods("search"), methods("population")
     p = sub.add_parser("search", help="search a normal and a reduction cell",
                        description="Search cells with " + "; ".join(m.label for m in search.values())
                                    + ". Writes config.json, metrics.json, alphas.json, genotype.json and "
-                                   "checkpoint.pt to the run folder.")
-    p.add_argument("method", choices=tuple(search), help=" | ".join(search))
-    presets = sorted({f"{n}:{p}" for n, m in search.items() for p in m.presets})
+                                   "checkpoint.pt to the run folder. " + "; ".join(m.label for m in population.values())
+                                   + ": writes config.json, stage_N.json (members, Pareto front), lineage.json, "
+                                   "genotype.json.")
+    p.add_argument("method", choices=(*search, *population), help=" | ".join((*search, *population)))
+    presets = sorted({f"{n}:{p}" for n, m in (search | population).items() for p in m.presets})
     p.add_argument("--preset", default=None, help="named settings of the method, applied before the options you "
                                                   f"give ({', '.join(presets)})")
     add_run_arguments(p, epochs=10, batch_size=64)
@@ -48,6 +51,11 @@ def register(sub) -> None:
     g.add_argument("--edge-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="edge normalisation β (default: on for pcdarts, off for darts and adarts)")
     g.add_argument("--warmup-epochs", type=int, default=0, help="epochs before α starts to move")
+    g = p.add_argument_group("me-darts")
+    g.add_argument("--edge", default=None, choices=tuple(search),
+                   help="the search each individual runs (default darts); the preset sets cells, channels, "
+                        "epochs and batch size per stage")
+    add_executor_arguments(p)
     p.set_defaults(func=run, parser_defaults={a.dest: a.default for a in p._actions})
 
 
@@ -85,6 +93,12 @@ def saved_config(folder: str) -> SearchConfig:
 def run(args) -> int:
     from ..search import run_search
 
+    if args.method in methods("population"):
+        from .medarts import run as run_population
+
+        return run_population(args)
+    if args.edge is not None or args.executor != "local":
+        raise ToolkitError(f"--edge and --executor apply to me-darts; {args.method} is a single search")
     out = output_folder(args, "search")
     if args.resume:
         config = saved_config(out)

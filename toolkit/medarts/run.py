@@ -22,6 +22,7 @@ Y. Chen, R. Shi, J. Luo.
 
 from __future__ import annotations
 
+import json
 import math
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, replace
@@ -206,7 +207,7 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         run = RunDir(run_dir, resume=resume)
         if resume:
             saved = run.read_json("config.json")
-            if saved != {"kind": "me-darts", **config.to_dict()}:
+            if saved != json.loads(json.dumps({"kind": "me-darts", **config.to_dict()})):
                 raise ToolkitError(f"cannot resume '{run.path}': its config.json differs from this config; resume "
                                    f"with the config it was started with (MeDartsConfig.from_dict of its config.json)")
         else:
