@@ -15,10 +15,12 @@ from .cells import CellView, show_cell
 from .live import AlphaView, LiveSearchView, RunStatus, live_curves, training_curves
 from .panel import KNOBS, METHODS, MethodSpec, SearchPanel, register_knob, register_method, search_panel
 from .plots import HeatmapPlot, LinePlot
+from .population import PopulationView, draw_crossover, draw_mutation, population_view
 from .runner import BackgroundRun, describe_error, start_search, start_training
 
 __all__ = [
     "AlphaView", "BackgroundRun", "CellView", "HeatmapPlot", "KNOBS", "LinePlot", "LiveSearchView", "METHODS",
-    "MethodSpec", "RunStatus", "SearchPanel", "describe_error", "live_curves", "register_knob", "register_method",
-    "search_panel", "show_cell", "start_search", "start_training", "training_curves",
+    "MethodSpec", "PopulationView", "RunStatus", "SearchPanel", "describe_error", "draw_crossover", "draw_mutation",
+    "live_curves", "population_view", "register_knob", "register_method", "search_panel", "show_cell",
+    "start_search", "start_training", "training_curves",
 ]
