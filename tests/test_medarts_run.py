@@ -121,7 +121,10 @@ def test_fronts_selection_and_generation_events(recorded):
     assert root.kind == "run_start" and root["kind"] == "me-darts" and root.parent is None
     steps = [e for e in events if e.kind == "step"]
     assert root["total_steps"] == len(steps) > 0
-    assert all(e.parent == root.run_id for e in events if e.kind == "run_start" and e is not root)
+    stages = [e for e in events if e.kind == "run_start" and e["kind"] == "stage"]
+    assert [e.parent for e in stages] == [root.run_id] * 3 and [e["total_steps"] for e in stages] == [8, 16, 8]
+    searches = [e for e in events if e.kind == "run_start" and e["kind"] == "search"]
+    assert [e.parent for e in searches] == [stages[0].run_id] * 2 + [stages[1].run_id] * 4 + [stages[2].run_id]
     assert events[-1].kind == "run_end" and events[-1]["status"] == "finished"
 
 
@@ -146,7 +149,7 @@ def test_a_dask_cluster_gives_the_sequential_result(recorded):
         on_dask = run_me_darts(CONFIG, executor=client.get_executor(pure=False), listeners=(events.append,))
     assert comparable(on_dask) == comparable(sequential)
     assert on_dask.genotype == sequential.genotype
-    ended = [e for e in events if e.kind == "run_end" and e.parent is not None]
+    ended = [e for e in events if e.kind == "run_end" and e.run_kind == "search"]
     assert len(ended) == 7  # each member announced when it came back
 
 

@@ -185,8 +185,9 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         executor: runs the members' searches (default: one after another in this process, their
             events as child runs); a process pool or Dask (:func:`toolkit.executors.make_executor`),
             where a member's result is announced when it returns.
-        listeners: event callbacks: a root run of kind 'me-darts', a child run per member and one
-            ``generation`` event per stage (members' val_acc, para_aug, genotype, parents; the front).
+        listeners: event callbacks: a root run of kind 'me-darts', a child run (kind 'stage') per stage
+            holding a search run per member, and after each stage one ``generation`` event
+            (members' val_acc, para_aug, genotype, parents; the front).
         stop: ends the run after the current step (in this process) or member; the unfinished stage
             is searched again on resume.
         run_dir: the run folder (see the module docstring); resume continues it at the first
@@ -235,7 +236,12 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
             population = next_population(stage, [by_name[name] for name in prev["selected"]])
         specs = [MemberSpec(ind, config.member_config(stage, ind.seed), stage, cfg.seed, config.eval_cells,
                             config.eval_channels) for ind in population]
-        results = _search_all(specs, executor, bus, stop)
+        stage_bus = bus.child(stage.name)
+        stage_bus.emit("run_start", name=f"stage {index + 1}/{len(stages)} {stage.name}", kind="stage",
+                       total_steps=steps[index] * stage.population, epochs=stage.epochs)
+        results = _search_all(specs, executor, stage_bus, stop)
+        stage_bus.emit("run_end", status="stopped" if results is None else "finished",
+                       epochs_done=0 if results is None else stage.epochs)
         if results is None:
             status = "stopped"
             break
