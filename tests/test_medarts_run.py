@@ -185,6 +185,8 @@ def test_config_checks_and_round_trip():
         MeDartsConfig(SearchConfig(method="pcdarts"), stages=TINY.scaled(channels=6))
     with pytest.raises(ToolkitError, match="eval_cells"):
         MeDartsConfig(eval_cells=1)
+    with pytest.raises(ToolkitError, match="drop data= or the executor"):
+        run_me_darts(CONFIG, data=load_dataset("digits", seed=3), executor=object())
     with pytest.raises(ToolkitError, match="at most 1390"):
         run_me_darts(MeDartsConfig(SearchConfig(dataset="digits"), preset="paper"))
 

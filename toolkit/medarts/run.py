@@ -76,17 +76,19 @@ def _full_data(dataset: str, data_dir: str, seed: int, image_size: int | None) -
     return load_dataset(dataset, data_dir, seed=seed, image_size=image_size)
 
 
-def _proxy(spec: MemberSpec) -> DatasetSplits:
+def _proxy(spec: MemberSpec, full: DatasetSplits | None) -> DatasetSplits:
     cfg = spec.config
-    return proxy_data(_full_data(cfg.dataset, cfg.data_dir, spec.data_seed, cfg.image_size), spec.stage,
-                      spec.data_seed)
+    full = full if full is not None else _full_data(cfg.dataset, cfg.data_dir, spec.data_seed, cfg.image_size)
+    return proxy_data(full, spec.stage, spec.data_seed)
 
 
-def search_member(spec: MemberSpec, bus: EventBus | None = None, stop: StopSignal | None = None) -> dict:
+def search_member(spec: MemberSpec, bus: EventBus | None = None, stop: StopSignal | None = None,
+                  data: DatasetSplits | None = None) -> dict:
     """Search one individual on its stage's proxy data and return plain values.
 
     Runs the same here, in a pool worker or on a Dask worker: one torch thread, every generator
-    seeded from the spec. ``bus`` (in this process only) receives the search's events as a child run.
+    seeded from the spec. In this process only: ``bus`` receives the search's events as a child run,
+    ``stop`` ends it after the current step and ``data`` is the full dataset (default: loaded by name).
 
     Returns:
         ``individual`` (its α after the search, as :meth:`Individual.to_dict`), ``status``,
@@ -97,7 +99,7 @@ def search_member(spec: MemberSpec, bus: EventBus | None = None, stop: StopSigna
     previous = torch.get_num_threads()
     configure_threads(1)
     try:
-        data = _proxy(spec)
+        data = _proxy(spec, data)
         ind = spec.individual
         with seeded(spec.config.seed):
             model = build_supernet(spec.config, data)
@@ -180,8 +182,8 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
 
     Args:
         config: the search every individual runs and the stage plan.
-        data: the full dataset; only checked here (stage sizes) and used for the step count, as each
-            member loads its data by name where it runs (default: load ``config.search.dataset``).
+        data: the full dataset, in this process only (default: ``config.search.dataset``, loaded by
+            name where each member runs, as an executor's workers do).
         executor: runs the members' searches (default: one after another in this process, their
             events as child runs); a process pool or Dask (:func:`toolkit.executors.make_executor`),
             where a member's result is announced when it returns.
@@ -202,6 +204,9 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
     cfg = config.search
     full = data if data is not None else _full_data(cfg.dataset, cfg.data_dir, cfg.seed, cfg.image_size)
     require(full, DatasetSplits, "data")
+    if data is not None and executor is not None:
+        raise ToolkitError("data= is for members searched in this process; an executor's workers load "
+                           f"'{cfg.dataset}' by name, so drop data= or the executor")
     steps = [member_steps(full, stage, config.member_config(stage, cfg.seed)) for stage in config.stages]
     run = None
     if run_dir is not None:
@@ -239,7 +244,7 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         stage_bus = bus.child(stage.name)
         stage_bus.emit("run_start", name=f"stage {index + 1}/{len(stages)} {stage.name}", kind="stage",
                        total_steps=steps[index] * stage.population, epochs=stage.epochs)
-        results = _search_all(specs, executor, stage_bus, stop)
+        results = _search_all(specs, executor, stage_bus, stop, data)
         stage_bus.emit("run_end", status="stopped" if results is None else "finished",
                        epochs_done=0 if results is None else stage.epochs)
         if results is None:
@@ -276,15 +281,15 @@ def _fresh(config: MeDartsConfig, data: DatasetSplits, name: str, seed: int) -> 
         return Individual.from_supernet(build_supernet(member, data), name, seed)
 
 
-def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBus,
-                stop: StopSignal) -> list[dict] | None:
+def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBus, stop: StopSignal,
+                data: DatasetSplits | None) -> list[dict] | None:
     """Every member's result in spec order, or None when a stop came first."""
     results: list[dict] = []
     if executor is None:
         for spec in specs:
             if stop.requested:
                 return None
-            result = search_member(spec, bus.child(spec.individual.name), stop)
+            result = search_member(spec, bus.child(spec.individual.name), stop, data)
             if result["status"] != "finished":
                 return None
             results.append(result)
