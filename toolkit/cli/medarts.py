@@ -14,10 +14,10 @@ from .common import data_flags, executor_from_args, inherit_data_settings, outpu
 STAGE_FLAGS = ("epochs", "batch_size", "cells", "channels")  # set per stage by the preset
 
 
-def config_from_args(args, parser_defaults: dict):
-    """The MeDartsConfig of the parsed options (the edge mode's search settings, the stage preset)."""
+def config_from_args(args, parser_defaults: dict, search_config):
+    """The MeDartsConfig of the parsed options: ``search_config(args, parser_defaults)`` (the search
+    command's) builds the edge mode's SearchConfig, the preset gives the stages."""
     from ..medarts import MeDartsConfig
-    from .search import config_from_args as search_config
 
     given = [f"--{k.replace('_', '-')}" for k in STAGE_FLAGS if getattr(args, k) != parser_defaults.get(k)]
     if given:
@@ -47,7 +47,8 @@ def saved_config(folder: str):
     return MeDartsConfig.from_dict(data)
 
 
-def run(args) -> int:
+def run(args, search_config) -> int:
+    """Run ``search me-darts``; ``search_config`` builds a SearchConfig from the options (see above)."""
     from ..medarts import run_me_darts
 
     out = output_folder(args, "me-darts")
@@ -55,7 +56,7 @@ def run(args) -> int:
         config = saved_config(out)
     else:
         inherit_data_settings(args, None)
-        config = config_from_args(args, getattr(args, "parser_defaults", {}))
+        config = config_from_args(args, getattr(args, "parser_defaults", {}), search_config)
     with executor_from_args(args) as executor:
         result = run_me_darts(config, executor=None if args.executor == "local" else executor, run_dir=out,
                               resume=args.resume, stop=getattr(args, "stop", None), progress=not args.quiet)

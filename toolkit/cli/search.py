@@ -96,7 +96,7 @@ def run(args) -> int:
     if args.method in methods("population"):
         from .medarts import run as run_population
 
-        return run_population(args)
+        return run_population(args, config_from_args)
     if args.edge is not None or args.executor != "local":
         raise ToolkitError(f"--edge and --executor apply to me-darts; {args.method} is a single search")
     out = output_folder(args, "search")
