@@ -41,6 +41,18 @@ def test_drawing_loads_graphviz_only_when_used():
 TOOLKIT = Path(__file__).resolve().parents[1] / "toolkit"
 
 
+def runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` except those under ``if TYPE_CHECKING:`` (annotation-only imports never run)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
 def toolkit_import_graph(root: Path = TOOLKIT) -> dict[str, set[str]]:
     """Every toolkit module and the toolkit modules it imports, read with ``ast`` (imports inside
     functions included: an import done at call time still ties the two modules together)."""
@@ -52,7 +64,7 @@ def toolkit_import_graph(root: Path = TOOLKIT) -> dict[str, set[str]]:
     for name, path in files.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in runtime_nodes(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
