@@ -62,7 +62,7 @@ def run(args, search_config) -> int:
                               resume=args.resume, stop=getattr(args, "stop", None), progress=not args.quiet)
     for record in result.stages:
         best = max(record["members"], key=lambda m: m["metrics"]["val_acc"])
-        print(f"stage {record['index']} ({record['stage']}): {len(record['members'])} individuals, Pareto front "
+        print(f"stage {record['index']} ({record['stage']}): {len(record['members'])} individual(s), Pareto front "
               f"{', '.join(record['pareto_front'])}, best val acc {best['metrics']['val_acc']:.3f} ({best['id']})")
     if result.status == "stopped":
         print(stopped_hint("search me-darts", result.run_dir))
