@@ -92,3 +92,10 @@ def test_load_architecture_from_name_and_files(tmp_path):
         load_architecture(wrong)
     with pytest.raises(ToolkitError, match="no genotype file"):
         load_architecture(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("bad", [{"cells": 3}, {"cells": [1]}, {"cells": [{"type": "normal", "inputs": "ab"}]},
+                                 {"cells": [{"type": "normal", "inputs": [0, 0]}]}, None])
+def test_bad_network_description_is_one_clear_error(bad):
+    with pytest.raises(ToolkitError, match="network description|cell"):
+        Network.from_dict(bad)

@@ -1,10 +1,12 @@
 """The population widgets and the lineage library, driven headlessly by synthetic typed event sequences."""
 
+import html
+
 import pytest
 
 from toolkit import PUBLISHED
 from toolkit.errors import ToolkitError
-from toolkit.events import EventBus
+from toolkit.events import Event, EventBus
 from toolkit.genotype import CellPair
 from toolkit.lineage import Lineage, draw_lineage, lineage, node_label
 
@@ -12,14 +14,21 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from plotly.callbacks import Points  # noqa: E402
+
+from widgets.live import FULL_WIDTH  # noqa: E402
 from widgets.population import (  # noqa: E402
+    GAP,
     BestSoFar,
     PopulationScatter,
     PopulationView,
     architecture,
+    cell_origins,
     draw_crossover,
     draw_mutation,
+    drawing_width,
     front_line,
+    generation_color,
 )
 
 DARTS = PUBLISHED["DARTS_V2"]
@@ -66,26 +75,35 @@ def run_events(listeners, generations=GENERATIONS, stages=3, members=2, steps=2)
 
 def test_lineage_of_a_hand_made_population():
     tree = lineage(GENERATIONS, "g")
-    edges = {((p.id, p.generation), (c.id, c.generation)) for p, c in tree.edges}
-    assert edges == {(("e", 1), ("g", 2)), (("f", 1), ("g", 2)),
-                     (("a", 0), ("e", 1)), (("b", 0), ("e", 1)), (("b", 0), ("f", 1)), (("a", 0), ("f", 1))}
-    assert tree.member.key == (2, "g")
-    assert sorted(n.key for n in tree.nodes) == [(0, "a"), (0, "b"), (1, "e"), (1, "f"), (2, "g")]  # b, a once
+    assert {(p.id, c.id) for p, c in tree.edges} == {("e", "g"), ("f", "g"), ("a", "e"), ("b", "e"), ("b", "f"),
+                                                    ("a", "f")}
+    assert tree.member.id == "g" and tree.member.metrics["val_acc"] == 0.90
+    assert sorted(n.id for n in tree.nodes) == ["a", "b", "e", "f", "g"]  # a and b once, though both parents twice
+    assert [n.id for n in tree.parents_of(tree.nodes[1])] == ["a", "b"]  # e's parents, in the order recorded
 
 
-def test_a_surviving_id_links_to_its_previous_generation():
-    tree = lineage(GENERATIONS, "h")  # h <- a (generation 1) <- a (generation 0)
-    assert [((p.id, p.generation), (c.id, c.generation)) for p, c in tree.edges] == [
-        (("a", 1), ("h", 2)), (("a", 0), ("a", 1))]
-    assert tree.member.metrics["val_acc"] == 0.83
-    assert lineage(GENERATIONS, "a", generation=0).edges == []
+def test_a_survivor_is_one_member_born_where_it_first_appears():
+    tree = lineage(GENERATIONS, "h")  # h <- a; a is in generations 0 and 1 (its own parent in 1: ignored)
+    assert [(p.id, c.id) for p, c in tree.edges] == [("a", "h")]
+    a = tree.nodes[1]
+    assert (a.generation, a.last_generation, a.metrics["val_acc"]) == (0, 1, 0.72)  # latest metrics
+    assert node_label(a, ["val_acc"]) == "a · gen 0–1\nval_acc 0.72"
+    assert lineage(GENERATIONS, "a").edges == []
 
 
-def test_lineage_from_flat_member_records_and_unrecorded_parents():
+def test_lineage_from_run_records():
     records = [{"id": 1, "metrics": {}, "genotype": {}}, {"id": 2, "metrics": {}, "genotype": {}, "parents": [1, 9]}]
     tree = Lineage(records).ancestry(2)
     assert [(p.id, p.recorded) for p in tree.parents_of(tree.member)] == [(1, True), (9, False)]
     assert "not recorded" in node_label(tree.nodes[-1])
+    # a run folder's lineage: {id: parents} (ME-DARTS) or {id: {generation, parents, metrics...}} (TS-ENAS)
+    assert [(p.id, c.id) for p, c in lineage({"s1-0": [], "s1-1": [], "s2-0": ["s1-0", "s1-1"]}, "s2-0").edges] == [
+        ("s1-0", "s2-0"), ("s1-1", "s2-0")]
+    tree = lineage({"g0-0": {"generation": 0, "parents": [], "accuracy": 0.5, "stage": "rough"},
+                    "g1-0": {"generation": 1, "parents": ["g0-0"], "accuracy": 0.7, "N": 5}}, "g1-0")
+    assert tree.member.metrics == {"accuracy": 0.7, "N": 5} and tree.nodes[1].generation == 0
+    stages = [{"index": 1, "members": GENERATIONS[0]["population"]}]  # a stage record's 'members'
+    assert Lineage(stages).find("b").generation == 1
     with pytest.raises(ToolkitError, match="no member 'z'"):
         lineage(GENERATIONS, "z")
     with pytest.raises(ToolkitError, match="neither 'population'"):
@@ -99,11 +117,48 @@ def test_lineage_accepts_generation_events():
     assert len(tree.edges) == 6
 
 
+def chain(generations: int, width: int = 3) -> list[dict]:
+    """Generations of ``width`` members; each member's parents are two members of the previous one."""
+    return [{"index": g, "population": [
+        member(f"g{g}-{i}", 0.5 + 0.01 * g, 1000 + i,
+               [f"g{g - 1}-{i}", f"g{g - 1}-{(i + 1) % width}"] if g else None) for i in range(width)]}
+        for g in range(generations)]
+
+
+def test_ancestry_depth_cuts_earlier_generations():
+    gens = chain(6)
+    full = lineage(gens, "g5-0")
+    assert full.depth == 5 and full.cut == [] and len(full.nodes) == 1 + 2 + 3 * 4
+    two = lineage(gens, "g5-0", depth=2)
+    assert two.depth == 2 and sorted(n.id for n in two.nodes) == ["g3-0", "g3-1", "g3-2", "g4-0", "g4-1", "g5-0"]
+    assert sorted(n.id for n in two.cut) == ["g3-0", "g3-1", "g3-2"]  # their parents are left out
+    pytest.importorskip("graphviz")
+    assert draw_lineage(two).source.count("earlier…") == 3
+
+
+def test_lineage_view_fits_the_notebook_width():
+    pytest.importorskip("graphviz")
+    view = PopulationView()
+    for gen in chain(8):
+        view(Event("generation", gen))
+    view.show_lineage("g7-0")  # eight generations of three: too wide left to right, they fit top to bottom
+    text = html.unescape(view.lineage_view.value)  # graphviz writes '-' as '&#45;'
+    assert "lineage of g7-0 (in generation 7)" in text and "g0-0 · gen 0" in text and "earlier…" not in text
+    assert drawing_width(view.lineage_view.value) <= FULL_WIDTH
+    wide = PopulationView()
+    for gen in chain(8, width=7):
+        wide(Event("generation", gen))
+    wide.show_lineage("g7-0")  # seven ancestors a generation fit neither way: the earliest generations are cut
+    text = html.unescape(wide.lineage_view.value)
+    assert "lineage of g7-0 (in generation 7) · last " in text and "earlier…" in text and "g0-0" not in text
+    assert drawing_width(wide.lineage_view.value) <= FULL_WIDTH
+
+
 def test_lineage_drawing_labels_every_node_with_id_and_metrics():
     pytest.importorskip("graphviz")
     tree = lineage(GENERATIONS, "g")
     source = draw_lineage(tree, metrics=("val_acc", "parameters")).source
-    for label in ("g · gen 2", "e · gen 1", "b · gen 0", "val_acc 0.9", "parameters 3000"):
+    for label in ("g · gen 2", "e · gen 1", "a · gen 0–1", "val_acc 0.9", "parameters 3000"):
         assert label in source
     assert source.count("->") == len(tree.edges) == 6
 
@@ -122,6 +177,8 @@ def test_scatter_one_trace_per_generation_and_front_as_step_line():
     assert len(fronts) == 3
     assert list(fronts[1].x) == [1000, 2500, 3500] and list(fronts[1].y) == [0.72, 0.78, 0.85]  # sorted by x
     assert fronts[1].line.shape == "hv"
+    assert fig.layout.title.text == ("val_acc vs parameters, one colour per generation · "
+                                     "the Pareto front ringed and joined")
     assert [t.showlegend for t in fronts] == [False, False, True]  # only the latest front in the legend
     assert "<b>e</b>" in members[1].hovertext[1] and "parents a, b" in members[1].hovertext[1]
     assert "sep_conv_3x3" in members[1].hovertext[1]  # the genotype text, wrapped
@@ -139,6 +196,19 @@ def test_scatter_redraws_at_most_once_per_interval_and_at_run_end():
     assert len(scatter.generations) == 2
     bus.emit("run_end", status="finished", epochs_done=1)
     assert len([t for t in scatter.figure.data if t.mode == "markers"]) == 2
+
+
+def test_many_generations_get_a_sequential_colour_scale_and_a_short_legend():
+    scatter = PopulationScatter()
+    for gen in chain(12):
+        scatter.add(gen)
+    scatter.flush()
+    members = [t for t in scatter.figure.data if t.mode == "markers"]
+    assert scatter.figure.layout.title.text == "val_acc vs parameters, one colour per generation"  # no front
+    colors = [t.marker.color for t in members]
+    assert len(set(colors)) == 12 and colors[0] == generation_color(0, 12) != generation_color(0, 3)
+    assert [t.name for t in members if t.showlegend] == ["generation 0", "generation 8", "generation 9",
+                                                         "generation 10", "generation 11"]
 
 
 def test_front_staircase_follows_which_x_is_better():
@@ -167,32 +237,54 @@ def test_best_so_far_per_generation():
     assert best.plot.points("generation best") == ([0, 1, 2], [0.80, 0.85, 0.90])
     worse = [{"index": 0, "population": [member("x", 0.9, 1)]}, {"index": 1, "population": [member("y", 0.5, 1)]}]
     best = BestSoFar()
-    for gen in worse:
-        best.add(gen)
+    best.add(worse[0])
+    assert best.figure.layout.yaxis.range == (pytest.approx(0.85), pytest.approx(0.95))  # one point: a narrow axis
+    best.add(worse[1])
+    assert best.figure.layout.yaxis.autorange is True
     assert best.plot.points("best so far")[1] == [0.9, 0.9]
     assert best.plot.points("generation best")[1] == [0.9, 0.5]
     assert [list(t.y) for t in best.figure.data] == [[0.9, 0.9], [0.9, 0.5]]
 
 
 def test_status_names_stage_and_member_and_the_bar_covers_the_tree():
-    view = PopulationView()
+    # ME-DARTS' shape: member runs are children of the root, one generation event per stage.
+    view = PopulationView(x="para_aug", label="stage", plan=[4, 3, 2])
     lines = []
     bus = EventBus([view, lambda e: lines.append(view.status.line.value)])
-    bus.emit("run_start", name="evolution", kind="population", total_steps=8)
-    stage = bus.child("stage 2/3")
-    stage.emit("run_start", name="stage 2/3", kind="population", total_steps=4)
-    run = stage.child("member 3/4")
-    run.emit("run_start", name="member 3/4", kind="train", total_steps=2, epochs=1)
-    assert "stage 2/3 · member 3/4" in lines[-1]
-    run.emit("step", epoch=1, step=1, steps=2, loss=0.5)
-    assert view.status.tree.root.done == 1 and view.status.bar.max == 8
-    stage.emit("generation", **GENERATIONS[0])
-    assert "generation 0 done · 4 members · front 2 · best val_acc 0.800 (b)" in view.status.line.value
-    run.emit("run_end", status="finished", epochs_done=1)
-    stage.emit("run_end", status="finished", epochs_done=1)
+    bus.emit("run_start", name="me-darts", kind="population", total_steps=18)
+    assert view.status.bar.max == 18
+    for stage, members in ((1, 4), (2, 3)):
+        for m in range(1, members + 1):
+            run = bus.child(f"ind_{stage}{m}")
+            run.emit("run_start", name=f"ind_{stage}{m}", kind="search", total_steps=2, epochs=1)
+            run.emit("step", epoch=1, step=1, steps=2, loss=0.5)
+            if stage == 2 and m == 3:
+                break
+            run.emit("step", epoch=1, step=2, steps=2, loss=0.5)
+            run.emit("run_end", status="finished", epochs_done=1)
+        else:
+            bus.emit("generation", **(GENERATIONS[0] | {"index": stage}))
+            assert view.status.line.value == "stage 1/3 done · 4 members · front 2 · best val_acc 0.800 (b)"
+    assert "stage 2/3 · member 3/3 (ind_23) · 0/2 steps · starting" in lines  # steps redraw at most 10 times/s
+    assert view.status.tree.root.done == 4 * 2 + 2 * 2 + 1
+    assert any(line.startswith("stage 1/3 · member 4/4 (ind_14)") for line in lines)
     bus.emit("run_end", status="stopped", epochs_done=1)
-    assert view.status.line.value == "stopped after 1 generation(s) · best val_acc 0.800 (b)"
+    assert view.status.line.value == "stopped after 1 stage(s) · best val_acc 0.800 (b)"
     assert view.status.bar.bar_style == "warning"
+
+
+def test_status_counts_member_runs_of_a_kind_below_stage_runs():
+    view = PopulationView(member_kind="train")
+    lines = []
+    run_events([view, lambda e: lines.append(view.status.line.value)], stages=2)
+    assert "generation 1 · member 2 · 0/2 steps · starting" in lines  # no '(member 2/2)': the name says it
+    assert not any("member 3" in line for line in lines)  # the count restarts at each generation
+    plain = PopulationView()  # no plan, no member kind: child runs are named, not counted
+    lines.clear()
+    run_events([plain, lambda e: lines.append(plain.status.line.value)], stages=1)
+    assert lines[1] == "first generation · stage 1/1 · 0/4 steps · starting"
+    assert lines[2] == "first generation · stage 1/1 › member 1/2 · 0/2 steps · starting"
+    assert "member 1 " not in " ".join(lines)
 
 
 def test_view_draws_the_best_members_lineage_when_the_run_ends():
@@ -200,13 +292,22 @@ def test_view_draws_the_best_members_lineage_when_the_run_ends():
     view = PopulationView()
     assert "drawn when the run ends" in view.lineage_view.value
     run_events([view])
-    assert view.best_member() == ("g", 2)
+    assert view.best_member() == "g"
     svg = view.lineage_view.value
-    assert "<svg" in svg and "lineage of g (generation 2)" in svg
+    assert "<svg" in svg and "lineage of g (in generation 2)" in svg
+    assert view.pick.value == "g" and view.pick.options[0] == ("g · generation 2 · val_acc 0.9", "g")
+    assert [v for _, v in view.pick.options][:3] == ["g", "h", "e"]  # latest generation first, best first
     view.show_lineage("h")
     assert "lineage of h" in view.lineage_view.value
+    view.pick.value = "e"  # choosing in the dropdown draws
+    assert "lineage of e (in generation 1)" in view.lineage_view.value
+    markers = [t for t in view.scatter.figure.data if t.mode == "markers"]
+    assert all(t._click_callbacks for t in markers)  # clicking a point picks its member
+    view.scatter._clicked(markers[0], Points(point_inds=[1]))
+    assert view.pick.value == "b" and "lineage of b (in generation 0)" in view.lineage_view.value
     run_events([view], stages=1)  # a new root run clears the previous run's population
     assert [t.name for t in view.scatter.figure.data if t.mode == "markers"] == ["generation 0"]
+    assert [v for _, v in view.pick.options] == ["b", "d", "a", "c"] and view.pick.value == "b"
 
 
 def test_draw_crossover_of_cell_pairs_and_networks():
@@ -215,17 +316,26 @@ def test_draw_crossover_of_cell_pairs_and_networks():
     g3, g4 = CellPair(p1.normal, p2.reduce), CellPair(p2.normal, p1.reduce)
     grid = draw_crossover([member("p1", 0.8, 10, genotype=p1.to_dict()), p2],
                           [member("g3", 0.7, 10, ["p1", "p2"], g3.to_dict()), g4])
-    assert grid.layout.grid_template_columns == "repeat(2, max-content)"  # parents above their children
+    assert drawing_width(grid.children[0].value) > FULL_WIDTH // 2  # a cell pair: two do not fit side by side
+    assert grid.layout.grid_template_columns == "repeat(1, max-content)"  # so one below the other
     captions = [v.caption for v in grid.children]
     assert captions[0].startswith("parent p1<br>") and captions[1] == "parent"
-    assert captions[2].startswith("child g3 · from p1, p2") and captions[3] == "child"
+    assert captions[2].startswith("child g3 · from p1, p2") and captions[3].startswith("child")
+    assert captions[2].endswith("<i>normal cell of p1 · reduction cell of parent 2</i>")
+    assert captions[3].endswith("<i>normal cell of parent 2 · reduction cell of p1</i>")
+    foreign = CellPair(p1.normal, PUBLISHED["NASNet_A"].reduce)  # a reduction cell of neither parent
+    assert cell_origins(foreign, [p1, p2], ["a", "b"]) == ""
     assert [v.architecture for v in grid.children] == [p1, p2, g3, g4]
     assert all("<svg" in v.value for v in grid.children)
-    three = draw_crossover([p1, p2], [g3, g4, g3])  # an empty slot pads the parents' row
-    assert len(three.children) == 6 and three.children[2].value == ""
     net = DARTS.stack(5)
     before_after = draw_mutation(net, net.to_dict(), labels=["before <mutation>", "after"])
-    assert before_after.layout.grid_template_columns == "repeat(2, max-content)"  # one row
+    assert before_after.layout.grid_template_columns == "repeat(2, max-content)"  # networks run downwards: one row
+    assert 2 * drawing_width(before_after.children[0].value) + 2 * GAP <= FULL_WIDTH
+    two = draw_crossover([net], [net, net])  # the parent's row is padded: the children start the next row
+    assert two.layout.grid_template_columns == "repeat(2, max-content)"
+    assert [c.value == "" for c in two.children] == [False, True, False, False]
+    three = draw_crossover([net, net], [net, net, net])  # three do not fit in a row: two per row, in order
+    assert three.layout.grid_template_columns == "repeat(2, max-content)" and len(three.children) == 5
     drawing = before_after.children[1].value
     assert "classifier" in drawing and "cell 5" in drawing
     assert "before &lt;mutation&gt;" in before_after.children[0].value
@@ -241,3 +351,13 @@ def test_architecture_of_member_genotypes():
     assert isinstance(architecture(PAIR), CellPair)
     assert architecture(DARTS.stack(3).to_dict()).cells[0].genotype == DARTS.normal
     assert architecture({}) is None and architecture({"cells": "bad"}) is None
+
+
+def test_a_stage_method_says_stage_everywhere():
+    pytest.importorskip("graphviz")
+    view = PopulationView(label="stage")
+    run_events([view])
+    text = html.unescape(view.lineage_view.value)
+    assert "lineage of g (in stage 2)" in text and "e · stage 1" in text and "gen " not in text
+    assert [t.name for t in view.scatter.figure.data if t.mode == "markers"][-1] == "stage 2"
+    assert view.best.figure.layout.xaxis.title.text == "stage"

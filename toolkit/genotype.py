@@ -271,6 +271,8 @@ class CellSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> CellSpec:
+        if not isinstance(d, dict):
+            raise ToolkitError(f"a cell must be a mapping with 'type', 'inputs' and 'genotype', got {d!r}")
         if d.get("type") not in ("normal", "reduce"):
             raise ToolkitError(f"cell type must be 'normal' or 'reduce', got {d.get('type')!r}")
         return cls(Genotype.from_dict(d["genotype"]), d["type"] == "reduce", tuple(d["inputs"]))
@@ -310,11 +312,13 @@ class Network:
 
     @classmethod
     def from_dict(cls, d: dict) -> Network:
-        if not isinstance(d, dict) or "cells" not in d:
+        if not isinstance(d, dict) or not isinstance(d.get("cells"), list):
             raise ToolkitError("not a network description: need a 'cells' list")
         try:
             return cls(tuple(CellSpec.from_dict(c) for c in d["cells"]))
-        except (KeyError, TypeError) as e:
+        except ToolkitError:
+            raise
+        except (KeyError, TypeError, AttributeError, ValueError) as e:
             raise ToolkitError(f"not a network description: missing or bad field {e}") from None
 
 

@@ -4,37 +4,42 @@ its Pareto front, the best accuracy so far, a member's lineage and crossover/mut
 :class:`PopulationView` is an ipywidgets box and an event listener at once: pass it to a run's
 listeners and it follows the ``generation`` events (:class:`toolkit.event_types.Generation`):
 
-* a progress bar over the whole run and a line naming the current child run, e.g.
-  ``stage 2/3 · member 3/4 · 12/40 steps`` when the method names its child runs that way
-  (``bus.child("stage 2/3")``, then ``stage_bus.child("member 3/4")``);
+* a progress bar over the whole run and a line saying which generation and member is being
+  trained, e.g. ``stage 2/3 · member 3/4 (s2-3) · 12/40 steps`` (totals from ``plan``);
 * a scatter of every member, x = one metric (parameters), y = another (accuracy), one trace per
-  generation (older generations faded), the members of the Pareto front ringed and joined by a
-  step line, hover text naming the member and its architecture ("TS-ENAS", Fig. 4b);
+  generation (older generations faded), the members of the Pareto front (the non-dominated
+  members of "ME-DARTS" section III.C.3) ringed and joined by a step line, hover text naming the
+  member, its metrics, parents and architecture (the trajectory plot of "TS-ENAS", Fig. 4b);
 * the best accuracy per generation and so far ("TS-ENAS", Fig. 4a);
 * the lineage of the best member, drawn when the run ends (or any member, :meth:`show_lineage`).
 
-:func:`draw_crossover` shows parents and children drawn side by side (an α crossover of
-"ME-DARTS", a mutation or pruning of "TS-ENAS").
+:func:`draw_crossover` shows parents above the children made from them (an α crossover of
+"ME-DARTS"), :func:`draw_mutation` one individual before and after (a mutation or pruning of "TS-ENAS").
 
 Papers: "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search",
 Y. Chen, R. Shi, J. Luo; "TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture
 Search", J. Zou, S. Wu, Y. Xia, W. Jiang, Z. Wu, J. Zheng.
 
 Example:
-    >>> view = PopulationView(x="para_aug", x_better="higher")  # doctest: +SKIP
-    >>> run = start_me_darts(config, listeners=[view]); view  # doctest: +SKIP
+    >>> me_darts = PopulationView(x="para_aug", x_better="higher", label="stage", plan=[8, 6, 4])  # doctest: +SKIP
+    >>> ts_enas = PopulationView(x="parameters", y="accuracy")  # doctest: +SKIP
+    >>> run = BackgroundRun(lambda listeners, stop: run_me_darts(config, listeners=listeners, stop=stop),
+    ...                     listeners=[me_darts]); me_darts  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import html
+import math
+import re
 import textwrap
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 
 import ipywidgets as w
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from toolkit.errors import ToolkitError
 from toolkit.events import Event
@@ -62,6 +67,17 @@ def architecture(genotype: Mapping):
         return None
 
 
+GAP = 16  # px between drawings side by side
+
+
+def drawing_width(value: str) -> int | None:
+    """The width in px of the first SVG drawing in a widget's HTML (graphviz sizes are in pt)."""
+    match = re.search(r"<svg[^>]*\swidth=\"([\d.]+)(pt|px)?\"", value)
+    if match is None:
+        return None
+    return math.ceil(float(match.group(1)) * (4 / 3 if match.group(2) in (None, "pt") else 1))
+
+
 def _number(value) -> float | None:
     return float(value) if isinstance(value, Real) and not isinstance(value, bool) else None
 
@@ -83,6 +99,15 @@ def _hover(member: Mapping, x: str, y: str) -> str:
     return "<br>".join(lines)
 
 
+def generation_color(k: int, n: int) -> str:
+    """Colour of the k-th of n generations: the toolkit's palette, or a sequential scale (Viridis
+    from dark blue to green; its pale yellow end is left out, it hardly shows on white) when there
+    are more generations than palette colours."""
+    if n <= len(PALETTE):
+        return PALETTE[k]
+    return sample_colorscale("Viridis", [0.85 * k / (n - 1)])[0]
+
+
 def front_line(points: Sequence[tuple[float, float]], x_better: str) -> tuple[list, list, str]:
     """The Pareto front's points sorted by x and the plotly line shape of its staircase (the edge of
     the region it dominates): 'hv' when lower x is better, 'vh' when higher x is better; accuracy is
@@ -99,7 +124,9 @@ class PopulationScatter:
         x_better: 'lower' (fewer parameters is better) or 'higher' (ME-DARTS maximises para_aug);
             sets the shape of the Pareto front's step line.
         label: what a generation is called in the legend ('generation', 'stage').
-        x_title, y_title: axis titles (default: the metric names). title, height, width: layout.
+        x_title, y_title: axis titles (default: the metric names).
+        title: the chart's title (default: what is plotted, and whether a Pareto front is ringed).
+        height, width: figure size in pixels.
         min_interval: seconds between browser updates.
 
     Attributes:
@@ -108,14 +135,17 @@ class PopulationScatter:
 
     def __init__(self, x: str = "parameters", y: str = "val_acc", *, x_better: str = "lower",
                  label: str = "generation", x_title: str | None = None, y_title: str | None = None,
-                 title: str | None = "population · Pareto front ringed", height: int = 400,
+                 title: str | None = None, height: int = 400,
                  width: int | None = FULL_WIDTH, min_interval: float = 0.5):
         if x_better not in ("lower", "higher"):
             raise ToolkitError(f"x_better must be 'lower' or 'higher', got {x_better!r}")
         self.x, self.y, self.x_better, self.label = x, y, x_better, label
-        self.figure = go.FigureWidget(layout=base_layout(title, x_title or x, y_title or y, height, width))
+        self.title = title
+        self.figure = go.FigureWidget(layout=base_layout(title or self._title(False), x_title or x, y_title or y,
+                                                         height, width))
         self.figure.update_layout(legend={"itemclick": "toggle"}, hovermode="closest")
         self.generations: list[dict] = []
+        self.on_pick: list[Callable[[object], None]] = []  # called with a member id when its point is clicked
         self._lock = threading.Lock()
         self._throttle = Throttle(min_interval)
         self._dirty = False
@@ -134,9 +164,16 @@ class PopulationScatter:
     def add(self, generation: Mapping, flush: bool | None = None) -> None:
         """Take one generation record ``{index, population, pareto_front}`` (redrawn when the
         throttle allows, or now with ``flush=True``)."""
-        with self._lock:
-            self.generations.append({"index": generation["index"], "population": list(generation["population"]),
-                                     "pareto_front": list(generation.get("pareto_front") or ())})
+        members = [m for m in generation["population"] if _number((m.get("metrics") or {}).get(self.x)) is not None
+                   and _number((m.get("metrics") or {}).get(self.y)) is not None]
+        on = set(generation.get("pareto_front") or ())
+        points = [(float(m["metrics"][self.x]), float(m["metrics"][self.y])) for m in members]
+        record = {"index": generation["index"], "x": [p[0] for p in points], "y": [p[1] for p in points],
+                  "ids": [m["id"] for m in members], "hover": [_hover(m, self.x, self.y) for m in members],
+                  "front": [p for p, m in zip(points, members, strict=True) if m["id"] in on],
+                  "metrics": sorted({k for m in generation["population"] for k in (m.get("metrics") or {})})}
+        with self._lock:  # hover texts are made once here, not at every redraw
+            self.generations.append(record)
             self._dirty = True
         self._maybe_flush(bool(flush))
 
@@ -144,64 +181,58 @@ class PopulationScatter:
         if self._throttle.ready(force):
             self.flush()
 
-    def points(self, index: int) -> tuple[list, list, list]:
-        """x, y and ids of the members of generation ``index`` that have both metrics."""
-        gen = next(g for g in self.generations if g["index"] == index)
-        rows = [(_number(m["metrics"].get(self.x)), _number(m["metrics"].get(self.y)), m["id"])
-                for m in gen["population"]]
-        rows = [r for r in rows if r[0] is not None and r[1] is not None]
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-    def front(self, index: int) -> tuple[list, list, list]:
-        """x, y and ids of generation ``index``'s Pareto front, sorted by x."""
-        gen = next(g for g in self.generations if g["index"] == index)
-        xs, ys, ids = self.points(index)
-        on = set(gen["pareto_front"])
-        rows = sorted((x, y, i) for x, y, i in zip(xs, ys, ids, strict=True) if i in on)
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
     def flush(self) -> None:
         """Redraw every generation (one batched browser update)."""
         with self._lock:
             if not self._dirty:
                 return
-            gens = [dict(g) for g in self.generations]
+            gens = list(self.generations)
             self._dirty = False
-        traces = []
-        last = len(gens) - 1
+        traces, n = [], len(gens)
         for k, gen in enumerate(gens):
-            color, faded = PALETTE[k % len(PALETTE)], k != last
-            name = f"{self.label} {gen['index']}"
-            members = [m for m in gen["population"] if _number((m.get("metrics") or {}).get(self.x)) is not None
-                       and _number((m.get("metrics") or {}).get(self.y)) is not None]
+            faded, name, color = k != n - 1, f"{self.label} {gen['index']}", generation_color(k, n)
+            legend = n <= len(PALETTE) or k == 0 or k >= n - 4  # many generations: the first and the latest
             traces.append(go.Scatter(
-                x=[float(m["metrics"][self.x]) for m in members], y=[float(m["metrics"][self.y]) for m in members],
-                mode="markers", name=name, legendgroup=name, opacity=FADED if faded else 1.0,
-                marker={"color": color, "size": 8 if faded else 10, "line": {"width": 0.5, "color": "white"}},
-                hovertext=[_hover(m, self.x, self.y) for m in members], hovertemplate="%{hovertext}<extra></extra>",
-                customdata=[str(m["id"]) for m in members]))
-            on = set(gen["pareto_front"])
-            front = [m for m in members if m["id"] in on]
-            if front:
-                xs, ys, shape = front_line([(float(m["metrics"][self.x]), float(m["metrics"][self.y]))
-                                            for m in front], self.x_better)
+                x=gen["x"], y=gen["y"], mode="markers", name=name, legendgroup=name, showlegend=legend,
+                opacity=FADED if faded else 1.0, hovertext=gen["hover"], hovertemplate="%{hovertext}<extra></extra>",
+                marker={"color": color, "size": 8 if faded else 10,
+                        "line": {"width": 0.5, "color": "white"}},
+                customdata=gen["ids"]))
+            if gen["front"]:
+                xs, ys, shape = front_line(gen["front"], self.x_better)
                 traces.append(go.Scatter(
                     x=xs, y=ys, mode="lines+markers", name=f"Pareto front, {name}", legendgroup=name,
                     showlegend=not faded, opacity=FADED if faded else 1.0, hoverinfo="skip",
                     line={"color": color, "shape": shape, "width": 1.5 if faded else 2.5},
-                    marker={"symbol": "circle-open", "size": 16, "color": "#252525" if not faded else color,
+                    marker={"symbol": "circle-open", "size": 16, "color": color if faded else "#252525",
                             "line": {"width": 2}}))
-        missing = bool(gens) and not any(t.x for t in traces)
         with self.figure.batch_update():
             self.figure.data = ()
             self.figure.add_traces(traces)
-            text = None if traces and not missing else WAITING_GENERATION if not gens else self._no_metric(gens)
+            for trace in self.figure.data:
+                if trace.mode == "markers":
+                    trace.on_click(self._clicked)
+            if self.title is None:
+                self.figure.layout.title.text = self._title(any(g["front"] for g in gens))
+            text = (WAITING_GENERATION if not gens else None if any(g["x"] for g in gens)
+                    else self._no_metric(gens))
             if text != self._waiting:
                 self._waiting = text
                 show_waiting(self.figure, text)
 
+    def _title(self, fronts: bool) -> str:
+        ringed = " · the Pareto front ringed and joined" if fronts else ""
+        return f"{self.y} vs {self.x}, one colour per {self.label}{ringed}"
+
+    def _clicked(self, trace, points, _state=None) -> None:
+        """A click on member points: tell every ``on_pick`` callback the first clicked member's id."""
+        if points.point_inds:
+            member_id = trace.customdata[points.point_inds[0]]
+            for callback in self.on_pick:
+                callback(member_id)
+
     def _no_metric(self, gens: list[dict]) -> str:
-        names = sorted({k for g in gens for m in g["population"] for k in (m.get("metrics") or {})})
+        names = sorted({k for g in gens for k in g["metrics"]})
         return (f"no member has both metrics '{self.x}' (x) and '{self.y}' (y); "
                 f"the members' metrics are {', '.join(names) or 'none'}")
 
@@ -242,6 +273,7 @@ class BestSoFar:
         if event.kind == "run_start" and event.parent is None:
             self.best = None
             self.plot.clear()
+            self.figure.update_yaxes(autorange=True)
         elif event.kind == "generation":
             self.add(event.data)
         elif event.kind == "run_end":
@@ -255,26 +287,73 @@ class BestSoFar:
         self.best = max(values) if self.best is None else max(self.best, *values)
         self.plot.stream(generation["index"], {"best so far": self.best, f"{self.label} best": max(values)})
         self.plot.flush()
+        ys = self.plot.points("best so far")[1] + self.plot.points(f"{self.label} best")[1]
+        if len(ys) == 2:  # one generation: plotly would stretch the axis over a wide, made-up range
+            self.figure.update_yaxes(range=[min(ys) - 0.05, max(ys) + 0.05], autorange=False)
+        else:
+            self.figure.update_yaxes(autorange=True)
 
 
 class PopulationStatus(RunStatus):
-    """A :class:`RunStatus` whose line names every level of the current child run
-    (``stage 2/3 · member 3/4 · 12/40 steps``) and summarises each generation."""
+    """A :class:`RunStatus` that says which generation and which member is being trained
+    (``stage 2/3 · member 3/4 (ind_7) · 12/40 steps``) and summarises each generation.
 
-    def __init__(self, y: str = "val_acc", label: str = "generation"):
+    Args:
+        y: the metric summarised (best ``y`` of each generation; higher is better).
+        label: what one ``generation`` event is called ('generation', 'stage').
+        plan: member runs per generation, ``{index: count}`` or a list for indices 1, 2, ...; the
+            line then gives totals (``stage 2/3 · member 3/4``); without it, ``stage 2 · member 3``.
+        member_kind: the run kind of a member's run (e.g. 'search'); None: with a ``plan``, every
+            direct child run of the root run is a member; without one, runs are not counted and
+            the line names the current child run (e.g. a SuperNet's training).
+    """
+
+    def __init__(self, y: str = "val_acc", label: str = "generation", *,
+                 plan: Mapping[int, int] | Sequence[int] | None = None, member_kind: str | None = None):
         super().__init__()
-        self.y, self.label = y, label
+        self.y, self.label, self.member_kind = y, label, member_kind
+        self.plan = dict(plan) if isinstance(plan, Mapping) else dict(enumerate(plan or (), start=1))
+        self._restart()
+
+    def _restart(self) -> None:
         self.generations, self.best = 0, None  # generations seen, (best y, member id) so far
+        self.last_index: int | None = None
+        self.members, self.member_run = 0, None  # member runs started since the last generation
+
+    def _is_member(self, run) -> bool:
+        if self.member_kind is not None:
+            return run.kind == self.member_kind
+        return bool(self.plan) and run.parent is not None and run.parent is self.tree.root
 
     def where(self) -> str:
-        if not self.tree.nested:
-            return ""
+        index = self.last_index + 1 if self.last_index is not None else min(self.plan) if self.plan else None
+        parts = [f"{self.label} {index}" + (f"/{max(self.plan)}" if self.plan else "") if index is not None
+                 else f"first {self.label}"]
         run = self.tree.current
-        return html.escape(" · ".join(run.path) + f" · {min(run.done, run.total)}/{run.total} steps") + " · "
+        member = self.member_run
+        if member is not None:
+            count = self.plan.get(index) if index is not None else None
+            text = f"member {self.members}" + (f"/{count}" if count else "")
+            names = run.path[len(member.path) - 1:] if run is not None and member in _ancestry(run) else [member.name]
+            names = [n for n in names if not n.startswith("member")]  # a run named 'member 3/4' says it already
+            parts.append(text + (f" ({' › '.join(names)})" if names else ""))
+            shown = run if run is not None and member in _ancestry(run) else member
+            parts.append(f"{min(shown.done, shown.total)}/{shown.total} steps")
+        elif self.tree.nested:
+            parts.append(self.tree.current_label())
+        return html.escape(" · ".join(parts)) + " · "
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.parent is None:
-            self.generations, self.best = 0, None
+            self._restart()
+        if event.kind == "run_start" and event.parent is not None:
+            super().__call__(event)  # adds the run to the tree
+            run = self.tree.runs.get(event.run_id)
+            if run is not None and self._is_member(run):
+                self.members += 1
+                self.member_run = run
+                self.set_text(f"{self.where()}starting")
+            return
         if event.kind == "run_end" and event.parent is None and self.generations:
             super().__call__(event)
             best = f" · best {self.y} {self.best[0]:.3f} ({html.escape(str(self.best[1]))})" if self.best else ""
@@ -286,6 +365,8 @@ class PopulationStatus(RunStatus):
         if self.tree(event) is None:
             return
         self.generations += 1
+        self.last_index = event["index"]
+        self.members, self.member_run = 0, None
         population = event["population"]
         scored = [(v, m["id"]) for m in population if (v := _number(m["metrics"].get(self.y))) is not None]
         best = max(scored, key=lambda s: s[0]) if scored else None
@@ -293,7 +374,16 @@ class PopulationStatus(RunStatus):
             self.best = best
         front = f" · front {len(event['pareto_front'])}" if event.get("pareto_front") else ""
         shown = f" · best {self.y} {best[0]:.3f} ({html.escape(str(best[1]))})" if best else ""
-        self.set_text(f"{self.where()}{self.label} {event['index']} done · {len(population)} members{front}{shown}")
+        total = f"/{max(self.plan)}" if self.plan else ""
+        self.set_text(f"{self.label} {event['index']}{total} done · {len(population)} members{front}{shown}")
+
+
+def _ancestry(run) -> list:
+    out = []
+    while run is not None:
+        out.append(run)
+        run = run.parent
+    return out
 
 
 class LineageView(w.HTML):
@@ -303,12 +393,25 @@ class LineageView(w.HTML):
         super().__init__(waiting_html(waiting), layout=w.Layout(overflow="auto", max_width="100%"))
         self.add_class("nas-lineage-view")
 
-    def show(self, lineage: Lineage, member_id, generation: int | None = None, *, metrics=None) -> None:
-        tree = lineage.ancestry(member_id, generation)
-        gen = tree.member.generation
-        title = f"lineage of {tree.member.id}" + (f" (generation {gen})" if gen is not None else "")
+    def show(self, lineage: Lineage, member_id, *, metrics=None, depth: int | None = None,
+             label: str = "generation") -> None:
+        """Draw the lineage of ``member_id`` (ToolkitError naming the known ids when it is unknown),
+        ``depth`` generations back (None: all that fit the notebook width, left to right or else
+        top to bottom; earlier generations are then marked "earlier…")."""
+        full = lineage.ancestry(member_id, depth)
+        gen = full.member.last_generation
+        title = f"lineage of {full.member.id}" + (f" (in {label} {gen})" if gen is not None else "")
         try:
-            self.value = svg_html(draw_lineage(tree, metrics=metrics, title=title))
+            for d in range(full.depth, 0, -1) if full.depth else (0,):
+                tree = lineage.ancestry(member_id, d)
+                for rankdir in ("LR", "TB"):
+                    shown = title + (f" · last {d} {label}s" if tree.cut else "")
+                    value = svg_html(draw_lineage(tree, metrics=metrics, title=shown, rankdir=rankdir,
+                                                  label="gen" if label == "generation" else label))
+                    if (drawing_width(value) or 0) <= FULL_WIDTH:
+                        self.value = value
+                        return
+            self.value = value  # even one generation is too wide: the box scrolls
         except ToolkitError as e:  # no dot program: say how to install it
             self.value = (f'<div class="nas-error" style="color:#b30000">cannot draw the lineage: '
                           f'{html.escape(str(e))}</div>')
@@ -322,8 +425,10 @@ class PopulationView(w.VBox):
             y e.g. 'val_acc'); the best-so-far chart and the status line follow ``y`` (higher is better).
         x_better: 'lower' or 'higher' x is better (the Pareto front's staircase).
         label: 'generation' or 'stage', as the method calls one ``generation`` event.
-        x_title, y_title: axis titles. lineage_metrics: metrics printed in the lineage nodes
-            (default: x and y).
+        x_title, y_title: axis titles.
+        plan, member_kind: member runs per generation and the run kind of a member's run, for the
+            status line (see :class:`PopulationStatus`).
+        lineage_metrics: metrics printed in the lineage nodes (default: y and x).
 
     Attributes:
         status, scatter, best, lineage_view: the parts. lineage: every member seen (a :class:`Lineage`).
@@ -331,15 +436,23 @@ class PopulationView(w.VBox):
 
     def __init__(self, x: str = "parameters", y: str = "val_acc", *, x_better: str = "lower",
                  label: str = "generation", x_title: str | None = None, y_title: str | None = None,
+                 plan: Mapping[int, int] | Sequence[int] | None = None, member_kind: str | None = None,
                  lineage_metrics: Sequence[str] | None = None):
-        self.status = PopulationStatus(y, label)
+        self.status = PopulationStatus(y, label, plan=plan, member_kind=member_kind)
         self.scatter = PopulationScatter(x, y, x_better=x_better, label=label, x_title=x_title, y_title=y_title)
         self.best = BestSoFar(y, label=label)
         self.lineage_view = LineageView()
+        self.pick = w.Dropdown(options=[], value=None, description="lineage of", layout=w.Layout(width="320px"))
+        self.pick.observe(self._on_pick, names="value")
+        self.scatter.on_pick.append(self.select)
         self.lineage = Lineage()
-        self.y = y
+        self.last_population: list = []  # the members of the latest generation event
+        self.y, self.label = y, label
         self.lineage_metrics = tuple(lineage_metrics) if lineage_metrics is not None else (y, x)
-        super().__init__([self.status, self.scatter.figure, self.best.figure, self.lineage_view])
+        self._quiet = False  # True while the run updates the dropdown's options
+        hint = w.HTML("<span style='color:#737373'>or click a member in the scatter</span>")
+        super().__init__([self.status, self.scatter.figure, self.best.figure, w.HBox([self.pick, hint]),
+                          self.lineage_view])
         self.add_class("nas-population-view")
 
     @property
@@ -348,29 +461,64 @@ class PopulationView(w.VBox):
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.parent is None:
-            self.lineage = Lineage()
+            self.lineage, self.last_population = Lineage(), []
+            self._set_options([])
             self.lineage_view.value = waiting_html("lineage: drawn when the run ends")
         elif event.kind == "generation":
             for member in event["population"]:
                 self.lineage.add(member, event["index"])
+            self.last_population = list(event["population"])
+            self._set_options(self._choices())
         for listener in self.listeners:
             listener(event)
         if event.kind == "run_end" and event.parent is None and self.lineage.nodes:
-            self.show_lineage()
+            self.select(self.best_member())
+
+    def _choices(self) -> list[tuple[str, object]]:
+        """(label, id) of every member seen, the latest generation first, best ``y`` first within one."""
+        def order(node):
+            value = _number(node.metrics.get(self.y))
+            return (-(node.last_generation if node.last_generation is not None else -1),
+                    -(value if value is not None else float("-inf")))
+        return [(f"{node.id} · {self.label} {node.last_generation}"
+                 + (f" · {format_metric(self.y, node.metrics[self.y])}" if self.y in node.metrics else ""), node.id)
+                for node in sorted(self.lineage.nodes.values(), key=order)]
+
+    def _set_options(self, options: list) -> None:
+        self._quiet = True
+        try:
+            value = self.pick.value
+            self.pick.options = options
+            self.pick.value = value if any(value == v for _, v in options) else None
+        finally:
+            self._quiet = False
+
+    def _on_pick(self, change) -> None:
+        if not self._quiet and change["new"] is not None:
+            self.show_lineage(change["new"])
+
+    def select(self, member_id) -> None:
+        """Draw the lineage of ``member_id`` and show it as chosen in the dropdown."""
+        if self.pick.value == member_id:
+            self.show_lineage(member_id)
+        else:
+            self.pick.value = member_id  # draws through the dropdown's observer
 
     def best_member(self):
-        """(id, generation) of the member with the best ``y`` in the latest generation."""
-        last = max((n.generation for n in self.lineage.nodes.values() if n.generation is not None), default=None)
-        members = [n for n in self.lineage.nodes.values() if n.generation == last]
-        scored = [n for n in members if _number(n.metrics.get(self.y)) is not None] or members
-        best = max(scored, key=lambda n: _number(n.metrics.get(self.y)) or 0.0)
-        return best.id, best.generation
+        """The id of the member with the best ``y`` in the latest generation (None before any)."""
+        population = self.last_population
+        scored = [m for m in population if _number((m.get("metrics") or {}).get(self.y)) is not None] or population
+        if not scored:
+            return None
+        return max(scored, key=lambda m: _number((m.get("metrics") or {}).get(self.y)) or 0.0)["id"]
 
-    def show_lineage(self, member_id=None, generation: int | None = None) -> None:
-        """Draw the lineage of ``member_id`` (default: the best member of the latest generation)."""
+    def show_lineage(self, member_id=None, depth: int | None = None) -> None:
+        """Draw the lineage of ``member_id`` (default: the best member of the latest generation),
+        ``depth`` generations back (None: as many as fit)."""
+        member_id = self.best_member() if member_id is None else member_id
         if member_id is None:
-            member_id, generation = self.best_member()
-        self.lineage_view.show(self.lineage, member_id, generation, metrics=self.lineage_metrics)
+            raise ToolkitError("no generation yet: the lineage is known once the first generation is done")
+        self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics, depth=depth, label=self.label)
 
 
 def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
@@ -397,12 +545,13 @@ def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
 def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[str] | None = None,
                    roles: tuple[str, str] = ("parent", "child")) -> w.GridBox:
     """Parents in the top row, the children made from them in the row below, drawn as in
-    :mod:`toolkit.draw` at its one scale (a box too narrow for a row scrolls sideways).
+    :mod:`toolkit.draw` at its one scale; when a row of drawings would be wider than the notebook
+    (:data:`~widgets.live.FULL_WIDTH`), as many as fit go side by side, in order (parents first).
 
     Works for cell pairs (ME-DARTS' crossover of normal and reduction α: ``g3 = (normal1, reduce2)``
     under ``g1``, ``g4 = (normal2, reduce1)`` under ``g2``) and for whole networks (TS-ENAS: every
     cell and the earlier cells it reads, drawn top to bottom); one parent and one child are shown
-    side by side, e.g. a mutation or a pruning before and after (:func:`draw_mutation`).
+    side by side when they fit, e.g. a mutation or a pruning before and after (:func:`draw_mutation`).
 
     Args:
         parents, children: Genotype, CellPair or Network objects, their dicts, or member records
@@ -420,21 +569,42 @@ def draw_crossover(parents: Sequence, children: Sequence, *, labels: Sequence[st
     if labels is not None and len(labels) != len(items):
         raise ToolkitError(f"draw_crossover: {len(labels)} labels for {len(items)} drawings (parents, then children)")
     views = []
-    for i, item in enumerate(items):
-        arch, caption = _individual(item, roles[0] if i < len(parents) else roles[1],
-                                    html.escape(labels[i]) if labels else None)
+    drawn = [_individual(item, roles[0] if i < len(parents) else roles[1], html.escape(labels[i]) if labels else None)
+             for i, item in enumerate(items)]
+    names = [str(item.get("id")) if isinstance(item, Mapping) and "id" in item else f"{roles[0]} {i + 1}"
+             for i, item in enumerate(parents)]
+    for i, (arch, caption) in enumerate(drawn):
+        if i >= len(parents) and (origin := cell_origins(arch, [a for a, _ in drawn[:len(parents)]], names)):
+            caption += f"<br><i>{html.escape(origin)}</i>"
         overlay = {"rankdir": "TB"} if isinstance(arch, Network) else {}  # networks run downwards: rows fit
         view = CellView(arch, caption, **overlay)
-        view.layout = w.Layout(overflow="visible", margin="0 16px 8px 0")
+        view.layout = w.Layout(overflow="visible", margin=f"0 {GAP}px 8px 0")
         views.append(view)
     one_row = len(parents) == 1 and len(children) == 1
-    columns = len(views) if one_row else max(len(parents), len(children))
-    if not one_row:  # children start a new row
+    wanted = len(views) if one_row else max(len(parents), len(children))
+    widest = max(drawing_width(v.value) or FULL_WIDTH for v in views)
+    columns = max(1, min(wanted, (FULL_WIDTH + GAP) // (widest + GAP)))  # never wider than the notebook
+    if columns == wanted and not one_row:  # parents in one row, their children in the next
         views = views[:len(parents)] + [w.HTML("")] * (columns - len(parents)) + views[len(parents):]
     grid = w.GridBox(views, layout=w.Layout(grid_template_columns=f"repeat({columns}, max-content)",
-                                            overflow="auto", max_width="100%"))
+                                            max_width="100%"))
     grid.add_class("nas-crossover")
     return grid
+
+
+def cell_origins(child, parents: Sequence, names: Sequence[str]) -> str:
+    """'normal cell of p1 · reduction cell of p2' when each cell of a child cell pair is a cell of
+    one of the parents (an α crossover, "ME-DARTS" section III.C.4); '' otherwise."""
+    if not isinstance(child, CellPair):
+        return ""
+    parts = []
+    for kind, word in (("normal", "normal cell"), ("reduce", "reduction cell")):
+        source = [name for parent, name in zip(parents, names, strict=True)
+                  if isinstance(parent, CellPair) and getattr(parent, kind) == getattr(child, kind)]
+        if not source:
+            return ""
+        parts.append(f"{word} of {' = '.join(source)}")
+    return " · ".join(parts)
 
 
 def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.GridBox:
