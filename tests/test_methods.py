@@ -46,7 +46,7 @@ def test_every_front_end_lists_the_registry():
     assert build_parser().parse_args(["search", "adarts"]).method == "adarts"
     choices = next(a for a in build_parser()._subparsers._group_actions[0].choices["search"]._actions
                    if a.dest == "method").choices
-    assert tuple(choices) == (*search, *methods("population"))  # search ts-enas: a population method
+    assert tuple(choices) == (*search, *methods("population"))  # me-darts, ts-enas
     panel = search_panel()
     assert [value for _, value in panel.controls["method"].options] == list(PANEL_METHODS)
     assert all(PANEL_METHODS[n].label == m.label and PANEL_METHODS[n].knobs == m.tunables for n, m in search.items())

@@ -35,8 +35,9 @@ class Method:
             says what its channel choice is: the first C/K channels of every edge go through the
             ops, the rest bypass them, then a channel shuffle (no random draw).
         kind: 'search' (a differentiable cell search, :class:`~toolkit.config.SearchConfig`),
-            'prune' (DARTS-GAL, :class:`~toolkit.gal.GalConfig`) or 'population' (an evolutionary
-            search with its own config, e.g. TS-ENAS, :class:`~toolkit.tsenas.TsEnasConfig`).
+            'prune' (DARTS-GAL, :class:`~toolkit.gal.GalConfig`) or 'population' (an evolutionary search
+            with its own config: ME-DARTS, :class:`~toolkit.medarts.MeDartsConfig`, a population of searches of
+            any search method; TS-ENAS, :class:`~toolkit.tsenas.TsEnasConfig`).
         defaults: config fields this method sets differently from the config's own defaults.
         partial: how a search method's supernet edges treat channels: 'none' (all channels),
             'random' (PC-DARTS's fixed selection, see the label) or 'attention' (ADARTS).
@@ -129,6 +130,9 @@ ADARTS = ("Partial Connection Based on Channel Attention for Differentiable Neur
 DARTS_GAL = ("A neural network architecture optimizer based on DARTS and generative adversarial learning, "
              "T. Zhang, M. Waqas, H. Shen, Z. Liu, X. Zhang, Y. Li, Z. Halim, S. Chen, Information Sciences")
 
+ME_DARTS = ("ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search, "
+            "Y. Chen, R. Shi, J. Luo")
+
 SEARCH_LOOP = "toolkit.search:run_search"
 
 register(Method("darts", "DARTS (all channels through every op)", "search",
@@ -142,6 +146,10 @@ register(Method("adarts", "ADARTS (attention picks the top 1/K channels)", "sear
                 citation=ADARTS))
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
                 {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL))
+register(Method("me-darts", "ME-DARTS (a population of searches in three stages on proxy data, NSGA-II selection)",
+                "population", {"preset": "cpu-small", "method": "darts"}, "toolkit.medarts.run:run_me_darts",
+                presets={"cpu-small": {"preset": "cpu-small"}, "paper": {"preset": "paper"}},
+                tunables=("method", "preset"), citation=ME_DARTS))
 
 TS_ENAS = ("TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Search, J. Zou, S. Wu, Y. Xia, "
            "W. Jiang, Z. Wu, J. Zheng")

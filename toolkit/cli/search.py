@@ -1,4 +1,4 @@
-"""``python -m toolkit search {darts,pcdarts,adarts,ts-enas}``: a differentiable cell search, or TS-ENAS."""
+"""``python -m toolkit search {darts,pcdarts,adarts,me-darts,ts-enas}``: a cell search, or a population method."""
 
 from __future__ import annotations
 
@@ -26,13 +26,15 @@ from .common import (
 
 
 def register(sub) -> None:
-    search = {**methods("search"), **methods("population")}
+    search, population = methods("search"), methods("population")
     p = sub.add_parser("search", help="search a normal and a reduction cell",
                        description="Search cells with " + "; ".join(m.label for m in search.values())
                                    + ". Writes config.json, metrics.json, alphas.json, genotype.json and "
-                                   "checkpoint.pt to the run folder.")
-    p.add_argument("method", choices=tuple(search), help=" | ".join(search))
-    presets = sorted({f"{n}:{p}" for n, m in search.items() for p in m.presets})
+                                   "checkpoint.pt to the run folder. Population methods: " + "; ".join(
+                                       m.label for m in population.values()) + "; they write config.json, a "
+                                   "record per stage or generation, lineage.json and the final architecture.")
+    p.add_argument("method", choices=(*search, *population), help=" | ".join((*search, *population)))
+    presets = sorted({f"{n}:{p}" for n, m in (search | population).items() for p in m.presets})
     p.add_argument("--preset", default=None, help="named settings of the method, applied before the options you "
                                                   f"give ({', '.join(presets)})")
     add_run_arguments(p, epochs=10, batch_size=64)
@@ -52,6 +54,10 @@ def register(sub) -> None:
     g.add_argument("--edge-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="edge normalisation β (default: on for pcdarts, off for darts and adarts)")
     g.add_argument("--warmup-epochs", type=int, default=0, help="epochs before α starts to move")
+    g = p.add_argument_group("me-darts")
+    g.add_argument("--edge", default=None, choices=tuple(search),
+                   help="the search each individual runs (default darts); the preset sets cells, channels, "
+                        "epochs and batch size per stage")
     add_executor_arguments(p)
     tsenas.add_arguments(p)
     p.set_defaults(func=run, parser_defaults={a.dest: a.default for a in p._actions})
@@ -96,12 +102,21 @@ def saved_config(folder: str) -> SearchConfig:
 
 def run(args) -> int:
     if args.method == "ts-enas":
+        if args.edge is not None:
+            raise ToolkitError("--edge applies to me-darts, not ts-enas")
         return tsenas.run(args)
-    if args.executor != "local" or args.workers is not None or args.scheduler is not None:
-        raise ToolkitError("--executor, --workers and --scheduler apply to ts-enas, which evaluates a population")
     given = [key for key in tsenas.TUNABLE if getattr(args, key) is not None]
     if given:
         raise ToolkitError(f"--{given[0].replace('_', '-')} applies to ts-enas, not {args.method}")
+    if args.method in methods("population"):
+        from .medarts import run as run_population
+
+        return run_population(args, config_from_args)
+    if args.edge is not None:
+        raise ToolkitError(f"--edge applies to me-darts; {args.method} is a single search")
+    if args.executor != "local" or args.workers is not None or args.scheduler is not None:
+        raise ToolkitError(f"--executor, --workers and --scheduler apply to the population methods (me-darts, "
+                           f"ts-enas); {args.method} is a single search")
     from ..search import run_search
 
     out = output_folder(args, "search")

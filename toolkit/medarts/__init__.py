@@ -10,6 +10,7 @@ on to deeper supernets, with crossover children of normal and reduction cells jo
 - :mod:`.proxy`: ``D_sample`` and ``D_low``.
 - :mod:`.selection`: eq. (6), ``para_aug``, NSGA-II fronts, crowding distance, selection.
 - :mod:`.individual` and :mod:`.inherit`: α as plain values, inheritance and crossover.
+- :mod:`.config` and :mod:`.run`: the run's settings and the population loop (:func:`run_me_darts`).
 - :mod:`.proxy_check`: does the proxy keep the ranking (section IV.D, Kendall's τ)?
 
 Paper: "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search",
@@ -23,16 +24,18 @@ Example:
     [0, 1]
 """
 
+from .config import MeDartsConfig
 from .individual import Individual
 from .inherit import crossover, crossover_pairs, inherit
 from .proxy import proxy_data, sample_size
 from .proxy_check import ProxyCheck, check_proxy, kendall_tau, random_cell_pair
+from .run import MeDartsResult, MemberSpec, run_me_darts, search_member
 from .selection import crowding_distance, dominates, non_dominated_fronts, normalise, objectives, para_aug, select
 from .stages import PRESETS, Stage, StagePlan, stage_plan
 
 __all__ = [
-    "PRESETS", "Individual", "ProxyCheck", "Stage", "StagePlan", "check_proxy", "crossover", "crossover_pairs",
-    "crowding_distance",
-    "dominates", "inherit", "kendall_tau", "non_dominated_fronts", "normalise", "objectives", "para_aug",
-    "proxy_data", "random_cell_pair", "sample_size", "select", "stage_plan",
+    "PRESETS", "Individual", "MeDartsConfig", "MeDartsResult", "MemberSpec", "ProxyCheck", "Stage", "StagePlan",
+    "check_proxy", "crossover", "crossover_pairs", "crowding_distance", "dominates", "inherit", "kendall_tau",
+    "non_dominated_fronts", "normalise", "objectives", "para_aug", "proxy_data", "random_cell_pair", "run_me_darts",
+    "sample_size", "search_member", "select", "stage_plan",
 ]

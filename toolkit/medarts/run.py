@@ -1,0 +1,318 @@
+"""The ME-DARTS population loop: three stages of searches, NSGA-II selection, inheritance, crossover.
+
+ME-DARTS paper section III.C (Table I): ``init`` searches ``population`` fresh supernets (seeds
+``seed, seed+1, ...``); after each stage the individuals are ranked by non-dominated sorting on
+validation accuracy and ``para_aug`` (eq. 6, both maximised) with crowding distance, the next
+stage's ``parents`` are selected, their α (and β) is copied into that stage's deeper supernets
+and crossover children ``(normal1, reduce2)``, ``(normal2, reduce1)`` join them. The single
+individual of ``final`` gives the genotype. Every search runs on its stage's proxy data
+(``D_sample`` at ``D_low``); the full data is only for evaluating the result afterwards.
+
+Each individual's search is :func:`search_member` over a :class:`MemberSpec` of plain values, so
+any ``concurrent.futures.Executor`` runs it (see :mod:`toolkit.executors`): in this process by
+default, a process pool, or a Dask cluster; the same seeds give the same result everywhere.
+
+Run folder: ``config.json``, ``stage_1.json`` .. ``stage_3.json`` (members with α, metrics,
+Pareto front, selection, lineage), ``lineage.json``, ``genotype.json`` (the final individual's) and
+``run.json``. A stopped run resumes at its first unfinished stage; finished stages are read back.
+
+Paper: "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search",
+Y. Chen, R. Shi, J. Luo.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from ..config import SearchConfig
+from ..data import DatasetSplits, load_dataset
+from ..engine import Session, event_bus
+from ..errors import ToolkitError
+from ..events import EventBus, Listener, StopSignal
+from ..genotype import CellPair
+from ..loop import require
+from ..rundir import RunDir
+from ..runtime import configure_threads, seeded
+from ..search import build_supernet, run_search
+from .config import MeDartsConfig
+from .individual import Individual
+from .inherit import crossover, crossover_pairs, inherit
+from .proxy import proxy_data, sample_size
+from .selection import non_dominated_fronts, objectives, para_aug, select
+from .stages import Stage
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One individual's search in one stage, as plain values that pickle.
+
+    Attributes:
+        individual: its name, seed, lineage and the α (and β) copied into the supernet before the
+            search (in the init stage: the random α of its own seed's supernet).
+        config: the search (the stage's sizes, the individual's seed).
+        stage: gives the proxy data (``D_sample`` size, ``D_low`` factor).
+        data_seed: seeds the full data's split and the ``D_sample`` draw (the same for every member).
+        eval_cells, eval_channels: the evaluation network ``para_aug`` counts.
+    """
+
+    individual: Individual
+    config: SearchConfig
+    stage: Stage
+    data_seed: int
+    eval_cells: int
+    eval_channels: int
+
+
+@lru_cache(maxsize=2)
+def _full_data(dataset: str, data_dir: str, seed: int, image_size: int | None) -> DatasetSplits:
+    """A worker process loads the full dataset once for all the members it searches."""
+    return load_dataset(dataset, data_dir, seed=seed, image_size=image_size)
+
+
+def _proxy(spec: MemberSpec, full: DatasetSplits | None) -> DatasetSplits:
+    cfg = spec.config
+    full = full if full is not None else _full_data(cfg.dataset, cfg.data_dir, spec.data_seed, cfg.image_size)
+    return proxy_data(full, spec.stage, spec.data_seed)
+
+
+def search_member(spec: MemberSpec, bus: EventBus | None = None, stop: StopSignal | None = None,
+                  data: DatasetSplits | None = None) -> dict:
+    """Search one individual on its stage's proxy data and return plain values.
+
+    Runs the same here, in a pool worker or on a Dask worker: one torch thread, every generator
+    seeded from the spec. In this process only: ``bus`` receives the search's events as a child run,
+    ``stop`` ends it after the current step and ``data`` is the full dataset (default: loaded by name).
+
+    Returns:
+        ``individual`` (its α after the search, as :meth:`Individual.to_dict`), ``status``,
+        ``val_acc`` (last epoch, on the α half of ``D_sample``), ``para_aug``, ``genotype`` (dict)
+        and ``history`` (the search's per-epoch records).
+    """
+    require(spec, MemberSpec, "spec")
+    previous = torch.get_num_threads()
+    configure_threads(1)
+    try:
+        data = _proxy(spec, data)
+        ind = spec.individual
+        with seeded(spec.config.seed):
+            model = build_supernet(spec.config, data)
+        inherit(ind, model)
+        session = Session(spec.config, stop=stop, bus=bus) if bus is not None or stop is not None else None
+        result = run_search(spec.config, data=data, model=model, session=session)
+        searched = Individual.from_supernet(result.model, ind.name, ind.seed, ind.parents)
+        genotype = searched.genotype()
+        last = result.history[-1] if result.history else {}
+        return {"individual": searched.to_dict(), "status": result.status,
+                "val_acc": float(last.get("val_acc", math.nan)),
+                "para_aug": para_aug(genotype, data.num_classes, data.in_channels, spec.eval_cells, spec.eval_channels),
+                "genotype": genotype.to_dict(), "history": [dict(r) for r in result.history]}
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass
+class MeDartsResult:
+    """What :func:`run_me_darts` returns.
+
+    Attributes:
+        genotype: the final individual's cells (None when the run stopped before the final stage).
+        stages: per finished stage, its record (as written to ``stage_N.json``).
+        lineage: every individual's parents, by name.
+        status: finished | stopped.
+        run_dir: the run folder, or None.
+    """
+
+    genotype: CellPair | None
+    stages: list[dict]
+    lineage: dict[str, list[str]]
+    status: str
+    run_dir: Path | None = None
+
+    @property
+    def final(self) -> dict | None:
+        """The final individual's member record (name, metrics, genotype, parents)."""
+        return self.stages[-1]["members"][0] if self.status == "finished" else None
+
+
+def member_steps(data: DatasetSplits, stage: Stage, config: SearchConfig) -> int:
+    """Steps one search of ``stage`` takes: epochs x batches of the smaller half of ``D_sample``."""
+    n = sample_size(data, stage) * data.num_classes
+    first = int(config.train_portion * n)
+    return stage.epochs * math.ceil(min(first, n - first) / stage.batch_size)
+
+
+def next_population(stage: Stage, ranked: list[Individual]) -> list[Individual]:
+    """``stage``'s population from the previous stage's selection ``ranked`` (best first): the
+    parents under new names with their α (lineage: the old name), then the crossover children."""
+    names = [f"{stage.name}-{i}" for i in range(stage.population)]
+    members = [replace(ind, name=names[i], parents=(ind.name,)) for i, ind in enumerate(ranked)]
+    k = len(members)
+    for a, b in crossover_pairs(len(ranked), stage.children):
+        members += crossover(ranked[a], ranked[b], (names[k], names[k + 1]))
+        k += 2
+    return members
+
+
+def _stage_record(index: int, stage: Stage, results: list[dict], select_count: int | None) -> dict:
+    points = objectives([r["val_acc"] for r in results], [r["para_aug"] for r in results])
+    names = [r["individual"]["name"] for r in results]
+    front = [names[i] for i in non_dominated_fronts(points)[0]]
+    chosen = [names[i] for i in select(points, select_count)] if select_count else [names[select(points, 1)[0]]]
+    members = [{"id": r["individual"]["name"], "parents": r["individual"]["parents"],
+                "metrics": {"val_acc": r["val_acc"], "para_aug": r["para_aug"],
+                            "objectives": [float(v) for v in points[i]]},
+                "genotype": r["genotype"], "individual": r["individual"], "history": r["history"]}
+               for i, r in enumerate(results)]
+    return {"index": index, "stage": stage.name, "settings": asdict(stage), "members": members,
+            "pareto_front": front, "selected": chosen}
+
+
+def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits | None = None,
+                 executor: Executor | None = None, listeners: tuple[Listener, ...] = (),
+                 stop: StopSignal | None = None, run_dir: str | Path | None = None, resume: bool = False,
+                 progress: bool = False) -> MeDartsResult:
+    """Run ME-DARTS' three stages and return the final genotype, the stages' records and the lineage.
+
+    Args:
+        config: the search every individual runs and the stage plan.
+        data: the full dataset, in this process only (default: ``config.search.dataset``, loaded by
+            name where each member runs, as an executor's workers do).
+        executor: runs the members' searches (default: one after another in this process, their
+            events as child runs); a process pool or Dask (:func:`toolkit.executors.make_executor`),
+            where a member's result is announced when it returns.
+        listeners: event callbacks: a root run of kind 'me-darts', a child run (kind 'stage') per stage
+            holding a search run per member, and after each stage one ``generation`` event
+            (members' val_acc, para_aug, genotype, parents; the front).
+        stop: ends the run after the current step (in this process) or member; the unfinished stage
+            is searched again on resume.
+        run_dir: the run folder (see the module docstring); resume continues it at the first
+            unfinished stage.
+        progress: a console bar over all members' steps.
+
+    Raises:
+        ToolkitError: bad input (a stage sample larger than the data, a K that does not divide a
+            stage's channels, ...), or a member's search that diverged.
+    """
+    require(config, MeDartsConfig, "config")
+    cfg = config.search
+    full = data if data is not None else _full_data(cfg.dataset, cfg.data_dir, cfg.seed, cfg.image_size)
+    require(full, DatasetSplits, "data")
+    if data is not None and executor is not None:
+        raise ToolkitError("data= is for members searched in this process; an executor's workers load "
+                           f"'{cfg.dataset}' by name, so drop data= or the executor")
+    steps = [member_steps(full, stage, config.member_config(stage, cfg.seed)) for stage in config.stages]
+    run = None
+    if run_dir is not None:
+        run = RunDir(run_dir, resume=resume)
+        if resume:
+            saved = run.read_json("config.json")
+            if saved != json.loads(json.dumps({"kind": "me-darts", **config.to_dict()})):
+                raise ToolkitError(f"cannot resume '{run.path}': its config.json differs from this config; resume "
+                                   f"with the config it was started with (MeDartsConfig.from_dict of its config.json)")
+        else:
+            run.write_json("config.json", {"kind": "me-darts", **config.to_dict()})
+    records: list[dict] = []
+    for index in range(len(config.stages)):
+        record = run.read_json(f"stage_{index + 1}.json") if run and resume else None
+        if record is None:
+            break
+        records.append(record)
+    stop = stop or StopSignal()
+    bus = event_bus(listeners, progress)
+    left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i >= len(records))
+    bus.emit("run_start", name="me-darts " + cfg.method, kind="me-darts", total_steps=left,
+             epochs=config.stages.total_epochs, config=config.to_dict())
+    status = "finished"
+    stages = list(config.stages)
+    for index in range(len(records), len(stages)):
+        stage = stages[index]
+        if index == 0:
+            population = [_fresh(config, full, f"init-{i}", cfg.seed + i) for i in range(stage.population)]
+        else:
+            prev = records[index - 1]
+            by_name = {m["id"]: Individual.from_dict(m["individual"]) for m in prev["members"]}
+            population = next_population(stage, [by_name[name] for name in prev["selected"]])
+        specs = [MemberSpec(ind, config.member_config(stage, ind.seed), stage, cfg.seed, config.eval_cells,
+                            config.eval_channels) for ind in population]
+        stage_bus = bus.child(stage.name)
+        stage_bus.emit("run_start", name=f"stage {index + 1}/{len(stages)} {stage.name}", kind="stage",
+                       total_steps=steps[index] * stage.population, epochs=stage.epochs)
+        results = _search_all(specs, executor, stage_bus, stop, data)
+        stage_bus.emit("run_end", status="stopped" if results is None else "finished",
+                       epochs_done=0 if results is None else stage.epochs)
+        if results is None:
+            status = "stopped"
+            break
+        following = stages[index + 1].parents if index + 1 < len(stages) else None
+        record = _stage_record(index + 1, stage, results, following)
+        records.append(record)
+        if run:
+            run.write_json(f"stage_{index + 1}.json", record)
+        bus.emit("generation", index=index + 1, population=[
+            {k: m[k] for k in ("id", "metrics", "genotype", "parents")} for m in record["members"]],
+            pareto_front=record["pareto_front"])
+    lineage = {m["id"]: m["parents"] for r in records for m in r["members"]}
+    genotype = None
+    if status == "finished":
+        final = records[-1]["members"][[m["id"] for m in records[-1]["members"]].index(records[-1]["selected"][0])]
+        genotype = CellPair.from_dict(final["genotype"])
+    if run:
+        run.write_json("lineage.json", lineage)
+        if genotype is not None:
+            run.write_json("genotype.json", genotype.to_dict())
+        run.write_json("run.json", {"kind": "me-darts", "status": status, "stages_done": len(records),
+                                    "final": genotype and str(genotype)})
+    bus.emit("run_end", status=status, epochs_done=sum(stages[i].epochs for i in range(len(records))),
+             **({"genotype": genotype.to_dict(), "genotype_text": str(genotype)} if genotype else {}))
+    return MeDartsResult(genotype, records, lineage, status, run.path if run else None)
+
+
+def _fresh(config: MeDartsConfig, data: DatasetSplits, name: str, seed: int) -> Individual:
+    """An init individual: the random α of the supernet its own seed builds (the member builds the same)."""
+    member = config.member_config(config.stages.init, seed)
+    with seeded(seed):
+        return Individual.from_supernet(build_supernet(member, data), name, seed)
+
+
+def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBus, stop: StopSignal,
+                data: DatasetSplits | None) -> list[dict] | None:
+    """Every member's result in spec order, or None when a stop came first."""
+    results: list[dict] = []
+    if executor is None:
+        for spec in specs:
+            if stop.requested:
+                return None
+            result = search_member(spec, bus.child(spec.individual.name), stop, data)
+            if result["status"] != "finished":
+                return None
+            results.append(result)
+        return results
+    futures = [executor.submit(search_member, spec) for spec in specs]
+    try:
+        for spec, future in zip(specs, futures):
+            if stop.requested:
+                return None
+            result = future.result()
+            _announce(bus.child(spec.individual.name), spec, result)
+            results.append(result)
+    except ToolkitError as e:
+        raise ToolkitError(f"member '{spec.individual.name}': {e}") from None
+    finally:
+        for future in futures:
+            future.cancel()
+    return results
+
+
+def _announce(bus: EventBus, spec: MemberSpec, result: dict) -> None:
+    """A member searched elsewhere: its run as start and end events (its steps happened in the worker)."""
+    bus.emit("run_start", name=f"search {spec.config.method}", kind="search", total_steps=0,
+             epochs=spec.config.epochs)
+    bus.emit("run_end", status=result["status"], epochs_done=len(result["history"]), genotype=result["genotype"])
+
