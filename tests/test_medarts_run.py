@@ -202,6 +202,9 @@ def test_cli_runs_all_stages_and_refuses_bad_input(tmp_path, capsys, monkeypatch
     stage = json.loads((out / "stage_1.json").read_text())
     assert stage["members"][0]["individual"]["beta_normal"] is not None  # PC-DARTS' β travels with α
     assert not math.isnan(stage["members"][0]["metrics"]["val_acc"])
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "ME-DARTS" in shown and "stage 3 final: 1 members" in shown and "Pareto front" in shown, shown
     for argv, message in [
         (["--epochs", "3"], "--epochs is set per stage"),
         (["--preset", "pcdarts:paper"], "belongs to pcdarts"),
@@ -214,4 +217,4 @@ def test_cli_runs_all_stages_and_refuses_bad_input(tmp_path, capsys, monkeypatch
         assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err
         assert not (tmp_path / "bad").exists()
     code = main(["search", "darts", "--edge", "adarts", "--out", str(tmp_path / "bad")])
-    assert code == 2 and "apply to me-darts" in capsys.readouterr().err
+    assert code == 2 and "applies to me-darts" in capsys.readouterr().err

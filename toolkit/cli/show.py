@@ -1,7 +1,8 @@
 """``python -m toolkit show RUN_OR_GENOTYPE``: summarise a run folder or a genotype and draw it.
 
 A run folder of any kind (``search``, ``train``, ``gal`` from ``prune gal``, ``prune`` for its
-mask-training stage, and kinds this version does not know) is summarised with its headline figures:
+mask-training stage, the population methods ``me-darts`` and ``ts-enas``, and kinds this version
+does not know) is summarised with its headline figures:
 method, dataset and image size, epochs done and status, best and final accuracies, parameter counts
 and the architecture. Node numbers in the printed genotypes are the DARTS numbering of
 :mod:`toolkit.genotype`.
@@ -18,9 +19,10 @@ from ..rundir import read_json
 # The run's result first; a GAL run stopped before pruning still has its baseline network.
 ARCHITECTURE_FILES = {"pruned_network.json": "pruned network", "genotype.json": "genotype", "network.json": "network",
                       "baseline/network.json": "baseline network (not pruned yet)"}
-RESUMABLE = ("search", "train", "gal")
+RESUMABLE = ("search", "train", "gal", "me-darts", "ts-enas")
 METHOD_NAMES = {"darts": "DARTS", "pcdarts": "PC-DARTS", "adarts": "ADARTS"}
-NUMBERING = "(nodes: 0 = c_{k-2}, 1 = c_{k-1}, 2.. intermediate; '; 2,3' lists the nodes concatenated into the output)"
+NUMBERING = ("(nodes: 0 = c_{k-2}, 1 = c_{k-1}, 2.. intermediate; '; 2,3' lists the nodes concatenated into the "
+             "output, '; add 4,5' the loose ends summed into it)")
 
 
 def register(sub) -> None:
@@ -79,6 +81,13 @@ def _method(kind: str, config: dict) -> str:
         lam = f"{lam:g}" if isinstance(lam, int | float) else "?"
         what = "node pruning (" if kind == "gal" else "mask training (a stage of a prune run; "
         return f"DARTS-GAL {what}λ={lam}, {config.get('adversarial', '?')} adversarial loss)"
+    if kind == "me-darts":
+        search = config.get("search") or {}
+        return (f"ME-DARTS ({config.get('preset', '?')} stages, each member a "
+                f"{METHOD_NAMES.get(search.get('method'), search.get('method', '?'))} search)")
+    if kind == "ts-enas":
+        return (f"TS-ENAS (population {config.get('population', '?')}, {config.get('rough_generations', '?')} rough + "
+                f"{config.get('fine_generations', '?')} fine generations)")
     return f"'{kind}' run (a kind this version does not know; generic summary)"
 
 
@@ -109,6 +118,32 @@ def _gal_lines(folder: Path, config: dict) -> list[str]:
     return lines
 
 
+def _population_lines(folder: Path, kind: str) -> list[str]:
+    """One line per ME-DARTS stage (best member, Pareto front) or the best TS-ENAS network so far."""
+    if kind == "me-darts":
+        lines = []
+        for file in sorted(folder.glob("stage_*.json"), key=lambda f: int(f.stem.split("_")[1])):
+            stage = read_json(file)
+            members = stage.get("members", []) if isinstance(stage, dict) else []
+            if members:
+                best = max(members, key=lambda m: m["metrics"]["val_acc"])
+                front, chosen = (", ".join(stage.get(key, [])) for key in ("pareto_front", "selected"))
+                lines.append(f"  stage {stage['index']} {stage['stage']}: {len(members)} members, best val acc "
+                             f"{_percent(best['metrics']['val_acc'])} ({best['id']}), Pareto front {front}, "
+                             f"selected {chosen}")
+        return lines or ["  no stage finished yet"]
+    generations = sorted(folder.glob("gen_*.json"))
+    record = read_json(generations[-1]) if generations else None
+    population = record.get("population", []) if isinstance(record, dict) else []
+    if not population:
+        return ["  no generation finished yet"]
+    best = max(population, key=lambda m: m["accuracy"])
+    return [f"  generations done: {len(generations) - 1} after the initial population (last: "
+            f"{record.get('stage', '?')} stage)",
+            f"  best network so far: {best['id']}, test accuracy {_percent(best['accuracy'])}, "
+            f"{best['parameters']:,} parameters, {best['N']} cells"]
+
+
 def summarise_run(folder: Path) -> CellPair | Network | None:
     """Print the summary of a run folder and return its architecture (None when it has none yet)."""
     config, run, metrics = (read_json(folder / name) for name in ("config.json", "run.json", "metrics.json"))
@@ -119,16 +154,21 @@ def summarise_run(folder: Path) -> CellPair | Network | None:
     run = run if isinstance(run, dict) else None
     kind = str(config.get("kind", "unknown"))
     done = run.get("epochs_done") if run and "epochs_done" in run else (len(metrics) if metrics else None)
-    total = {"gal": None, "prune": config.get("gal_epochs")}.get(kind, config.get("epochs"))
+    total = {"gal": None, "prune": config.get("gal_epochs"), "me-darts": None, "ts-enas": None}.get(
+        kind, config.get("epochs"))
     print(f"{kind} run {folder}: {_status(kind, run, done, total)}")
     print(f"  method: {_method(kind, config)}")
-    data = [str(config.get("dataset", "dataset not recorded")), f"image size {image_size(config)}"]
-    data += [f"{name} {config[key]}" for key, name in (("batch_size", "batch"), ("seed", "seed")) if key in config]
+    settings = config.get("search", config) if kind == "me-darts" else config  # its members' search settings
+    data = [str(settings.get("dataset", "dataset not recorded")), f"image size {image_size(settings)}"]
+    shown = (("seed", "seed"),) if kind == "me-darts" else (("batch_size", "batch"), ("seed", "seed"))  # stages set batch
+    data += [f"{name} {settings[key]}" for key, name in shown if key in settings]
     print(f"  data: {', '.join(data)}")
     if _network(config):
         print(f"  network: {_network(config)}")
     if kind == "gal":
         print("\n".join(_gal_lines(folder, config)))
+    if kind in ("me-darts", "ts-enas"):
+        print("\n".join(_population_lines(folder, kind)))
     for key in ("val_acc", "test_acc"):
         if line := _best(metrics, key):
             print(f"  {line}")
