@@ -160,7 +160,7 @@ def summarise_run(folder: Path) -> CellPair | Network | None:
     print(f"  method: {_method(kind, config)}")
     settings = config.get("search", config) if kind == "me-darts" else config  # its members' search settings
     data = [str(settings.get("dataset", "dataset not recorded")), f"image size {image_size(settings)}"]
-    shown = (("seed", "seed"),) if kind == "me-darts" else (("batch_size", "batch"), ("seed", "seed"))  # stages set batch
+    shown = (("seed", "seed"),) if kind == "me-darts" else (("batch_size", "batch"), ("seed", "seed"))
     data += [f"{name} {settings[key]}" for key, name in shown if key in settings]
     print(f"  data: {', '.join(data)}")
     if _network(config):
