@@ -87,3 +87,14 @@ def test_show_draws_published_cells(tmp_path, capsys):
     assert (tmp_path / "v2.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     code, _, err = run(capsys, "show", "DARTS_V2", "--draw", str(tmp_path / "v2.txt"))
     assert code == 2 and ".svg or .png" in err
+
+
+def test_an_interrupt_names_resume_only_for_commands_with_a_run_folder(monkeypatch, capsys):
+    import toolkit.evaluate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(toolkit.evaluate, "evaluate_all", interrupted)
+    assert main(["evaluate", "DARTS_V2", "--dataset", "digits", "--epochs", "1"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"  # after the progress bar

@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; a run with --out can be continued with --resume", file=sys.stderr)
+        resumable = hasattr(args, "resume")  # commands without a run folder (evaluate) have nothing to resume
+        print("interrupted; a run with --out can be continued with --resume" if resumable else "interrupted",
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error of the run
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
