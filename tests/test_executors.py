@@ -64,7 +64,12 @@ def test_sequential_metrics_are_the_training_run_itself(sequential):
     data = load_dataset("digits", seed=3)
     model = build_network(WIRED, CONFIG, data)
     model.load_state_dict(start_weights())
-    direct = train_network(WIRED, spec.train_config, data=data, model=model)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(spec.threads)  # the thread count evaluate() trains with, whatever OMP_NUM_THREADS says
+    try:
+        direct = train_network(WIRED, spec.train_config, data=data, model=model)
+    finally:
+        torch.set_num_threads(threads)
     metrics = sequential[3]
     assert (metrics["test_acc"], metrics["test_loss"], metrics["parameters"]) == \
            (direct.test_acc, direct.test_loss, direct.parameters)
