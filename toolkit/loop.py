@@ -51,7 +51,11 @@ def require(value, kind, what: str) -> None:
 
 def weight_step(model, optimizer, x, y, session: Session, scaler=None, aux_weight: float = 0.0,
                 params=None) -> tuple[float, float]:
-    """One SGD step on the weights with gradient clipping; returns (loss, accuracy) of the batch."""
+    """One SGD step on the weights with gradient clipping; returns (loss, accuracy) of the batch.
+
+    Only the optimised weights get gradients (``backward(inputs=...)``): in a search, α and β are
+    left alone, so autograd does not compute their gradients here.
+    """
     cfg = session.config
     optimizer.zero_grad(set_to_none=True)
     with autocast(session.device, cfg.amp):
@@ -61,14 +65,15 @@ def weight_step(model, optimizer, x, y, session: Session, scaler=None, aux_weigh
         if isinstance(out, tuple) and aux_weight:
             loss = loss + aux_weight * F.cross_entropy(out[1], y)
     params = params if params is not None else [p for g in optimizer.param_groups for p in g["params"]]
+    params = [p for p in params if p.requires_grad]
     if scaler is not None and scaler.is_enabled():
-        scaler.scale(loss).backward()
+        scaler.scale(loss).backward(inputs=params)
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         scaler.step(optimizer)
         scaler.update()
     else:
-        loss.backward()
+        loss.backward(inputs=params)
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         optimizer.step()
     acc = float((logits.detach().argmax(1) == y).float().mean())

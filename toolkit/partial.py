@@ -163,6 +163,13 @@ class PartialChannelEdge(nn.Module):
         bypass). It is applied to the op weights and the bypassed channels, so autograd keeps no
         copy of the edge output for β's gradient.
         """
+        mixed, op_input, weights, scale, finish = self.split(x, weights, scale)
+        out = mixed(op_input, weights, scale)
+        return out if finish is None else finish(out)
+
+    def split(self, x, weights, scale=None):
+        """(mixed op, its input, weights, scale, finish): ``finish(out)`` turns the op's output into
+        the edge's. :func:`toolkit.edges.run_edges` uses it to run several edges' ops as one."""
         if self.attention is None:
             return self._random(x, weights, scale)
         return self._attention(x, weights, scale)
@@ -170,12 +177,15 @@ class PartialChannelEdge(nn.Module):
     def _random(self, x, weights, scale):
         """PC-DARTS: first C/K channels through the op, the rest bypass, then channel shuffle."""
         self.last_selected = torch.arange(self.op_channels, device=x.device)
-        out = self.mixed(x[:, : self.op_channels], weights, scale)
         if self.k == 1:
-            return out
-        bypass = downsample_bypass(x[:, self.op_channels :], self.stride)
-        bypass = bypass if scale is None else bypass * scale
-        return channel_shuffle(torch.cat([out, bypass], dim=1), self.k)
+            return self.mixed, x, weights, scale, None
+
+        def finish(out):
+            bypass = downsample_bypass(x[:, self.op_channels :], self.stride)
+            bypass = bypass if scale is None else bypass * scale
+            return channel_shuffle(torch.cat([out, bypass], dim=1), self.k)
+
+        return self.mixed, x[:, : self.op_channels], weights, scale, finish
 
     def _attention(self, x, weights, scale):
         """ADARTS: eq. 7-8 attention, eq. 9 selection, eq. 10 / Algorithm 3 reassembly."""
@@ -184,13 +194,17 @@ class PartialChannelEdge(nn.Module):
         selected, bypassed = select_channels(attention, self.op_channels)  # M, eq. 9
         self.last_attention, self.last_selected = attention.detach(), selected
         if self.k == 1:  # every channel enters, in order: no copy needed
-            return self.mixed(weighted, weights, scale)
-        out = self.mixed(weighted.index_select(1, selected), weights, scale)  # Algorithm 3 line 5
-        if scale is not None:  # β F' = F (β F_c): the product keeps x, which is kept anyway, not a new tensor
-            weighted = x * (scale * attention)[:, :, None, None]
-        bypass = downsample_bypass(weighted.index_select(1, bypassed), self.stride)  # line 7
-        position = torch.cat([selected, bypassed]).argsort()  # line 11: back to the original order
-        return torch.cat([out, bypass], dim=1).index_select(1, position)
+            return self.mixed, weighted, weights, scale, None
+
+        def finish(out):
+            bypass_input = weighted
+            if scale is not None:  # β F' = F (β F_c): the product keeps x, which is kept anyway, not a new tensor
+                bypass_input = x * (scale * attention)[:, :, None, None]
+            bypass = downsample_bypass(bypass_input.index_select(1, bypassed), self.stride)  # line 7
+            position = torch.cat([selected, bypassed]).argsort()  # line 11: back to the original order
+            return torch.cat([out, bypass], dim=1).index_select(1, position)
+
+        return self.mixed, weighted.index_select(1, selected), weights, scale, finish  # Algorithm 3 line 5
 
     def extra_repr(self) -> str:
         return f"C={self.C}, stride={self.stride}, mode={self.mode}, k={self.k}"

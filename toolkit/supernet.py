@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .edges import EdgeFactory, MixedOp, mixed_edge
+from .edges import EdgeFactory, MixedOp, mixed_edge, run_edges
 from .errors import ToolkitError
 from .genotype import CellPair, default_reductions
 from .model import stem
@@ -36,14 +36,26 @@ class SearchCell(nn.Module):
             self.preprocess0 = ReLUConvBN(C_pp, C, 1, 1, 0, False)
         self.preprocess1 = ReLUConvBN(C_p, C, 1, 1, 0, False)
         self.edges = nn.ModuleList(edge(C, 2 if reduction and src < 2 else 1, space.ops) for _, src in space.edges)
+        # (edge, source) pairs that become ready together: those from the inputs, then from each node
+        sources = [src for _, src in space.edges]
+        self._ready = [[(e, s) for e, s in enumerate(sources) if s < 2]]
+        self._ready += [[(e, s) for e, s in enumerate(sources) if s == n + 2] for n in range(len(self.node_rows) - 1)]
 
     def forward(self, s0, s1, weights, edge_weights=None):
+        """Eq. 1: node ``n`` sums its edges from states ``0..n-1``.
+
+        Edges are run as soon as their input state exists, all ready edges together
+        (:func:`toolkit.edges.run_edges` fuses their mixed ops): first the edges from the two cell
+        inputs, then those from each new node.
+        """
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for rows in self.node_rows:
-            h = 0
-            for src, e in enumerate(rows):
-                h = h + self.edges[e](states[src], weights[e], None if edge_weights is None else edge_weights[e])
-            states.append(h)
+        outputs = {}
+        for rows, ready in zip(self.node_rows, self._ready):
+            results = run_edges([self.edges[e] for e, _ in ready], [states[src] for _, src in ready],
+                                [weights[e] for e, _ in ready],
+                                [None if edge_weights is None else edge_weights[e] for e, _ in ready])
+            outputs.update(zip((e for e, _ in ready), results))
+            states.append(sum((outputs.pop(e) for e in rows[1:]), outputs.pop(rows[0])))  # in input order
         return torch.cat(states[2:], dim=1)
 
 
