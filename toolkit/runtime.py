@@ -71,9 +71,12 @@ def search_threads(cores: int | None = None) -> int:
     Torch's default (one thread per core) splits every op between all cores and waits for the
     slowest share, so one other busy program (the browser drawing live plots, a second kernel)
     makes each op wait for a core it has to share: 17x slower steps were seen on 2 cores.
-    With one core left free a busy program has a core of its own, and a small supernet's step,
-    whose ops are too small to split well, loses little or nothing on a quiet machine. Four
-    threads at most, since these models gain little beyond that.
+    With one core left free a busy program has a core of its own: on a 2-core VM one thread's
+    search step slowed 1.02x under a busy process, two threads' 3.9x. The price is speed on a
+    quiet machine (there two threads were 1.46x faster at the ``cpu-small`` size; see
+    ``bench/RESULTS.md``), and the thread count cannot follow the load during a run, since it
+    changes the summation order and so the results. Four threads at most, since these models
+    gain little beyond that.
 
     Example:
         >>> search_threads(2), search_threads(8)
