@@ -112,9 +112,9 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
     """
     E, C = len(ops), xs[0].shape[1]
     weights = [w if s is None else w * s for w, s in zip(weights, scales)]
-    if xs[0].device.type == "cpu":  # oneDNN's depthwise convs and pooling are several times faster so
-        xs = [xe.contiguous(memory_format=torch.channels_last) for xe in xs]
-    x = xs[0] if E == 1 else torch.cat(xs, dim=1)
+    # on CPU in channels-last layout: oneDNN's depthwise convs and pooling are several times faster so
+    layout = torch.channels_last if xs[0].device.type == "cpu" else torch.preserve_format
+    x = (xs[0] if E == 1 else torch.cat(xs, dim=1)).contiguous(memory_format=layout)
     plans = [op._plans for op in ops]
     relu_x = F.relu(x) if any(plan[0] for plan in plans[0]) else None
     out = None
@@ -123,7 +123,7 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
             continue
         if norm is None and (E == 1 or not all(_fusable(layer) for layer in flat_layers(body))):
             y = weights[0][i] * body(x) if E == 1 else torch.cat(
-                [w[i] * p[i][1](xe) for w, p, xe in zip(weights, plans, xs)], dim=1)
+                [w[i] * p[i][1](xe.contiguous(memory_format=layout)) for w, p, xe in zip(weights, plans, xs)], dim=1)
         else:
             h = relu_x if relu_first else x
             for same in zip(*(p[i][1] if norm is not None else flat_layers(p[i][1]) for p in plans)):

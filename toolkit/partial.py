@@ -195,13 +195,13 @@ class PartialChannelEdge(nn.Module):
         self.last_attention, self.last_selected = attention.detach(), selected
         if self.k == 1:  # every channel enters, in order: no copy needed
             return self.mixed, weighted, weights, scale, None
+        bypass = weighted
+        if scale is not None:  # β F' = F (β F_c): the product keeps x, which is kept anyway, not a new tensor
+            bypass = x * (scale * attention)[:, :, None, None]
+        bypass = downsample_bypass(bypass.index_select(1, bypassed), self.stride)  # line 7
+        position = torch.cat([selected, bypassed]).argsort()  # line 11: back to the original order
 
         def finish(out):
-            bypass_input = weighted
-            if scale is not None:  # β F' = F (β F_c): the product keeps x, which is kept anyway, not a new tensor
-                bypass_input = x * (scale * attention)[:, :, None, None]
-            bypass = downsample_bypass(bypass_input.index_select(1, bypassed), self.stride)  # line 7
-            position = torch.cat([selected, bypassed]).argsort()  # line 11: back to the original order
             return torch.cat([out, bypass], dim=1).index_select(1, position)
 
         return self.mixed, weighted.index_select(1, selected), weights, scale, finish  # Algorithm 3 line 5
