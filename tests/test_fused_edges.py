@@ -68,8 +68,10 @@ def test_fused_edges_equal_each_edge_alone(kind, stride, training):
 
 def test_edges_without_split_and_ops_that_cannot_fuse_run_edge_by_edge():
     register_op("conv_bias_3x3", lambda C, stride, affine: nn.Conv2d(C, C, 3, stride, 1, bias=True))
+    register_op("relu_conv_bias_bn", lambda C, stride, affine: nn.Sequential(  # ends in a non-affine BN
+        nn.ReLU(), nn.Conv2d(C, C, 3, stride, 1, bias=True), nn.BatchNorm2d(C, affine=affine)))
     try:
-        ops = ("none", "conv_bias_3x3", "sep_conv_3x3", "skip_connect")
+        ops = ("none", "conv_bias_3x3", "relu_conv_bias_bn", "sep_conv_3x3", "skip_connect")
         edges, xs, alphas, betas = make_case(mixed_edge, 1, ops=ops, count=3)
 
         class Plain(nn.Module):  # an edge type of a user's own, without ``split``
@@ -92,6 +94,7 @@ def test_edges_without_split_and_ops_that_cannot_fuse_run_edge_by_edge():
                 torch.testing.assert_close(a, b)
     finally:
         OPS.pop("conv_bias_3x3")
+        OPS.pop("relu_conv_bias_bn")
 
 
 @pytest.mark.parametrize("kind", FACTORIES)

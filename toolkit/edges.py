@@ -121,12 +121,14 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
     for i, (relu_first, body, norm) in enumerate(plans[0]):
         if body is None:  # 'none'
             continue
-        if norm is None and (E == 1 or not all(_fusable(layer) for layer in flat_layers(body))):
-            y = weights[0][i] * body(x) if E == 1 else torch.cat(
-                [w[i] * p[i][1](xe.contiguous(memory_format=layout)) for w, p, xe in zip(weights, plans, xs)], dim=1)
+        if E > 1 and not all(_fusable(layer) for layer in _layers(plans[0][i])):  # edge by edge
+            y = torch.cat([w[i] * op.ops[i](xe.contiguous(memory_format=layout))
+                           for w, op, xe in zip(weights, ops, xs)], dim=1)
+        elif norm is None and E == 1:
+            y = weights[0][i] * body(x)
         else:
             h = relu_x if relu_first else x
-            for same in zip(*(p[i][1] if norm is not None else flat_layers(p[i][1]) for p in plans)):
+            for same in zip(*(_layers(p[i]) for p in plans)):
                 h = _fused_layer(list(same), h)
             scale = weights[0][i].expand(C) if E == 1 else torch.stack([w[i] for w in weights]).repeat_interleave(C)
             if norm is None:
@@ -135,6 +137,13 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
                 y = fused_batch_norm(h, [p[i][2] for p in plans], scale)
         out = y if out is None else out + y
     return [out] if E == 1 else list(out.split(C, dim=1))
+
+
+def _layers(plan) -> list[nn.Module]:
+    """The layers :func:`run_mixed` runs for one op's plan: between the shared ReLU and the final
+    batch norm, or the whole op flattened when it has no such norm."""
+    relu_first, body, norm = plan
+    return body if norm is not None else flat_layers(body)
 
 
 def _fusable(layer: nn.Module) -> bool:
