@@ -55,6 +55,11 @@ class MixedOp(nn.Module):
             self.ops.append(op)
         only_zero = all(isinstance(op, Zero) for op in self.ops)
         self._plans = [(False, op, None) if only_zero else mixed_op_plan(op) for op in self.ops]
+        # per op: the layers run_mixed runs (between the shared ReLU and the final BN, or the whole
+        # op), and whether several edges can run them as one
+        self._layers = [None if body is None else body if norm is not None else flat_layers(body)
+                        for _, body, norm in self._plans]
+        self._fusable = [layers is not None and all(map(_fusable, layers)) for layers in self._layers]
         self._signature = (tuple(ops), C, stride)
 
     def forward(self, x, weights, scale=None):
@@ -115,35 +120,27 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
     # on CPU in channels-last layout: oneDNN's depthwise convs and pooling are several times faster so
     layout = torch.channels_last if xs[0].device.type == "cpu" else torch.preserve_format
     x = (xs[0] if E == 1 else torch.cat(xs, dim=1)).contiguous(memory_format=layout)
-    plans = [op._plans for op in ops]
-    relu_x = F.relu(x) if any(plan[0] for plan in plans[0]) else None
+    relu_x = F.relu(x) if any(plan[0] for plan in ops[0]._plans) else None
     out = None
-    for i, (relu_first, body, norm) in enumerate(plans[0]):
+    for i, (relu_first, body, norm) in enumerate(ops[0]._plans):
         if body is None:  # 'none'
             continue
-        if E > 1 and not all(_fusable(layer) for layer in _layers(plans[0][i])):  # edge by edge
+        if E > 1 and not ops[0]._fusable[i]:  # edge by edge
             y = torch.cat([w[i] * op.ops[i](xe.contiguous(memory_format=layout))
                            for w, op, xe in zip(weights, ops, xs)], dim=1)
         elif norm is None and E == 1:
             y = weights[0][i] * body(x)
         else:
             h = relu_x if relu_first else x
-            for same in zip(*(_layers(p[i]) for p in plans)):
+            for same in zip(*(op._layers[i] for op in ops)):
                 h = _fused_layer(list(same), h)
             scale = weights[0][i].expand(C) if E == 1 else torch.stack([w[i] for w in weights]).repeat_interleave(C)
             if norm is None:
                 y = h * scale.view(1, -1, 1, 1)
             else:
-                y = fused_batch_norm(h, [p[i][2] for p in plans], scale)
+                y = fused_batch_norm(h, [op._plans[i][2] for op in ops], scale)
         out = y if out is None else out + y
     return [out] if E == 1 else list(out.split(C, dim=1))
-
-
-def _layers(plan) -> list[nn.Module]:
-    """The layers :func:`run_mixed` runs for one op's plan: between the shared ReLU and the final
-    batch norm, or the whole op flattened when it has no such norm."""
-    relu_first, body, norm = plan
-    return body if norm is not None else flat_layers(body)
 
 
 def _fusable(layer: nn.Module) -> bool:
@@ -182,14 +179,6 @@ def mixed_op_plan(op: nn.Module) -> tuple[bool, object, nn.BatchNorm2d | None]:
         return False, op, None
     relu_first = isinstance(layers[0], nn.ReLU)
     return relu_first, layers[int(relu_first) : -1], norm
-
-
-def scaled_batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, scale: torch.Tensor) -> torch.Tensor:
-    """``scale * bn(x)`` for a non-affine BN, as one batch norm whose weight is ``scale``.
-
-    Autograd then keeps the BN input, not its output, for the gradient of ``scale``.
-    """
-    return fused_batch_norm(x, [bn], scale.expand(x.shape[1]))
 
 
 def fused_batch_norm(x: torch.Tensor, norms: list[nn.BatchNorm2d], weight: torch.Tensor | None,
