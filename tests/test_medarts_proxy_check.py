@@ -1,4 +1,4 @@
-"""ME-DARTS proxy validation: Kendall's τ on hand-made rankings and a tiny proxy-vs-full training."""
+"""ME-DARTS proxy validation: Pearson's r and Kendall's τ on hand-made lists, a tiny proxy-vs-full training."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from toolkit import ToolkitError
 from toolkit.config import TrainConfig
 from toolkit.data import balanced_subset, load_dataset
 from toolkit.medarts.proxy import proxy_data
-from toolkit.medarts.proxy_check import check_proxy, kendall_tau, random_cell_pair
+from toolkit.medarts.proxy_check import check_proxy, kendall_tau, pearson_r, random_cell_pair
 from toolkit.medarts.stages import Stage
 from toolkit.space import SearchSpace
 from toolkit.train import train_network
@@ -30,6 +30,19 @@ def test_kendall_tau_on_hand_made_rankings():
                                ([1, float("nan")], [1, 2], "finite")):
         with pytest.raises(ToolkitError, match=words):
             kendall_tau(proxy, full)
+
+
+def test_pearson_r_on_hand_made_lists():
+    assert pearson_r([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert pearson_r([1, 2, 3, 4], [8, 6, 4, 2]) == pytest.approx(-1.0)
+    # x = 1, 2, 3; y = 1, 3, 2: sxy = 1, sxx = syy = 2 -> r = 0.5
+    assert pearson_r([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    # the same order but not on a line: τ is 1, r is below 1 (the paper's figure is r)
+    assert kendall_tau([1, 2, 3, 4], [1, 2, 3, 10])[0] == pytest.approx(1.0)
+    assert pearson_r([1, 2, 3, 4], [1, 2, 3, 10]) < 0.9
+    assert math.isnan(pearson_r([0.5, 0.5, 0.5], [0.1, 0.2, 0.3]))
+    with pytest.raises(ToolkitError, match="finite"):
+        pearson_r([1, float("inf")], [1, 2])
 
 
 def test_random_cell_pairs_are_valid_and_seeded():
@@ -52,6 +65,7 @@ def test_check_proxy_trains_on_proxy_and_full_data():
     assert len(result.architectures) == len(result.proxy_acc) == len(result.full_acc) == 2
     assert all(0.0 <= a <= 1.0 for a in result.proxy_acc + result.full_acc)
     assert math.isnan(result.tau) or -1.0 <= result.tau <= 1.0
+    assert result.r == pearson_r(result.proxy_acc, result.full_acc) or math.isnan(result.r)
     # the proxy side is the stage's D_sample at D_low resolution; the full side the whole data
     again = train_network(result.architectures[0], config, data=proxy_data(data, stage, 0)).test_acc
     assert again == pytest.approx(result.proxy_acc[0])
