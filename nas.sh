@@ -18,7 +18,7 @@ die() { printf '[nas-toolkit] error: %s\n' "$*" >&2; exit 1; }
 
 find_python() {
   for py in python3.13 python3.12 python3.11 python3.10 python3; do
-    if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
       echo "$py"; return
     fi
   done

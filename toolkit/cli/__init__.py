@@ -18,6 +18,7 @@ import threading
 
 from ..errors import ToolkitError
 from ..events import StopSignal
+from ..methods import methods
 from ..runtime import configure_threads
 
 COMMANDS = ("search", "train", "show", "prune", "evaluate")
@@ -37,7 +38,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m toolkit",
-        description="Neural architecture search to teach and explore: DARTS, PC-DARTS, ADARTS, DARTS-GAL.",
+        description="Neural architecture search to teach and explore: "
+                    + ", ".join(m.label.split(" (")[0] for m in methods().values()) + ".",
         epilog="Example: python -m toolkit search darts --dataset digits --epochs 5 --out runs/demo",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
