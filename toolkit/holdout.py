@@ -74,7 +74,7 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
-def _shrunk(dataset: Dataset, size: int, eager: bool) -> Dataset:
+def resized(dataset: Dataset, size: int, eager: bool = True) -> Dataset:
     """``dataset`` at ``size``: at once for in-memory images when ``eager``, else item by item when read."""
     found = _in_memory_images(dataset) if eager else None
     if found is None:
@@ -115,6 +115,6 @@ def hold_out(data: DatasetSplits, holdout: Holdout) -> DatasetSplits:
         train, labels = Subset(train, indices), labels[indices]
     if holdout.max_image_size is not None and size > holdout.max_image_size:
         size = holdout.max_image_size
-        train, test = _shrunk(train, size, eager=True), _shrunk(test, size, eager=False)
+        train, test = resized(train, size), resized(test, size, eager=False)
     rest, held = _stratified_split(labels, holdout.fraction, holdout.seed)
     return replace(data, train=Subset(train, rest), valid=Subset(train, held), test=test, image_size=size)
