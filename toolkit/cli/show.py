@@ -138,10 +138,12 @@ def _population_lines(folder: Path, kind: str) -> list[str]:
     population = record.get("population", []) if isinstance(record, dict) else []
     if not population:
         return ["  no generation finished yet"]
-    best = max(population, key=lambda m: m["val_acc"])
+    key = "val_acc" if "val_acc" in population[0] else "accuracy"  # "accuracy": older runs ranked on the test split
+    label = "validation accuracy" if key == "val_acc" else "test accuracy (an older run that selected on it)"
+    best = max(population, key=lambda m: m[key])
     lines = [f"  generations done: {len(generations) - 1} after the initial population (last: "
              f"{record.get('stage', '?')} stage)",
-             f"  best network so far: {best['id']}, validation accuracy {_percent(best['val_acc'])}, "
+             f"  best network so far: {best['id']}, {label} {_percent(best[key])}, "
              f"{best['parameters']:,} parameters, {best['N']} cells"]
     run = read_json(folder / "run.json")
     chosen = run.get("best") if isinstance(run, dict) else None

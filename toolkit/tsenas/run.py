@@ -270,6 +270,9 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
              config=config.to_dict())
     lineage = run.read_json("lineage.json", {}) if run is not None and state is not None else {}
     generations = [run.read_json(f"gen_{g:03d}.json") for g in range(start)] if start else []
+    if generations and any("val_acc" not in m for m in generations[-1]["population"]):
+        raise ToolkitError(f"'{run.path}' was made by a version that selected on the test split; it cannot be "
+                           "resumed with validation selection: start a new run")
     if state is None:
         sn_config = dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs)
         trained = train_network(sn_network, sn_config, data=data, model=supernet, name="supernet", test=False,
