@@ -4,14 +4,17 @@ Usage: python bench/ts_enas.py [--out runs/bench-ts-enas] [--preset cpu-small] [
 
 1. Runs ``python -m toolkit search ts-enas --dataset digits --preset cpu-small`` as a subprocess and
    times it (both stages, SuperNet training included, process start-up included).
-2. Reads the best network's accuracy and parameters from the run folder (``run.json``).
+2. Reads the chosen network from the run folder (``run.json``): its validation accuracy (on D_valid,
+   10% of the training images, which selected it) and its test accuracy (the run's one read of the
+   test split), and its parameters.
 3. Takes the final population (the fine stage's survivors) and trains each individual for the
    preset's ``epochs`` three times with the same seeds: from a fresh initialisation ("scratch"),
    from its cells' weights in the SuperNet as trained before the first generation ("SuperNet only":
    retrained here with the run's seed, no write-back yet), and from the run's final SuperNet
    ("final SuperNet", which holds cell weights written back by the best individuals, these
-   included), and prints the test accuracies. All arms use the same network, data, seed, epochs
-   and thread count. ``--reuse`` skips the search and reads the run folder ``--out``.
+   included), and prints the validation accuracies on the run's D_valid (the arms are compared, so
+   the test split stays out). All arms use the same network, data, seed, epochs and thread count.
+   ``--reuse`` skips the search and reads the run folder ``--out``.
 """
 
 import argparse
@@ -26,13 +29,12 @@ from pathlib import Path
 
 import torch
 
-from toolkit.data import load_dataset
 from toolkit.evaluate import EvalSpec, evaluate_all
 from toolkit.events import StopSignal
 from toolkit.genotype import Network
 from toolkit.train import train_network
 from toolkit.tsenas import CellSpace, TsEnasConfig, inherit_cells, supernet_network
-from toolkit.tsenas.run import _Evaluator
+from toolkit.tsenas.run import _Evaluator, search_data
 
 
 def main() -> None:
@@ -57,20 +59,20 @@ def main() -> None:
     space = CellSpace.from_dict(json.loads((out / "space.json").read_text()))
     print(f"command: {' '.join(command[1:])}")
     best = run["best"]
-    print(f"best network {best['id']}: test accuracy {best['accuracy']:.4f}, {best['parameters']:,} parameters, "
-          f"N={best['N']}")
+    print(f"best network {best['id']}: validation accuracy {best['val_acc']:.4f} (selected on it), test accuracy "
+          f"{best['test_acc']:.4f} (measured once), {best['parameters']:,} parameters, N={best['N']}")
 
     last = sorted(out.glob("gen_*.json"))[-1]
     population = json.loads(last.read_text())["population"]
     state = torch.load(out / "checkpoint.pt", weights_only=True)
-    data = load_dataset(config.dataset, config.data_dir, seed=config.seed)
+    data = search_data(config)  # the run's own split: candidates train on the rest of D_valid's training images
     evaluator = _Evaluator(config, space, data, None, None, StopSignal())
     network, slots = supernet_network(space, (config.n_max - 1) // 2)
     final = evaluator.build(network, config.seed)
     final.load_state_dict(state["supernet"])
     first = evaluator.build(network, config.seed)  # as run_ts_enas builds and trains it before generation 0
     train_network(network, dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs), data=data,
-                  model=first, name="supernet")
+                  model=first, name="supernet", test=False)
     supernets = {"SuperNet only": first, "final SuperNet": final}
     print(f"\n{len(population)} individuals of the final population ({last.name}), {config.epochs} epoch(s) each, "
           f"seeds 0..{args.seeds - 1}:\n")
@@ -88,12 +90,14 @@ def main() -> None:
                     net = evaluator.build(arch, seed)
                     inherit_cells(net, supernets[arm], m["codes"], space, slots)
                     weights = net.state_dict()
-                specs.append(EvalSpec(arch, evaluator.train_config, seed=seed, weights=weights, name=m["id"]))
-            accs[arm] = [r["test_acc"] for r in evaluate_all(specs)]
+                specs.append(EvalSpec(arch, evaluator.train_config, seed=seed, weights=weights, name=m["id"],
+                                      holdout=evaluator.holdout, test=False))
+            accs[arm] = [r["val_acc"] for r in evaluate_all(specs)]
             means[arm].extend(accs[arm])
         print(f"| {m['id']} | {m['parameters']:,} | " + " | ".join(
             f"{statistics.mean(accs[a]):.4f} (min {min(accs[a]):.4f}, max {max(accs[a]):.4f})" for a in means) + " |")
-    print("\nmean test accuracy over all: " + ", ".join(f"{a} {statistics.mean(v):.4f}" for a, v in means.items()))
+    print("\nmean validation accuracy over all: "
+          + ", ".join(f"{a} {statistics.mean(v):.4f}" for a, v in means.items()))
 
 
 if __name__ == "__main__":

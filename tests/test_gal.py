@@ -403,9 +403,9 @@ def test_a_sweep_leaves_out_a_collapsed_lambda_with_a_warning(tiny_baseline, tin
 
 def test_collapse_rules():
     config = GalConfig(lam=8.0)
-    healthy = {"epoch": 2, "data_loss": 1.0, "constant_loss": 30.0, "test_acc": 0.9, "masks": [[0.0, 0.5], [0.0, 0.0]]}
+    healthy = {"epoch": 2, "data_loss": 1.0, "constant_loss": 30.0, "val_acc": 0.9, "masks": [[0.0, 0.5], [0.0, 0.0]]}
     assert collapse_message(healthy, config, 10) == ""  # an empty cell alone is allowed (the paper's "None")
-    assert "cell(s) 2" in collapse_message({**healthy, "test_acc": 0.1}, config, 10)
+    assert "cell(s) 2" in collapse_message({**healthy, "val_acc": 0.1}, config, 10)
     assert "--lam 2" in collapse_message({**healthy, "data_loss": 31.0}, config, 10)
     assert "data loss" in collapse_message({**healthy, "data_loss": float("nan")}, config, 10)
 

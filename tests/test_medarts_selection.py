@@ -35,10 +35,18 @@ def test_eq6_divides_by_the_range():
 
 
 def test_both_objectives_are_maximised():
-    points = objectives([0.9, 0.9, 0.8], [1000, 2000, 3000])
-    assert dominates(points[1], points[0])  # same accuracy, more parameters: better (section III.C.3)
+    points = objectives([0.9, 0.95, 0.8], [1000, 2000, 3000])
+    assert dominates(points[1], points[0])  # more accurate and more parameters: better (section III.C.3)
     assert not dominates(points[0], points[1]) and not dominates(points[0], points[0])
     assert non_dominated_fronts(points) == [[1, 2], [0]]
+
+
+def test_dominance_is_strict_as_in_eq7():
+    # equal accuracy, more parameters: better in one objective only, so no dominance under eq. (7)
+    tied = objectives([0.9, 0.9, 0.8], [1000, 2000, 3000])
+    assert not dominates(tied[1], tied[0]) and not dominates(tied[0], tied[1])
+    assert non_dominated_fronts(tied) == [[0, 1, 2]]
+    assert non_dominated_fronts([[1.0, 2.0], [1.0, 2.0], [0.5, 1.0]]) == [[0, 1], [2]]  # copies share a front
 
 
 def test_fronts_of_a_hand_made_population():
@@ -89,9 +97,22 @@ def test_select_fills_best_fronts_then_cuts_by_crowding():
 
 
 @pytest.mark.parametrize("seed", range(5))
+def test_fronts_with_ties_follow_the_definition_of_eq7(seed):
+    points = np.random.default_rng(seed).integers(0, 5, size=(30, 2)).astype(float)  # many ties and duplicates
+    fronts = non_dominated_fronts(points)
+    assert sorted(i for f in fronts for i in f) == list(range(30))
+    for k, front in enumerate(fronts):
+        later = [j for f in fronts[k:] for j in f]
+        for i in front:
+            assert not any(np.all(points[j] > points[i]) for j in later)  # nothing here or later beats it
+            if k:  # and something in the front before does, in every objective
+                assert any(np.all(points[j] > points[i]) for j in fronts[k - 1])
+
+
+@pytest.mark.parametrize("seed", range(5))
 def test_fronts_and_distances_agree_with_pymoo(seed):
     rng = np.random.default_rng(seed)
-    points = rng.integers(0, 5, size=(30, 2)).astype(float)  # many ties and duplicates
+    points = rng.permutation(30 * 2).reshape(30, 2).astype(float)  # no ties: pymoo's dominance is eq. (7)'s
     expected = NonDominatedSorting().do(-points)  # pymoo minimises
     assert non_dominated_fronts(points) == [sorted(front.tolist()) for front in expected]
     front = rng.random((12, 2))  # distinct values: pymoo's distance is Deb's divided by the objective count

@@ -44,7 +44,7 @@ def finished(tmp_path_factory, data):
 
 def outcome(folder):
     gens = sorted(folder.glob("gen_*.json"))
-    return ([[(m["id"], m["accuracy"], m["parameters"], m["code"]) for m in json.loads(g.read_text())["population"]]
+    return ([[(m["id"], m["val_acc"], m["parameters"], m["code"]) for m in json.loads(g.read_text())["population"]]
              for g in gens], json.loads((folder / "network.json").read_text()))
 
 
@@ -63,7 +63,7 @@ def test_generation_events_and_records(finished):
     for e in generations:
         for m in e["population"]:
             network = Network.from_dict(m["genotype"])
-            assert 0.0 <= m["metrics"]["accuracy"] <= 1.0
+            assert 0.0 <= m["metrics"]["val_acc"] <= 1.0 and "test_acc" not in m["metrics"]
             assert m["metrics"]["N"] == len(network.cells)
             assert m["metrics"]["parameters"] == count_parameters(EvalNetwork(network, SIZES))
     assert [len(e["population"]) for e in generations] == [3, 3, 2]
@@ -76,7 +76,14 @@ def test_generation_events_and_records(finished):
         assert all(p in lineage for p in record["parents"]), mid
     run = json.loads((folder / "run.json").read_text())
     assert run["status"] == "finished" and run["best"]["id"] == result.best["id"]
-    assert result.best["accuracy"] == max(m["metrics"]["accuracy"] for m in generations[-1]["population"])
+    assert result.best["val_acc"] == max(m["metrics"]["val_acc"] for m in generations[-1]["population"])
+    assert run["best"]["val_acc"] == result.best["val_acc"] and 0.0 <= run["best"]["test_acc"] <= 1.0
+    end = events[-1]
+    assert end.kind == "run_end" and end["test_acc"] == run["best"]["test_acc"]
+    assert end["val_acc"] == result.best["val_acc"]
+    assert all("val_acc" in r and "test_acc" not in r for r in lineage.values())  # no member was tested
+    for g in sorted(folder.glob("gen_*.json")):
+        assert all(m["val_acc"] is not None and "test_acc" not in m for m in json.loads(g.read_text())["population"])
 
 
 def test_final_network_builds_and_runs(finished, data):
@@ -128,7 +135,7 @@ def test_a_generation_gives_the_same_metrics_in_process_and_on_a_dask_cluster(da
             supernet = evaluator.build(supernet_network(space, 1)[0], 0)
             batch = [dict(m) for m in members]
             weights = evaluator(batch, 0, supernet, slots)
-            results.append(([(m["accuracy"], m["parameters"]) for m in batch], weights))
+            results.append(([(m["val_acc"], m["parameters"]) for m in batch], weights))
     (local, w_local), (dask, w_dask) = results
     assert local == dask
     for mid in w_local:
@@ -195,7 +202,8 @@ def test_cli_runs_both_stages_and_adds_a_searched_cell(tmp_path, capsys):
             "--rough-generations", "1", "--survivors", "1", "--fine-generations", "1", "--supernet-epochs", "1",
             "--n-min", "2", "--n-max", "2", "--batch-size", "256", "--device", "cpu", "--quiet", "--out", str(out)]
     assert main([*args, "--cells", "PC_DARTS"]) == 0
-    assert "finished: best" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "finished: best" in printed and "validation accuracy" in printed and "test accuracy" in printed
     space = json.loads((out / "space.json").read_text())
     assert [c["name"] for c in space["cells"]][-2:] == ["PC_DARTS-normal", "PC_DARTS-reduce"]
     assert main(["show", str(out)]) == 0

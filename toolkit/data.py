@@ -51,6 +51,8 @@ class DatasetSplits:
         in_channels: image channels ``C`` (1 for grayscale, 3 for RGB).
         image_size: image height, equal to the width.
         name: canonical dataset name, one of :data:`DATASETS`.
+        valid: images held out of the training set to select with (:func:`toolkit.holdout.hold_out`);
+            None where nothing is selected.
     """
 
     train: Dataset
@@ -59,6 +61,7 @@ class DatasetSplits:
     in_channels: int
     image_size: int
     name: str
+    valid: Dataset | None = None
 
 
 class ImageTensorDataset(TensorDataset):

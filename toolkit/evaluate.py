@@ -38,6 +38,7 @@ from .data import DatasetSplits, load_dataset
 from .errors import ToolkitError
 from .events import StopSignal
 from .genotype import CellPair, Network
+from .holdout import Holdout, hold_out
 from .loop import require
 from .runtime import configure_threads
 from .train import build_network, train_network
@@ -61,6 +62,11 @@ class EvalSpec:
         threads: torch threads the training uses; the same count wherever it runs, so results agree
             (several workers on one machine each want one).
         keep_weights: also return the trained state dict (on the CPU) under ``"weights"``.
+        holdout: hold out a validation split of the training images (and cap the data) with
+            :func:`toolkit.holdout.hold_out`; the dataset is then loaded with ``holdout.seed``, the
+            same for every candidate of a run, so each reproduces the run's split. None: no split.
+        test: measure the trained network on the test split; a search's candidates pass False
+            (their ``val_acc`` selects; only the final network is tested).
     """
 
     architecture: CellPair | Network
@@ -70,10 +76,17 @@ class EvalSpec:
     name: str = "candidate"
     threads: int = 1
     keep_weights: bool = False
+    holdout: Holdout | None = None
+    test: bool = True
 
     def __post_init__(self):
         require(self.architecture, (CellPair, Network), "architecture")
         require(self.config, TrainConfig, "config")
+        if self.holdout is not None:
+            require(self.holdout, Holdout, "holdout")
+        if self.holdout is None and not self.test:
+            raise ToolkitError("a candidate with test=False needs a holdout: without a validation split nothing "
+                               "would measure it")
         self.train_config  # noqa: B018 -- validates the seed through the config's own checks
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise ToolkitError(f"threads must be a positive whole number, got {self.threads!r}")
@@ -92,9 +105,10 @@ class EvalSpec:
 
 
 @lru_cache(maxsize=4)
-def _dataset(name: str, root: str, seed: int, image_size: int | None) -> DatasetSplits:
-    """Each worker process loads a dataset once for all the candidates it evaluates."""
-    return load_dataset(name, root, seed=seed, image_size=image_size)
+def _dataset(name: str, root: str, seed: int, image_size: int | None, holdout: Holdout | None) -> DatasetSplits:
+    """Each worker process loads a dataset (and makes its hold-out) once for all the candidates it evaluates."""
+    data = load_dataset(name, root, seed=seed, image_size=image_size)
+    return data if holdout is None else hold_out(data, holdout)
 
 
 def _load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], name: str) -> None:
@@ -120,7 +134,8 @@ def evaluate(spec: EvalSpec) -> dict:
     and every generator is seeded from the spec.
 
     Returns:
-        ``name``, ``status``, ``seed``, ``test_acc``, ``test_loss``, ``parameters``, ``epochs``
+        ``name``, ``status``, ``seed``, ``val_acc``, ``val_loss`` (None without a holdout),
+        ``test_acc``, ``test_loss`` (None with ``test=False``), ``parameters``, ``epochs``
         (epochs done), ``train_loss`` and ``train_acc`` (last epoch), ``history`` (one record per
         epoch), ``seconds`` (wall time, listed in :data:`TIMING_KEYS`) and, with
         ``keep_weights``, ``weights`` (the trained state dict on the CPU).
@@ -131,14 +146,16 @@ def evaluate(spec: EvalSpec) -> dict:
     configure_threads(spec.threads)
     try:
         start = time.perf_counter()
-        data = _dataset(config.dataset, config.data_dir, config.seed, config.image_size)
+        data_seed = config.seed if spec.holdout is None else spec.holdout.seed
+        data = _dataset(config.dataset, config.data_dir, data_seed, config.image_size, spec.holdout)
         model = None
         if spec.weights is not None:
             model = build_network(spec.architecture, config, data)
             _load_weights(model, spec.weights, spec.name)
-        result = train_network(spec.architecture, config, data=data, model=model, name=spec.name)
+        result = train_network(spec.architecture, config, data=data, model=model, name=spec.name, test=spec.test)
         last = result.history[-1] if result.history else {}
         metrics = {"name": spec.name, "status": result.status, "seed": config.seed,
+                   "val_acc": result.val_acc, "val_loss": result.val_loss,
                    "test_acc": result.test_acc, "test_loss": result.test_loss, "parameters": result.parameters,
                    "epochs": len(result.history), "train_loss": last.get("train_loss"),
                    "train_acc": last.get("train_acc"), "history": [dict(r) for r in result.history]}

@@ -93,17 +93,22 @@ class SearchEpochEnd:
 
 @dataclass(frozen=True)
 class TrainEpochEnd:
+    """A training epoch: on the validation split where the data has one, else on the test split."""
+
     epoch: int
     lr: float
     train_loss: float
     train_acc: float
-    test_loss: float
-    test_acc: float
+    val_loss: float | None = None
+    val_acc: float | None = None
+    test_loss: float | None = None
+    test_acc: float | None = None
 
 
 @dataclass(frozen=True)
 class PruneEpochEnd:
-    """A DARTS-GAL mask-training epoch: mean losses (eqs. 4-7), the masked network's test metrics, masks."""
+    """A DARTS-GAL mask-training epoch: mean losses (eqs. 4-7), the masked network's validation metrics
+    (held-out training images; they decide a collapse), masks."""
 
     epoch: int
     d_loss: float
@@ -112,8 +117,8 @@ class PruneEpochEnd:
     reg_loss: float
     agree: float
     constant_loss: float
-    test_acc: float
-    test_loss: float
+    val_acc: float
+    val_loss: float
     masks: list
     kept: list
 
@@ -162,6 +167,8 @@ class RunEnd:
     message: str | None = None
     genotype: dict | None = None
     genotype_text: str | None = None
+    val_acc: float | None = None
+    val_loss: float | None = None
     test_acc: float | None = None
     test_loss: float | None = None
     parameters: int | None = None

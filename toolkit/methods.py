@@ -163,5 +163,8 @@ register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the ce
                 presets={"paper": {},
                          "cpu-small": {"population": 6, "rough_generations": 3, "survivors": 3,
                                        "fine_generations": 2, "n_min": 3, "n_max": 5, "supernet_epochs": 5,
-                                       "epochs": 2, "channels": 8, "batch_size": 64}},
+                                       "epochs": 2, "channels": 8, "batch_size": 64,
+                                       # digits-sized work on any data set: 1,500 training images at most
+                                       # (digits keeps its 1,438), images at most 8x8 (digits' own size)
+                                       "max_train_images": 1500, "max_image_size": 8}},
                 tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS))

@@ -21,16 +21,22 @@ from .runtime import grad_scaler, prepare_model, seeded, to_device
 
 @dataclass
 class TrainResult:
-    """The trained network, its per-epoch record and the final test figures."""
+    """The trained network, its per-epoch record and the final figures.
+
+    ``val_acc``/``val_loss`` are on the data's validation split (None without one); ``test_acc``/
+    ``test_loss`` on its test split (None when the training was told not to read it).
+    """
 
     model: EvalNetwork
     network: Network
     history: list[dict]
     status: str  # finished | stopped
-    test_acc: float
-    test_loss: float
+    test_acc: float | None
+    test_loss: float | None
     parameters: int
     run_dir: Path | None = None
+    val_acc: float | None = None
+    val_loss: float | None = None
 
 
 def as_network(architecture: CellPair | Network, config: TrainConfig) -> Network:
@@ -47,15 +53,19 @@ def build_network(architecture: CellPair | Network, config: TrainConfig, data: D
 
 
 class _Training(Epochs):
-    """One training run as the run loop sees it: an SGD step per batch, a test after each epoch."""
+    """One training run as the run loop sees it: an SGD step per batch, then an evaluation after each
+    epoch on the validation split where the data has one, else on the test split (unless ``test`` is
+    False: then the test split is never read)."""
 
     kind = "train"
     checkpoint_keys = ("epoch", "model", "optimizer", "schedule", "rng", "loader_rng")
 
-    def __init__(self, config: TrainConfig, model: EvalNetwork, data: DatasetSplits, session: Session, name: str):
+    def __init__(self, config: TrainConfig, model: EvalNetwork, data: DatasetSplits, session: Session, name: str,
+                 test: bool = True):
         self.config, self.model, self.session, self.name = config, model, session, name
         self.loaders = (make_loader(data.train, config.batch_size, True, config.seed),)
-        self.test_loader = make_loader(data.test, 256, False)
+        self.valid_loader = make_loader(data.valid, 256, False) if data.valid is not None else None
+        self.test_loader = make_loader(data.test, 256, False) if test else None
         self.optimizer = torch.optim.SGD(model.parameters(), config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs,
@@ -100,31 +110,43 @@ class _Training(Epochs):
         p["loss"], p["acc"], p["n"] = p["loss"] + loss, p["acc"] + acc, p["n"] + 1
         return {"loss": loss, "acc": acc}
 
-    def test(self) -> dict[str, float]:
-        return evaluate(self.model, self.test_loader, self.session.device, self.config.amp, self.config.channels_last)
+    def measure(self, split: str) -> dict[str, float]:
+        """Loss and accuracy on the ``"val"`` or ``"test"`` split, as ``{split}_loss``/``{split}_acc``."""
+        loader = self.valid_loader if split == "val" else self.test_loader
+        found = evaluate(self.model, loader, self.session.device, self.config.amp, self.config.channels_last)
+        return {f"{split}_loss": found["loss"], f"{split}_acc": found["acc"]}
 
     def end_epoch(self, epoch: int) -> tuple[dict, dict]:
         self.schedule.step()
-        test = self.test()
-        if not math.isfinite(test["loss"]):
-            raise Diverged(test["loss"])
+        split = "val" if self.valid_loader is not None else "test" if self.test_loader is not None else None
+        measured = self.measure(split) if split else {}
+        if split and not math.isfinite(measured[f"{split}_loss"]):
+            raise Diverged(measured[f"{split}_loss"])
         p = self.partial
         return {"epoch": epoch + 1, "lr": self.lr, "train_loss": p["loss"] / max(p["n"], 1),
-                "train_acc": p["acc"] / max(p["n"], 1), "test_loss": test["loss"], "test_acc": test["acc"]}, {}
+                "train_acc": p["acc"] / max(p["n"], 1), **measured}, {}
 
     def finish(self, status: str, history: list[dict], run: RunDir | None) -> tuple[dict, dict]:
-        self.final = self.test()
-        return ({"epochs_done": len(history), "test_acc": self.final["acc"], "parameters": self.parameters},
-                {"test_acc": self.final["acc"], "test_loss": self.final["loss"], "parameters": self.parameters,
-                 "epochs_done": len(history)})
+        self.final = {}
+        if self.valid_loader is not None:
+            self.final.update(self.measure("val"))
+        if self.test_loader is not None:  # the final report: the one read of the test split
+            self.final.update(self.measure("test"))
+        accuracies = {k: v for k, v in self.final.items() if k.endswith("_acc")}
+        return ({"epochs_done": len(history), **accuracies, "parameters": self.parameters},
+                {**self.final, "parameters": self.parameters, "epochs_done": len(history)})
 
 
 def train_network(architecture: CellPair | Network, config: TrainConfig = TrainConfig(), *,
                   data: DatasetSplits | None = None, model: EvalNetwork | None = None,
                   listeners: tuple[Listener, ...] = (), stop: StopSignal | None = None,
                   run_dir: str | Path | None = None, resume: bool = False, progress: bool = False,
-                  name: str = "train", session: Session | None = None) -> TrainResult:
+                  name: str = "train", session: Session | None = None, test: bool = True) -> TrainResult:
     """Train a network on the dataset's training split and test it on the held-out split.
+
+    Where ``data`` has a validation split (:func:`toolkit.holdout.hold_out`), every epoch is
+    evaluated on it and the result carries ``val_acc``; with ``test=False`` the test split is never
+    read (a candidate of a search: only validation figures may select it).
 
     Args:
         architecture: a cell pair (stacked with ``config.cells``) or a network description.
@@ -144,8 +166,9 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         session = session or Session(config, listeners, stop, run_dir, resume, progress)
         network = model.network
         model = prepare_model(model, session.device, config.channels_last)
-        training = _Training(config, model, data, session, name)
+        training = _Training(config, model, data, session, name, test)
         status, history = run_epochs(training, session)
     final = training.final
-    return TrainResult(model, network, history, status, final["acc"], final["loss"], training.parameters,
-                       session.run.path if session.run else None)
+    return TrainResult(model, network, history, status, final.get("test_acc"), final.get("test_loss"),
+                       training.parameters, session.run.path if session.run else None,
+                       final.get("val_acc"), final.get("val_loss"))

@@ -146,14 +146,15 @@ def stage_title(event: Event) -> str:
 
 
 class StageAccuracy:
-    """Test accuracy per epoch of each stage: the baseline, the masked network, the retrained one.
+    """Accuracy per epoch of each stage: the baseline and the retrained network on the test split, the
+    masked network on the validation images its mask training held out (they decide a collapse).
 
     The stages follow each other on one x axis (epochs since the run started), each in its own
     shaded band, so a baseline epoch is never drawn on top of a retraining epoch.
     """
 
     def __init__(self, height: int = 300):
-        self.plot = LinePlot([], title="test accuracy per stage", yaxis_title="accuracy", height=height,
+        self.plot = LinePlot([], title="accuracy per stage (masks: validation)", yaxis_title="accuracy", height=height,
                              xaxis_title="epoch (shaded: baseline · masks · retrain)")
         self.figure = self.plot.figure
         self.figure.update_layout(width=HALF)
@@ -174,8 +175,9 @@ class StageAccuracy:
             _, short, color = STAGES.get(name, (name, name, "#7f7f7f"))
             self.figure.add_vrect(x0=self.offset + 0.5, x1=self.end + 0.5, fillcolor=color, opacity=0.08,
                                   line_width=0, annotation_text=short, annotation_position="top left")
-        elif event.kind == "epoch_end" and "test_acc" in event.data:
-            self.plot.add(self.offset + event["epoch"], **{self.stage: event["test_acc"]})
+        elif event.kind == "epoch_end" and ("test_acc" in event.data or "val_acc" in event.data):
+            key = "test_acc" if "test_acc" in event.data else "val_acc"
+            self.plot.add(self.offset + event["epoch"], **{self.stage: event[key]})
 
 
 class GalStatus(RunStatus):

@@ -1,16 +1,16 @@
 """Live views of an evolutionary search (ME-DARTS, TS-ENAS): the population of every generation,
-its Pareto front, the best accuracy so far, a member's lineage and crossover/mutation drawings.
+its Pareto front, the best validation accuracy so far, a member's lineage and crossover/mutation drawings.
 
 :class:`PopulationView` is an ipywidgets box and an event listener at once: pass it to a run's
 listeners and it follows the ``generation`` events (:class:`toolkit.event_types.Generation`):
 
 * a progress bar over the whole run and a line saying which generation and member is being
   trained, e.g. ``stage 2/3 · member 3/4 (s2-3) · 12/40 steps`` (totals from ``plan``);
-* a scatter of every member, x = one metric (parameters), y = another (accuracy), one trace per
+* a scatter of every member, x = one metric (parameters), y = another (validation accuracy, what selects), one trace per
   generation (older generations faded), the members of the Pareto front (the non-dominated
   members of "ME-DARTS" section III.C.3) ringed and joined by a step line, hover text naming the
   member, its metrics, parents and architecture (the trajectory plot of "TS-ENAS", Fig. 4b);
-* the best accuracy per generation and so far ("TS-ENAS", Fig. 4a);
+* the best validation accuracy per generation and so far ("TS-ENAS", Fig. 4a);
 * the lineage of the best member, drawn when the run ends (or any member, :meth:`show_lineage`).
 
 :func:`draw_crossover` shows parents above the children made from them (an α crossover of
@@ -22,7 +22,7 @@ Search", J. Zou, S. Wu, Y. Xia, W. Jiang, Z. Wu, J. Zheng.
 
 Example:
     >>> me_darts = PopulationView(x="para_aug", x_better="higher", label="stage", plan=[8, 6, 4])  # doctest: +SKIP
-    >>> ts_enas = PopulationView(x="parameters", y="accuracy")  # doctest: +SKIP
+    >>> ts_enas = PopulationView(x="parameters", y="val_acc")  # doctest: +SKIP
     >>> run = BackgroundRun(lambda listeners, stop: run_me_darts(config, listeners=listeners, stop=stop),
     ...                     listeners=[me_darts]); me_darts  # doctest: +SKIP
 """

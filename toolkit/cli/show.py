@@ -113,8 +113,9 @@ def _gal_lines(folder: Path, config: dict) -> list[str]:
         return lines + ["  no report.json yet: the run ended before pruning"]
     lines.append(f"  parameters: baseline {report['parameters_before']:,} -> pruned {report['parameters_after']:,} "
                  f"({100 * report.get('pruning_rate', 0):.1f}% removed)")
-    lines.append(f"  test accuracy: baseline {_percent(report.get('acc_before'))}, masked (before pruning) "
-                 f"{_percent(report.get('acc_masked'))}, pruned and retrained {_percent(report.get('acc_after'))}")
+    lines.append(f"  test accuracy: baseline {_percent(report.get('acc_before'))}, pruned and retrained "
+                 f"{_percent(report.get('acc_after'))}; masked (before pruning) {_percent(report.get('acc_masked'))} "
+                 f"on validation images")
     return lines
 
 
@@ -137,11 +138,19 @@ def _population_lines(folder: Path, kind: str) -> list[str]:
     population = record.get("population", []) if isinstance(record, dict) else []
     if not population:
         return ["  no generation finished yet"]
-    best = max(population, key=lambda m: m["accuracy"])
-    return [f"  generations done: {len(generations) - 1} after the initial population (last: "
-            f"{record.get('stage', '?')} stage)",
-            f"  best network so far: {best['id']}, test accuracy {_percent(best['accuracy'])}, "
-            f"{best['parameters']:,} parameters, {best['N']} cells"]
+    key = "val_acc" if "val_acc" in population[0] else "accuracy"  # "accuracy": older runs ranked on the test split
+    label = "validation accuracy" if key == "val_acc" else "test accuracy (an older run that selected on it)"
+    best = max(population, key=lambda m: m[key])
+    lines = [f"  generations done: {len(generations) - 1} after the initial population (last: "
+             f"{record.get('stage', '?')} stage)",
+             f"  best network so far: {best['id']}, {label} {_percent(best[key])}, "
+             f"{best['parameters']:,} parameters, {best['N']} cells"]
+    run = read_json(folder / "run.json")
+    chosen = run.get("best") if isinstance(run, dict) else None
+    if isinstance(chosen, dict) and chosen.get("test_acc") is not None:
+        lines.append(f"  chosen network {chosen['id']}: test accuracy {_percent(chosen['test_acc'])} "
+                     f"(the one measurement on the test split)")
+    return lines
 
 
 def summarise_run(folder: Path) -> CellPair | Network | None:

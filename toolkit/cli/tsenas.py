@@ -20,7 +20,8 @@ from .common import (
 UNUSED = ("space", "ops", "nodes", "reductions", "order", "arch_lr", "k", "edge_norm", "warmup_epochs")
 
 
-TUNABLE = ("population", "rough_generations", "survivors", "fine_generations", "supernet_epochs", "n_min", "n_max")
+TUNABLE = ("population", "rough_generations", "survivors", "fine_generations", "supernet_epochs", "n_min", "n_max",
+           "max_train_images", "max_image_size")
 
 
 def add_arguments(p) -> None:
@@ -33,6 +34,10 @@ def add_arguments(p) -> None:
     g.add_argument("--supernet-epochs", type=positive_int, default=None, help="SuperNet training (paper 100)")
     g.add_argument("--n-min", type=positive_int, default=None, help="fewest cells N of a network")
     g.add_argument("--n-max", type=positive_int, default=None, help="most cells N of a network")
+    g.add_argument("--max-train-images", type=positive_int, default=None,
+                   help="keep at most this many training images, class-balanced (cpu-small 1500; paper: all)")
+    g.add_argument("--max-image-size", type=positive_int, default=None,
+                   help="shrink larger images to this side (cpu-small 8; paper: as loaded)")
 
 
 def config_from_args(args, parser_defaults: dict):
@@ -86,7 +91,8 @@ def run(args) -> int:
         print(stopped_hint("search ts-enas", out))
         return 0
     best = result.best
-    print(f"finished: best {best['id']}: accuracy {best['accuracy']:.3f}, {best['parameters']} parameters, "
-          f"N={best['N']} cells; run folder {result.run_dir}")
+    print(f"finished: best {best['id']}: validation accuracy {best['val_acc']:.3f} (selected on it), "
+          f"test accuracy {best['test_acc']:.3f} (measured once, for this network), {best['parameters']} "
+          f"parameters, N={best['N']} cells; run folder {result.run_dir}")
     print(result.network)
     return 0

@@ -19,10 +19,12 @@ epoch. Scaling the rates by ``reference_steps/n`` instead was not enough: over f
 10x set the same λ still pruned far more than on digits (bench/RESULTS.md).
 
 A run that collapses stops with status 'collapsed' and a message naming a smaller λ: after an
-epoch, every mask of some cell is 0 while the masked network's test accuracy is at chance
+epoch, every mask of some cell is 0 while the masked network's validation accuracy is at chance
 level, or the data loss (eq. 6) is not finite or worse than that of a constant output (the
 baseline's mean logits), which is what the masks would give if they carried no information.
-Only a baseline that is itself better than chance can collapse.
+Only a baseline that is itself better than chance (on the same validation images) can collapse.
+The validation images are 10% of each class's training images, held out of the mask training
+(:func:`mask_data`); the test split is left for the report of the retrained network.
 
 The generator's batch norms stay in eval mode, using the baseline's statistics. A mask placed
 before a batch norm that renormalises every batch would be scale-free: shrinking all of a cell's
@@ -43,6 +45,7 @@ import torch.nn.functional as F
 from ..data import DatasetSplits
 from ..engine import Diverged, Epochs, Session, run_epochs
 from ..events import EventBus
+from ..holdout import VALID_FRACTION, Holdout, hold_out
 from ..loop import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
 from ..rundir import RunDir
@@ -135,7 +138,7 @@ def collapse_message(record: dict, config: GalConfig, num_classes: int) -> str:
     """Why an epoch's record shows a collapsed mask run ('' if it does not), with the λ to try.
 
     ``record`` holds the epoch's mean ``data_loss`` and ``constant_loss`` (eq. 6 for the
-    baseline's mean logits), the masked network's ``test_acc`` and the ``masks`` per cell.
+    baseline's mean logits), the masked network's ``val_acc`` and the ``masks`` per cell.
     """
     advice = (f"try a smaller λ, e.g. --lam {config.lam / 4:.3g} (λ={config.lam:g} now), "
               "or fewer mask-training epochs")
@@ -144,15 +147,21 @@ def collapse_message(record: dict, config: GalConfig, num_classes: int) -> str:
         return (f"mask training collapsed in epoch {record['epoch']}: the data loss (eq. 6) reached {loss:.3g}, "
                 f"worse than a constant output ({record['constant_loss']:.3g}); {advice}")
     empty = [k for k, cell in enumerate(record["masks"], start=1) if cell and not any(cell)]
-    if empty and record["test_acc"] <= 1.5 / num_classes:  # chance level
+    if empty and record["val_acc"] <= 1.5 / num_classes:  # chance level
         return (f"mask training collapsed in epoch {record['epoch']}: every mask of cell(s) "
-                f"{', '.join(map(str, empty))} is 0 and the masked network's test accuracy fell to "
-                f"{record['test_acc']:.3f} (chance: {1 / num_classes:.3f}); {advice}")
+                f"{', '.join(map(str, empty))} is 0 and the masked network's validation accuracy fell to "
+                f"{record['val_acc']:.3f} (chance: {1 / num_classes:.3f}); {advice}")
     return ""
 
 
+def mask_data(data: DatasetSplits, config: GalConfig) -> DatasetSplits:
+    """The mask training's data: 10% of each class's training images held out (seeded by the config)
+    as the validation images the collapse check reads; the masks train on the rest."""
+    return hold_out(data, Holdout(VALID_FRACTION, config.seed))
+
+
 class _Masking(Epochs):
-    """Mask training as the run loop sees it: one adversarial step per batch, a masked test per epoch."""
+    """Mask training as the run loop sees it: one adversarial step per batch, a masked validation per epoch."""
 
     kind = "prune"
     checkpoint_keys = ("epoch", "model", "discriminator", "g_optimizer", "s_optimizer", "d_optimizer", "rng",
@@ -160,13 +169,14 @@ class _Masking(Epochs):
 
     def __init__(self, baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, session: Session, name: str):
         self.config, self.session, self.name, self.baseline = config, session, name, baseline
+        data = mask_data(data, config)
         self.loaders = (make_loader(data.train, config.gal_batch_size, True, config.seed),)
-        self.test_loader = make_loader(data.test, 256, False)
+        self.valid_loader = make_loader(data.valid, 256, False)
         self.epochs, self.steps = config.gal_epochs, epoch_steps(config, len(self.loaders[0]))
         self.stage = _Stage(baseline, config, data.num_classes, session.device)
         self.model, self.num_classes = self.stage.generator, data.num_classes
         self.chance = 1.5 / data.num_classes  # accuracies at or below this count as chance level
-        self.can_collapse = evaluate(self.stage.baseline, self.test_loader, session.device, config.amp)["acc"] > \
+        self.can_collapse = evaluate(self.stage.baseline, self.valid_loader, session.device, config.amp)["acc"] > \
             self.chance
         self.message = ""
 
@@ -220,11 +230,11 @@ class _Masking(Epochs):
 
     def end_epoch(self, epoch: int) -> tuple[dict, dict]:
         self.stage.s_opt.restart()  # the masks become FISTA's iterates; momentum restarts every epoch, as in GAL
-        test = evaluate(self.stage.generator, self.test_loader, self.session.device, self.config.amp)
+        valid = evaluate(self.stage.generator, self.valid_loader, self.session.device, self.config.amp)
         values, n = mask_values(self.stage.masks), self.partial["n"]
         record = {"epoch": epoch + 1, **{key: self.partial[key] / max(n, 1) for key in (*LOSSES, "agree",
                                                                                          "constant_loss")},
-                  "test_acc": test["acc"], "test_loss": test["loss"], "masks": values,
+                  "val_acc": valid["acc"], "val_loss": valid["loss"], "masks": values,
                   "kept": [list(k) for k in kept_from_masks(values, self.config.threshold)]}
         self.message = collapse_message(record, self.config, self.num_classes) if self.can_collapse else ""
         self.halt = "collapsed" if self.message else ""
@@ -246,7 +256,7 @@ def train_masks(baseline: EvalNetwork, config: GalConfig, data: DatasetSplits, s
     ``epoch_start``, ``step`` (loss = adversarial + data loss, acc = agreement with the baseline's
     predictions), ``masks`` after every generator update (epoch, step, steps, iteration, masks per
     cell, kept nodes per cell, d_loss, adv_loss, data_loss, reg_loss), ``epoch_end`` (mean losses,
-    the masked generator's test accuracy, masks, kept nodes) and ``run_end`` (status, final masks,
+    the masked generator's validation accuracy, masks, kept nodes) and ``run_end`` (status, final masks,
     kept nodes; for a collapsed run also the message). The caller's session decides the device, the
     stop signal and the run folder (``config.json``, ``metrics.json``, ``checkpoint.pt``, ``run.json``;
     with ``session.resume`` a stopped mask training continues where it stopped). Mask values are

@@ -54,7 +54,8 @@ class GalReport:
         parameters_before: parameters of the baseline network.
         parameters_after: parameters of the pruned network (a physically smaller model).
         acc_before: the baseline's test accuracy.
-        acc_masked: the masked generator's test accuracy at the end of mask training.
+        acc_masked: the masked generator's accuracy at the end of mask training, on the validation
+            images the mask training held out (not the test split: it decided whether the run collapsed).
         acc_after: the retrained pruned network's test accuracy (None if retraining did not run).
         lam: λ used.
         threshold: masks at or below it were pruned.
@@ -93,7 +94,8 @@ class GalReport:
                  f"({100 * self.pruning_rate:.1f}% pruned, λ={self.lam:g})"]
         if self.acc_before is not None and self.acc_after is not None:
             change = 100 * (self.acc_after - self.acc_before)
-            masked = f"; masked network before pruning: {100 * self.acc_masked:.2f}%" if self.acc_masked else ""
+            masked = (f"; masked network before pruning: {100 * self.acc_masked:.2f}% on validation images"
+                      if self.acc_masked else "")
             lines.append(f"test accuracy: {100 * self.acc_before:.2f}% -> {100 * self.acc_after:.2f}% "
                          f"({change:+.2f} points{masked})")
         return "\n".join(lines)

@@ -23,7 +23,7 @@ from ..model import EvalNetwork, count_parameters
 from ..rundir import CHECKPOINT, RunDir, load_checkpoint
 from ..runtime import pick_device, seeded
 from ..train import TrainResult, as_network, build_network, train_network
-from .adversarial import epoch_steps, train_masks
+from .adversarial import epoch_steps, mask_data, train_masks
 from .config import GalConfig
 from .masks import kept_from_masks
 from .prune import build_pruned, prune_network
@@ -95,7 +95,7 @@ STAGES = ("baseline", "masks", "retrain")
 def stage_steps(config: GalConfig, data: DatasetSplits) -> dict[str, tuple[int, int]]:
     """(epochs, steps per epoch) of each stage."""
     train_steps = math.ceil(len(data.train) / config.batch_size)
-    masks_steps = epoch_steps(config, math.ceil(len(data.train) / config.gal_batch_size))
+    masks_steps = epoch_steps(config, math.ceil(len(mask_data(data, config).train) / config.gal_batch_size))
     return {"baseline": (config.epochs, train_steps), "masks": (config.gal_epochs, masks_steps),
             "retrain": (config.epochs, train_steps)}
 
@@ -190,7 +190,7 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         retrained = train_network(result.network, config, data=data, model=inherited, name="retrain",
                                   session=stage_session("retrain"))
         result.history["retrain"], result.model, result.status = retrained.history, retrained.model, retrained.status
-        masked_acc = masking.history[-1]["test_acc"] if masking.history else None
+        masked_acc = masking.history[-1]["val_acc"] if masking.history else None
         result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
                                   count_parameters(result.baseline), retrained.parameters, acc_before, masked_acc,
                                   retrained.test_acc, config.lam, config.threshold)

@@ -27,8 +27,9 @@ from dataclasses import replace
 
 import torch
 
-from ..data import DatasetSplits, balanced_subset, labels_of, low_resolution
+from ..data import DatasetSplits, LowResolutionDataset, balanced_subset, labels_of, low_resolution
 from ..errors import ToolkitError
+from ..holdout import resized
 from .stages import Stage
 
 
@@ -60,20 +61,24 @@ def proxy_data(data: DatasetSplits, stage: Stage, seed: int = 0) -> DatasetSplit
         seed: seeds which images are sampled; the same seed gives nested samples across stages.
 
     Returns:
-        Splits whose train set is ``D_low(D_sample(train))`` and whose test set is the test split at
-        the same low resolution (so a search network can be scored at the size it was trained at).
+        Splits whose train set is ``D_low(D_sample(train))`` (shrunk further to the stage's
+        ``max_image_size`` where it is set) and whose test set is the test split at the same size,
+        shrunk lazily when read (the search never reads it: it selects on the α half of D_sample).
 
     Raises:
         ToolkitError: a sample too small or too big for the data, or a shrink factor that leaves no
             pixel (e.g. ``downsample=16`` on 8x8 images).
     """
     per_class = sample_size(data, stage)
-    sample = balanced_subset(data.train, per_class=per_class, seed=seed)
-    if stage.downsample == 1:
-        return replace(data, train=sample)
-    if data.image_size // stage.downsample < 1:
-        raise ToolkitError(f"stage {stage.name}: downsample {stage.downsample} leaves no pixel of "
-                           f"{data.image_size}x{data.image_size} images; use a factor up to {data.image_size}")
-    factor = stage.downsample
-    return replace(data, train=low_resolution(sample, factor), test=low_resolution(data.test, factor),
-                   image_size=data.image_size // factor)
+    train = balanced_subset(data.train, per_class=per_class, seed=seed)
+    test, size = data.test, data.image_size
+    if stage.downsample > 1:
+        if data.image_size // stage.downsample < 1:
+            raise ToolkitError(f"stage {stage.name}: downsample {stage.downsample} leaves no pixel of "
+                               f"{data.image_size}x{data.image_size} images; use a factor up to {data.image_size}")
+        train, test = low_resolution(train, stage.downsample), LowResolutionDataset(test, stage.downsample)
+        size = data.image_size // stage.downsample
+    if stage.max_image_size is not None and size > stage.max_image_size:
+        size = stage.max_image_size
+        train, test = resized(train, size), resized(test, size, eager=False)
+    return replace(data, train=train, test=test, image_size=size)

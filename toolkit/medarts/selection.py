@@ -14,10 +14,11 @@ NSGA-II", 2000) and the next stage takes whole fronts, best first; the front tha
 whole is cut by crowding distance, largest first, which keeps individuals that differ
 (:func:`select`).
 
-Dominance is NSGA-II's (Pareto): ``a`` dominates ``b`` when ``a`` is at least as good in every
-objective and better in one. Eq. (7) of the paper prints the stricter "better in every
-objective"; the two differ only on ties (e.g. equal accuracy, more parameters), where the
-paper's text follows NSGA-II, which it cites for the sorting.
+Dominance is eq. (7)'s: ``X_b`` dominates ``X_a`` when ``f_i(X_a) < f_i(X_b)`` for every objective
+``i``, better in every objective. NSGA-II's Pareto dominance ("at least as good in every
+objective and better in one") differs only on ties: an individual with the same accuracy and
+more parameters dominates under NSGA-II but not under eq. (7), so there both share a front.
+The sorting and crowding are NSGA-II's, as the paper says ("we follow the idea of NSGA-II").
 
 Crowding distance is Deb's: per objective, sort the front, give both ends infinity and every
 other point the gap between its two neighbours divided by the objective's range on the front;
@@ -30,9 +31,10 @@ to a few dozen individuals, while installing pymoo 0.6 adds 15 distributions the
 otherwise need (matplotlib, fonttools, kiwisolver, cma, autograd, moocore, alive-progress, ...;
 over 100 MB installed) to every workshop laptop on a slow connection. Its import is quick, and
 its crowding distance (``"cd"``) does not single out duplicates, which the selection here must
-do. The tests check these functions against hand-computed fronts and distances, and against
-pymoo's ``NonDominatedSorting`` and ``calc_crowding_distance`` on random populations; pymoo is a
-test dependency only.
+do. The tests check these functions against hand-computed fronts and distances, against the
+definition of eq. (7) on populations with many ties, and against pymoo's ``NonDominatedSorting``
+(whose dominance agrees with eq. (7) where no two values tie) and ``calc_crowding_distance`` on
+random populations; pymoo is a test dependency only.
 
 Paper: "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search",
 Y. Chen, R. Shi, J. Luo.
@@ -123,9 +125,9 @@ def _points(points) -> np.ndarray:
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Pareto dominance for maximisation: ``a`` is nowhere worse than ``b`` and somewhere better."""
+    """Eq. (7) for maximisation: ``a`` dominates ``b`` when it is better in every objective."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return bool(np.all(a >= b) and np.any(a > b))
+    return bool(np.all(a > b))
 
 
 def non_dominated_fronts(points) -> list[list[int]]:

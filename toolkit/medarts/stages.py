@@ -18,6 +18,9 @@ that each stage can be filled from the one before. Two presets:
   images, at least 139 per class): 3 / 4 / 5 cells, 8 channels, 2 / 2 / 6 epochs (Table II's
   1 : 1 : 3), 600 / 600 / 1200 training images (Table II's 1 : 1 : 2; 60 / 60 / 120 per class),
   half resolution (8x8 -> 4x4), batch 32, and a population of 4 -> 2 parents + 2 children -> 1.
+  The sample sizes cap the images whatever the data set's size, and ``max_image_size=8`` caps
+  D_low's side (MNIST's 28x28 -> 14x14 -> 8x8, CIFAR's 32x32 -> 16x16 -> 8x8), so a 60,000-image
+  set plans the steps digits does on images no larger than 8x8.
   Smaller samples or batch 64 leave a supernet only a handful of steps per stage; its batch
   norms' running statistics are then so far off that its validation accuracy is near chance
   and the selection would rank noise.
@@ -67,6 +70,9 @@ class Stage:
     parents: int = 0  # of them, selected from the previous stage (0 in init: all start fresh)
     downsample: int = 2  # D_low: images shrunk by this factor with LANCZOS (paper: 2, 32x32 -> 16x16)
     batch_size: int = 64  # search batch (not in Table II; DARTS: 64)
+    # largest side of the D_low images: larger ones are shrunk further (None: the paper's D_low only).
+    # A laptop preset caps it so its plan does not grow with the data's resolution.
+    max_image_size: int | None = None
 
     def __post_init__(self):
         check_types(self)
@@ -81,6 +87,7 @@ class Stage:
         check_range(self, "parents", 0, self.population, hint="parents are part of the stage's population")
         check_range(self, "downsample", 1, hint="1 keeps the native resolution, the paper's D_low uses 2")
         check_range(self, "batch_size", 1)
+        check_range(self, "max_image_size", 2, hint="None keeps the D_low size")
         children = self.children
         if children % 2:
             raise ToolkitError(f"stage {self.name}: {children} crossover children is odd; crossover makes two "
@@ -166,9 +173,12 @@ PRESETS: dict[str, StagePlan] = {
         Stage("final", cells=8, channels=16, epochs=15, train_samples=20000, population=1, parents=1),
     ),
     "cpu-small": StagePlan(
-        Stage("init", cells=3, channels=8, epochs=2, train_samples=600, population=4, batch_size=32),
-        Stage("mid", cells=4, channels=8, epochs=2, train_samples=600, population=4, parents=2, batch_size=32),
-        Stage("final", cells=5, channels=8, epochs=6, train_samples=1200, population=1, parents=1, batch_size=32),
+        Stage("init", cells=3, channels=8, epochs=2, train_samples=600, population=4, batch_size=32,
+              max_image_size=8),
+        Stage("mid", cells=4, channels=8, epochs=2, train_samples=600, population=4, parents=2, batch_size=32,
+              max_image_size=8),
+        Stage("final", cells=5, channels=8, epochs=6, train_samples=1200, population=1, parents=1, batch_size=32,
+              max_image_size=8),
     ),
 }
 

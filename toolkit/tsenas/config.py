@@ -27,6 +27,10 @@ class TsEnasConfig(RunConfig):
         n_min, n_max: the range of N, the number of cells (Algorithm 3).
         supernet_epochs: training of the SuperNet before the first generation (Algorithm 2 line 3).
         update_every: generations between two write-backs of cell weights into the SuperNet (IV.B.2).
+        max_train_images: keep at most this many training images (the same count per class, seeded)
+            before D_valid is held out; None keeps all (the paper). Sizes a laptop preset by the data.
+        max_image_size: shrink larger images to this side length for the whole search, final test
+            included; None keeps the loaded size (the paper).
     """
 
     epochs: int = _D["epochs"]
@@ -42,6 +46,8 @@ class TsEnasConfig(RunConfig):
     n_max: int = _D["n_max"]
     supernet_epochs: int = _D["supernet_epochs"]
     update_every: int = _D["update_every"]
+    max_train_images: int | None = None  # class-balanced cap on the training images (None: all of them)
+    max_image_size: int | None = None  # largest image side the search trains on (None: as loaded)
 
     def __post_init__(self):
         super().__post_init__()
@@ -59,6 +65,8 @@ class TsEnasConfig(RunConfig):
             check_range(self, name, 0, 1)
         check_range(self, "level_threshold", 0, hint="accuracies closer than it count as equally good")
         check_depth(self.n_min, self.n_max)
+        check_range(self, "max_train_images", 20, hint="D_valid needs images of every class; None keeps all")
+        check_range(self, "max_image_size", 4, hint="None keeps the loaded size")
 
 
 def ts_enas_config(preset: str | None = None, **fields) -> TsEnasConfig:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 
 from ..errors import ToolkitError
+from ..space import TS_ENAS_OPS
 from .cellspace import CellSpace
 from .encoding import NO_NODE, FineCell, FineCode, RoughCode
 
@@ -113,11 +114,22 @@ def _replace(cell: FineCell, slot: int, side: int, x: int, o: int) -> FineCell:
     return FineCell(cell.inputs, cell.reduction, cell.nodes[:slot] + (tuple(node),) + cell.nodes[slot + 1:])
 
 
+def mutation_codes(space: CellSpace) -> list[int]:
+    """The op codes an edge mutation draws from: Table I's 13 ops (section IV.C searches those).
+
+    Ops coded only because a known cell uses them (CARS-H's ``dil_conv_5x5``, a searched cell's
+    ops) stay in the cells that have them but are never drawn. A space without two Table I ops (a
+    custom op list) draws from all of its ops.
+    """
+    table_i = [space.op_code(op) for op in space.ops if op in TS_ENAS_OPS]
+    return table_i if len(table_i) >= 2 else list(range(1, len(space.ops) + 1))
+
+
 def edge_mutation(cell: FineCell, space: CellSpace, rng: random.Random) -> FineCell:
-    """Put another op of the space on one random edge of the cell (IV.C, first mutation)."""
+    """Put another Table I op on one random edge of the cell (IV.C, first mutation)."""
     slot, side = rng.choice(_edges(cell))
     op = cell.nodes[slot][2 + side]
-    return _replace(cell, slot, side, cell.nodes[slot][side], rng.choice([c for c in range(1, len(space.ops) + 1)
+    return _replace(cell, slot, side, cell.nodes[slot][side], rng.choice([c for c in mutation_codes(space)
                                                                          if c != op]))
 
 

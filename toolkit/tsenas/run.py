@@ -8,11 +8,17 @@ Architecture Search", Algorithm 1):
 2. Rough stage, T0 generations: binary tournaments pick parents; crossover with probability γ
    gives two children, cell or connection mutation (one of the two, equally likely) with
    probability β a third (lines 8-18), until P children exist; each child starts from its cells'
-   SuperNet weights, trains ``epochs`` epochs and is tested (line 6); environmental selection
+   SuperNet weights, trains ``epochs`` epochs and is scored on D_valid (line 6); environmental selection
    keeps P of parents and children (line 19, IV.B.4); the best individuals write their cells'
    weights back into the SuperNet every ``update_every`` generations (IV.B.2 steps 1-4).
 3. Fine stage, T1 generations on the best S: each individual gets a node/edge-mutated child and a
    pruned child, evaluated the same way, and the best of the three stays (Algorithm 4).
+
+Fitness is validation accuracy (section V.C): :func:`toolkit.holdout.hold_out` keeps 10% of each
+class's training images apart as D_valid, the SuperNet and every candidate train on the rest, and
+every choice (tournaments, environmental selection, the top-S cut, the best of three, the chosen
+network) ranks on ``val_acc``. The test split is read once, for the chosen network, after the
+last generation (``test_acc`` in ``network`` summary, ``run.json`` and the ``run_end`` event).
 
 Every individual is trained once, when it is born (Algorithm 2 evaluates P_t at each generation's
 start; with its weights already inherited and trained, a second brief training would only add
@@ -23,8 +29,8 @@ as plain values, so a process pool or a Dask cluster runs them.
 Random draws come from ``random.Random`` seeded by (seed, generation) and evaluations from seeds
 derived from (seed, generation, index), so a run stopped after generation t and resumed computes
 what an uninterrupted run computes. The run folder holds ``config.json``, ``space.json``,
-``gen_NNN.json`` (the population after each generation), ``lineage.json`` (every
-evaluated individual: parents and operator), ``checkpoint.pt`` (SuperNet and population weights
+``gen_NNN.json`` (the population after each generation, members with ``val_acc``), ``lineage.json``
+(every evaluated individual: parents, operator and ``val_acc``), ``checkpoint.pt`` (SuperNet and population weights
 after the last complete generation), and at the end ``network.json`` (the best network) and
 ``run.json``.
 """
@@ -47,9 +53,11 @@ from ..errors import ToolkitError
 from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
 from ..genotype import Network
-from ..loop import require
+from ..holdout import VALID_FRACTION, Holdout, hold_out
+from ..loop import evaluate, make_loader, require
 from ..model import EvalNetwork
 from ..rundir import RunDir
+from ..runtime import pick_device
 from ..train import build_network, train_network
 from .cellspace import CellSpace, table_ii
 from .config import TsEnasConfig
@@ -65,7 +73,8 @@ class TsEnasResult:
 
     Attributes:
         status: 'finished' or 'stopped'.
-        best: the best individual's record (id, accuracy, parameters, N, network, code, parents).
+        best: the chosen individual's record (id, val_acc, parameters, N, network, code, parents) with
+            ``test_acc``, its accuracy on the test split (the only figure measured there).
         generations: per generation: ``index``, ``stage`` and ``population`` (member records).
         space: the cell space searched.
         run_dir: the run folder, if any.
@@ -95,12 +104,12 @@ def _eval_seed(seed: int, generation: int, index: int) -> int:
 def _member(mid: str, generation: int, stage: str, code, codes, network: Network, parents, origin: str) -> dict:
     return {"id": mid, "generation": generation, "stage": stage,
             "code": code.to_list(), "codes": list(codes), "network": network.to_dict(), "N": len(network.cells),
-            "parents": list(parents), "origin": origin, "accuracy": None, "parameters": None}
+            "parents": list(parents), "origin": origin, "val_acc": None, "parameters": None}
 
 
 def _tournament(population: list[dict], rng: random.Random) -> dict:
     a, b = rng.sample(population, 2)
-    return a if a["accuracy"] >= b["accuracy"] else b
+    return a if a["val_acc"] >= b["val_acc"] else b
 
 
 def _offspring(population: list[dict], config: TsEnasConfig, space: CellSpace, generation: int) -> list[dict]:
@@ -141,14 +150,38 @@ def _fine_children(population: list[dict], config: TsEnasConfig, space: CellSpac
     return children
 
 
+def search_holdout(config: TsEnasConfig) -> Holdout:
+    """D_valid (section V.C: 10% of the training images, class-balanced, seeded) and the data caps."""
+    return Holdout(VALID_FRACTION, config.seed, config.max_train_images, config.max_image_size)
+
+
+def search_data(config: TsEnasConfig, data: DatasetSplits | None = None) -> DatasetSplits:
+    """The run's data: ``data`` (default: ``config.dataset`` by name) capped and split by :func:`search_holdout`."""
+    data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+    return hold_out(data, search_holdout(config))
+
+
+def search_plan(config: TsEnasConfig, data: DatasetSplits) -> dict:
+    """What a run of ``config`` on ``data`` (as :func:`search_data` gives it) will train: images, their
+    size, the SuperNet's steps, each candidate's steps and the number of candidates."""
+    steps_per_epoch = -(-len(data.train) // config.batch_size)
+    evaluations = sum(config.population if g <= config.rough_generations else 2 * config.survivors
+                      for g in range(config.rough_generations + config.fine_generations + 1))
+    return {"train_images": len(data.train), "valid_images": len(data.valid), "image_size": data.image_size,
+            "supernet_steps": config.supernet_epochs * steps_per_epoch,
+            "candidate_steps": config.epochs * steps_per_epoch, "candidates": evaluations}
+
+
 class _Evaluator:
-    """Builds each candidate from its cells' SuperNet weights and evaluates the batch through the executor."""
+    """Builds each candidate from its cells' SuperNet weights and evaluates the batch through the executor
+    (trained on the training images, scored on D_valid, the test split left unread)."""
 
     def __init__(self, config: TsEnasConfig, space: CellSpace, data: DatasetSplits, executor, bus, stop):
         self.config, self.space, self.data = config, space, data
         self.executor, self.bus, self.stop = executor, bus, stop
         common = {f.name: getattr(config, f.name) for f in dataclasses.fields(RunConfig)}
         self.train_config = TrainConfig(**common, channels=config.channels)
+        self.holdout = search_holdout(config)
 
     def build(self, network: Network, seed: int) -> EvalNetwork:
         with torch.random.fork_rng(devices=[]):
@@ -163,24 +196,32 @@ class _Evaluator:
             net = self.build(network, seed)
             inherit_cells(net, supernet, m["codes"], self.space, slots)
             specs.append(EvalSpec(network, self.train_config, seed=seed, weights=net.state_dict(), name=m["id"],
-                                  keep_weights=True))
+                                  keep_weights=True, holdout=self.holdout, test=False))
 
         def done(index: int, metrics: dict) -> None:
             self.bus.emit("step", epoch=generation + 1, step=index + 1, steps=len(specs),
-                          loss=float(metrics["train_loss"] or 0.0), acc=float(metrics["test_acc"]))
+                          loss=float(metrics["train_loss"] or 0.0), acc=float(metrics["val_acc"]))
 
         results = evaluate_all(specs, self.executor, on_result=done, stop=self.stop)
         if any(r is None for r in results):
             return None
         weights = {}
         for m, r in zip(members, results):
-            m["accuracy"], m["parameters"] = float(r["test_acc"]), int(r["parameters"])
+            m["val_acc"], m["parameters"] = float(r["val_acc"]), int(r["parameters"])
             weights[m["id"]] = r["weights"]
         return weights
 
+    def test(self, member: dict, weights: dict) -> float:
+        """The chosen network's accuracy on the test split: the run's one read of it."""
+        net = self.build(Network.from_dict(member["network"]), 0)
+        net.load_state_dict(weights)
+        device = pick_device(self.config.device)
+        loader = make_loader(self.data.test, 256, False)
+        return float(evaluate(net.to(device), loader, device, self.config.amp)["acc"])
+
 
 def _ranked(population: list[dict]) -> list[dict]:
-    return sorted(population, key=lambda m: -m["accuracy"])
+    return sorted(population, key=lambda m: -m["val_acc"])
 
 
 def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: DatasetSplits | None = None,
@@ -191,7 +232,8 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
     Args:
         config: the settings (:func:`toolkit.tsenas.config.ts_enas_config` for a preset).
         space: the cell space (default Table II; :meth:`CellSpace.with_cells` adds searched cells).
-        data: preloaded dataset splits for the SuperNet (candidates load the dataset by name).
+        data: preloaded dataset splits for the SuperNet and the final test (candidates load the
+            dataset by name); D_valid is held out of its training split either way.
         executor: where candidates are evaluated (default: one after another in this process).
         listeners, stop, progress: events (one root run, a ``generation`` event per generation), a
             stop signal checked between candidates and generations, a console bar.
@@ -211,7 +253,7 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
         run.write_json("config.json", {"kind": "ts-enas", **config.to_dict()})
         run.write_json("space.json", space.to_dict())
     stop = stop or StopSignal()
-    data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
+    data = search_data(config, data)
     bus = event_bus(listeners, progress)
     evaluator = _Evaluator(config, space, data, executor, bus, stop)
     max_reductions = (config.n_max - 1) // 2
@@ -228,9 +270,12 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
              config=config.to_dict())
     lineage = run.read_json("lineage.json", {}) if run is not None and state is not None else {}
     generations = [run.read_json(f"gen_{g:03d}.json") for g in range(start)] if start else []
+    if generations and any("val_acc" not in m for m in generations[-1]["population"]):
+        raise ToolkitError(f"'{run.path}' was made by a version that selected on the test split; it cannot be "
+                           "resumed with validation selection: start a new run")
     if state is None:
         sn_config = dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs)
-        trained = train_network(sn_network, sn_config, data=data, model=supernet, name="supernet",
+        trained = train_network(sn_network, sn_config, data=data, model=supernet, name="supernet", test=False,
                                 session=Session(sn_config, stop=stop, bus=bus.child("supernet")))
         if trained.status != "finished":
             return _end(bus, run, "stopped", 0, None, generations, space, supernet)
@@ -262,11 +307,11 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
             population = born
         elif generation <= config.rough_generations:
             pool = population + born
-            keep = environmental_selection([m["accuracy"] for m in pool], [m["N"] for m in pool],
+            keep = environmental_selection([m["val_acc"] for m in pool], [m["N"] for m in pool],
                                            config.population, config.level_threshold)
             population = [pool[i] for i in sorted(keep)]
         else:
-            population = [max([p, *born[2 * i:2 * i + 2]], key=lambda m: m["accuracy"])  # ties keep p
+            population = [max([p, *born[2 * i:2 * i + 2]], key=lambda m: m["val_acc"])  # ties keep p
                           for i, p in enumerate(population)]
         weights = {m["id"]: weights[m["id"]] for m in population}
         if generation % config.update_every == 0:
@@ -276,7 +321,7 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
                 net.load_state_dict(weights[m["id"]])
                 ranked.append((net, m["codes"]))
             write_back(supernet, ranked, space, slots)
-        lineage.update({m["id"]: {k: m[k] for k in ("generation", "stage", "parents", "origin", "accuracy",
+        lineage.update({m["id"]: {k: m[k] for k in ("generation", "stage", "parents", "origin", "val_acc",
                                                     "parameters", "N")} for m in born})
         record = {"index": generation, "stage": "rough" if generation <= config.rough_generations else "fine",
                   "population": population, "born": [m["id"] for m in born]}
@@ -288,9 +333,10 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
                                  "supernet": supernet.state_dict()})
         bus.emit("generation", index=generation, population=[
             {"id": m["id"], "parents": m["parents"], "genotype": m["network"],
-             "metrics": {"accuracy": m["accuracy"], "parameters": m["parameters"], "N": m["N"], "stage": m["stage"]}}
+             "metrics": {"val_acc": m["val_acc"], "parameters": m["parameters"], "N": m["N"], "stage": m["stage"]}}
             for m in population])
     best = _ranked(population)[0]
+    best = {**best, "test_acc": evaluator.test(best, weights[best["id"]])}
     return _end(bus, run, "finished", last + 1, best, generations, space, supernet)
 
 
@@ -298,13 +344,14 @@ def _end(bus, run: RunDir | None, status: str, done: int, best: dict | None, gen
          space: CellSpace, supernet: EvalNetwork) -> TsEnasResult:
     summary = None
     if best is not None:
-        summary = {k: best[k] for k in ("id", "accuracy", "parameters", "N")}
+        summary = {k: best[k] for k in ("id", "val_acc", "test_acc", "parameters", "N")}
     if run is not None:
         if best is not None:
             run.write_json("network.json", best["network"])
         run.write_json("run.json", {"status": status, "generations_done": done, "best": summary})
     bus.emit("run_end", status=status, epochs_done=done,
-             **({"test_acc": best["accuracy"], "parameters": best["parameters"], "genotype": best["network"]}
+             **({"val_acc": best["val_acc"], "test_acc": best["test_acc"], "parameters": best["parameters"],
+                 "genotype": best["network"]}
                 if best else {}))
     return TsEnasResult(status, best, generations, space, run.path if run is not None else None, supernet)
 
