@@ -84,9 +84,13 @@ def data_flags(config) -> str:
     return " ".join(shlex.quote(str(f)) for f in flags)
 
 
-def stopped_hint(command: str, out) -> str:
-    return f"stopped; continue exactly where it stopped with: python -m toolkit {command} --resume --out " \
-           f"{shlex.quote(str(out))}"
+def stopped_hint(command: str, out, redone: str = "") -> str:
+    """The line a stopped run prints: "continue exactly where it stopped" when its checkpoint holds the
+    position (``redone`` empty), else what the resumed run computes again."""
+    again = f"python -m toolkit {command} --resume --out {shlex.quote(str(out))}"
+    if redone:
+        return f"stopped; continue with: {again} ({redone})"
+    return f"stopped; continue exactly where it stopped with: {again}"
 
 
 def run_config_values(args) -> dict:
