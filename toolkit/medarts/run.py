@@ -40,7 +40,9 @@ from ..config import SearchConfig
 from ..data import DatasetSplits, load_dataset
 from ..engine import Session, event_bus
 from ..errors import ToolkitError
+from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
+from ..executors import wait_some
 from ..genotype import CellPair
 from ..loop import require
 from ..rundir import RunDir
@@ -330,6 +332,8 @@ def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBu
     futures = [executor.submit(search_member, spec) for spec in specs]
     try:
         for spec, future in zip(specs, futures):
+            while not stop.requested and not future.done():  # polled: a stop or a cluster without workers ends it
+                wait_some([future], executor)
             if stop.requested:
                 return None
             result = future.result()
@@ -337,6 +341,11 @@ def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBu
             results.append(result)
     except ToolkitError as e:
         raise ToolkitError(f"member '{spec.individual.name}': {e}") from None
+    except Exception as e:  # a worker lost for good (Dask's KilledWorker, a broken process pool)
+        failure = _failure(e, spec.individual.name)
+        if failure is e:
+            raise
+        raise failure from None
     finally:
         for future in futures:
             future.cancel()
