@@ -1,0 +1,100 @@
+"""Every stage of every multi-stage method resumes exactly: stop it after some steps, resume, and the
+records equal an uninterrupted run's byte for byte.
+
+TS-ENAS: the SuperNet training (mid-epoch, from its checkpoint), a rough and a fine generation (evaluated
+again from their start with the same draws and seeds). ME-DARTS: a member inside each of its three stages
+(the stage's finished members are read back, the stopped one continues from its checkpoint). DARTS-GAL's
+baseline, masks and retrain stages: tests/test_engine.py; the single searches and training:
+tests/test_resume.py.
+"""
+
+import json
+import re
+
+import pytest
+
+from toolkit.config import SearchConfig
+from toolkit.data import load_dataset
+from toolkit.events import StopSignal
+from toolkit.medarts import MeDartsConfig, Stage, StagePlan, run_me_darts
+from toolkit.tsenas import TsEnasConfig
+from toolkit.tsenas.run import run_ts_enas
+
+TS_TINY = dict(dataset="digits", device="cpu", channels=4, population=3, rough_generations=1, survivors=2,
+               fine_generations=1, epochs=1, supernet_epochs=2, n_min=2, n_max=3, batch_size=256)
+ME_TINY = MeDartsConfig(SearchConfig(dataset="digits", device="cpu", seed=3), stages=StagePlan(
+    Stage("init", cells=3, channels=4, epochs=1, train_samples=100, population=2, batch_size=16),
+    Stage("mid", cells=4, channels=4, epochs=1, train_samples=100, population=4, parents=2, batch_size=16),
+    Stage("final", cells=5, channels=4, epochs=2, train_samples=200, population=1, parents=1, batch_size=32),
+))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("digits")
+
+
+def records(folder) -> dict[str, bytes]:
+    """Every JSON record of a run folder (sub-folders included), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.json"))}
+
+
+def stop_at(stop: StopSignal, run_id: str, n: int):
+    """A listener that sets ``stop`` at the ``n``-th step event of the runs whose id matches ``run_id``."""
+    seen = []
+
+    def listener(event):
+        if event.kind == "step" and re.search(run_id, event.run_id):
+            seen.append(event)
+            if len(seen) == n:
+                stop.stop()
+
+    return listener
+
+
+def run_with_stops(start, resume, stops: list[tuple[str, int]]):
+    """Run ``start`` with a stop at the first (run id pattern, step) pair, then ``resume`` once per further
+    pair and once more to the end; returns the statuses."""
+    statuses = []
+    for i, (pattern, n) in enumerate([*stops, (None, 0)]):
+        stop = StopSignal()
+        listeners = [stop_at(stop, pattern, n)] if pattern else []
+        result = (resume if i else start)(stop=stop, listeners=listeners)
+        statuses.append(result.status)
+    return statuses
+
+
+def test_ts_enas_stopped_in_the_supernet_and_in_each_stage_resumes_byte_identically(tmp_path, data):
+    whole = run_ts_enas(TsEnasConfig(**TS_TINY), data=data, run_dir=tmp_path / "whole")
+    assert whole.status == "finished"
+    folder = tmp_path / "stopped"
+    start = lambda **kw: run_ts_enas(TsEnasConfig(**TS_TINY), data=data, run_dir=folder, **kw)  # noqa: E731
+    resume = lambda **kw: run_ts_enas(None, data=data, run_dir=folder, resume=True, **kw)  # noqa: E731
+    steps = -(-len(data.train) // TS_TINY["batch_size"])
+    root = r"^[^/]+$"  # a candidate evaluated (the root run's step events)
+    stops = [("/supernet#", steps + 1),  # mid-epoch 2 of the SuperNet
+             ("/supernet#", steps - 1),  # resumed, then stopped again inside it
+             (root, 3 + 1),  # generation 0's 3 candidates, then 1 of the rough generation 1
+             (root, 3 + 2)]  # generation 1 again, then 2 of the fine generation 2's 4
+    assert run_with_stops(start, resume, stops) == ["stopped"] * 4 + ["finished"]
+    assert records(folder) == records(tmp_path / "whole")
+    sn = json.loads((folder / "supernet" / "metrics.json").read_text())
+    assert len(sn) == TS_TINY["supernet_epochs"]
+
+
+def test_me_darts_stopped_inside_each_stage_resumes_byte_identically(tmp_path):
+    whole = run_me_darts(ME_TINY, run_dir=tmp_path / "whole")
+    assert whole.status == "finished"
+    folder = tmp_path / "stopped"
+    start = lambda **kw: run_me_darts(ME_TINY, run_dir=folder, **kw)  # noqa: E731
+    resume = lambda **kw: run_me_darts(ME_TINY, run_dir=folder, resume=True, **kw)  # noqa: E731
+    stops = [("/init-1#", 2),  # the second member of the init stage, mid-search
+             ("/mid-2#", 1),  # a crossover child of the mid stage
+             ("/final-0#", 5)]  # the final search, inside its second epoch
+    assert run_with_stops(start, resume, stops) == ["stopped"] * 3 + ["finished"]
+    assert records(folder) == records(tmp_path / "whole")
+    assert sorted(p.name for p in (folder / "members").iterdir()) == sorted(records_members(whole))
+
+
+def records_members(result) -> list[str]:
+    return [m["id"] for r in result.stages for m in r["members"]]
