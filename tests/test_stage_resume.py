@@ -20,18 +20,19 @@ from toolkit.medarts import MeDartsConfig, Stage, StagePlan, run_me_darts
 from toolkit.tsenas import TsEnasConfig
 from toolkit.tsenas.run import run_ts_enas
 
-TS_TINY = dict(dataset="digits", device="cpu", channels=4, population=3, rough_generations=1, survivors=2,
-               fine_generations=1, epochs=1, supernet_epochs=2, n_min=2, n_max=3, batch_size=256)
-ME_TINY = MeDartsConfig(SearchConfig(dataset="digits", device="cpu", seed=3), stages=StagePlan(
-    Stage("init", cells=3, channels=4, epochs=1, train_samples=100, population=2, batch_size=16),
-    Stage("mid", cells=4, channels=4, epochs=1, train_samples=100, population=4, parents=2, batch_size=16),
-    Stage("final", cells=5, channels=4, epochs=2, train_samples=200, population=1, parents=1, batch_size=32),
+TS_TINY = dict(dataset="fake", device="cpu", channels=4, population=2, rough_generations=1, survivors=1,
+               fine_generations=1, epochs=1, supernet_epochs=2, n_min=2, n_max=3, batch_size=64)
+ME_TINY = MeDartsConfig(SearchConfig(dataset="digits", device="cpu", seed=3), eval_cells=3, eval_channels=4,
+                        stages=StagePlan(
+    Stage("init", cells=3, channels=4, epochs=1, train_samples=40, population=2, batch_size=8),
+    Stage("mid", cells=3, channels=4, epochs=1, train_samples=40, population=4, parents=2, batch_size=8),
+    Stage("final", cells=3, channels=4, epochs=2, train_samples=40, population=1, parents=1, batch_size=8),
 ))
 
 
 @pytest.fixture(scope="module")
 def data():
-    return load_dataset("digits")
+    return load_dataset("fake")
 
 
 def records(folder) -> dict[str, bytes]:
@@ -54,45 +55,59 @@ def stop_at(stop: StopSignal, run_id: str, n: int):
 
 def run_with_stops(start, resume, stops: list[tuple[str, int]]):
     """Run ``start`` with a stop at the first (run id pattern, step) pair, then ``resume`` once per further
-    pair and once more to the end; returns the statuses."""
-    statuses = []
+    pair and once more to the end; returns the statuses and every run's events."""
+    statuses, events = [], []
     for i, (pattern, n) in enumerate([*stops, (None, 0)]):
         stop = StopSignal()
-        listeners = [stop_at(stop, pattern, n)] if pattern else []
+        listeners = [events.append, *([stop_at(stop, pattern, n)] if pattern else [])]
         result = (resume if i else start)(stop=stop, listeners=listeners)
         statuses.append(result.status)
-    return statuses
+    return statuses, events
+
+
+def steps_of(events, run_id: str) -> int:
+    return sum(1 for e in events if e.kind == "step" and re.search(run_id, e.run_id))
 
 
 def test_ts_enas_stopped_in_the_supernet_and_in_each_stage_resumes_byte_identically(tmp_path, data):
-    whole = run_ts_enas(TsEnasConfig(**TS_TINY), data=data, run_dir=tmp_path / "whole")
+    events = []
+    whole = run_ts_enas(TsEnasConfig(**TS_TINY), data=data, run_dir=tmp_path / "whole", listeners=[events.append])
     assert whole.status == "finished"
     folder = tmp_path / "stopped"
     start = lambda **kw: run_ts_enas(TsEnasConfig(**TS_TINY), data=data, run_dir=folder, **kw)  # noqa: E731
     resume = lambda **kw: run_ts_enas(None, data=data, run_dir=folder, resume=True, **kw)  # noqa: E731
     steps = -(-len(data.train) // TS_TINY["batch_size"])
     root = r"^[^/]+$"  # a candidate evaluated (the root run's step events)
-    stops = [("/supernet#", steps + 1),  # mid-epoch 2 of the SuperNet
-             ("/supernet#", steps - 1),  # resumed, then stopped again inside it
-             (root, 3 + 1),  # generation 0's 3 candidates, then 1 of the rough generation 1
-             (root, 3 + 2)]  # generation 1 again, then 2 of the fine generation 2's 4
-    assert run_with_stops(start, resume, stops) == ["stopped"] * 4 + ["finished"]
+    assert steps > 2
+    stops = [("/supernet#", 1),  # inside the SuperNet's first epoch
+             ("/supernet#", steps),  # resumed, then stopped again inside its second epoch
+             (root, 2 + 1),  # generation 0's 2 candidates, then 1 of the rough generation 1's 2
+             (root, 2 + 1)]  # generation 1 again, then 1 of the fine generation 2's 2
+    statuses, stopped = run_with_stops(start, resume, stops)
+    assert statuses == ["stopped"] * 4 + ["finished"]
     assert records(folder) == records(tmp_path / "whole")
+    # the SuperNet continued where it stopped: no step computed twice, none skipped
+    assert steps_of(stopped, "/supernet#") == steps_of(events, "/supernet#") == 2 * steps
     sn = json.loads((folder / "supernet" / "metrics.json").read_text())
     assert len(sn) == TS_TINY["supernet_epochs"]
 
 
 def test_me_darts_stopped_inside_each_stage_resumes_byte_identically(tmp_path):
-    whole = run_me_darts(ME_TINY, run_dir=tmp_path / "whole")
+    events = []
+    whole = run_me_darts(ME_TINY, run_dir=tmp_path / "whole", listeners=[events.append])
     assert whole.status == "finished"
     folder = tmp_path / "stopped"
     start = lambda **kw: run_me_darts(ME_TINY, run_dir=folder, **kw)  # noqa: E731
     resume = lambda **kw: run_me_darts(ME_TINY, run_dir=folder, resume=True, **kw)  # noqa: E731
     stops = [("/init-1#", 2),  # the second member of the init stage, mid-search
              ("/mid-2#", 1),  # a crossover child of the mid stage
-             ("/final-0#", 5)]  # the final search, inside its second epoch
-    assert run_with_stops(start, resume, stops) == ["stopped"] * 3 + ["finished"]
+             ("/final-0#", 4)]  # the final search, inside its second epoch
+    statuses, stopped = run_with_stops(start, resume, stops)
+    assert statuses == ["stopped"] * 3 + ["finished"]
     assert records(folder) == records(tmp_path / "whole")
+    # every member continued where it stopped: the searches computed each step once
+    assert steps_of(stopped, "/") == steps_of(events, "/")
+    assert steps_of(events, "/final-0#") > 4
     assert sorted(p.name for p in (folder / "members").iterdir()) == sorted(records_members(whole))
 
 
