@@ -10,6 +10,7 @@ tests/test_resume.py.
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,36 @@ def test_me_darts_stopped_inside_each_stage_resumes_byte_identically(tmp_path):
 
 def records_members(result) -> list[str]:
     return [m["id"] for r in result.stages for m in r["members"]]
+
+
+@pytest.mark.parametrize("supernet_status, exact", [("stopped", True), ("finished", False)])
+def test_ts_enas_cli_says_exactly_only_when_the_supernet_checkpoint_holds_the_position(
+        tmp_path, monkeypatch, capsys, supernet_status, exact):
+    import toolkit.tsenas.run as tsenas_run
+    from toolkit.cli import main
+    from toolkit.tsenas import table_ii
+
+    def stopped_run(config, *, run_dir, **kwargs):
+        (Path(run_dir) / "supernet").mkdir(parents=True)
+        (Path(run_dir) / "supernet" / "run.json").write_text(json.dumps({"status": supernet_status}))
+        return tsenas_run.TsEnasResult("stopped", None, [], table_ii(), Path(run_dir))
+
+    monkeypatch.setattr(tsenas_run, "run_ts_enas", stopped_run)
+    assert main(["search", "ts-enas", "--preset", "cpu-small", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert ("continue exactly where it stopped" in out) == exact
+    assert exact or "the generation in progress is evaluated again from its start" in out
+
+
+@pytest.mark.parametrize("executor, exact", [("local", True), ("process", False)])
+def test_me_darts_cli_says_exactly_only_for_members_with_checkpoints(tmp_path, monkeypatch, capsys, executor, exact):
+    import toolkit.medarts as medarts
+    from toolkit.cli import main
+
+    monkeypatch.setattr(medarts, "run_me_darts",
+                        lambda config, *, run_dir, **kw: medarts.MeDartsResult(None, [], {}, "stopped", Path(run_dir)))
+    argv = ["search", "me-darts", "--quiet", "--executor", executor, "--workers", "1", "--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("continue exactly where it stopped" in out) == exact
+    assert exact or "the stage in progress is searched again from its start" in out
