@@ -108,6 +108,9 @@ def test_me_darts_stopped_inside_each_stage_resumes_byte_identically(tmp_path):
     assert records(folder) == records(tmp_path / "whole")
     # every member continued where it stopped: the searches computed each step once
     assert steps_of(stopped, "/") == steps_of(events, "/")
+    last = max(i for i, e in enumerate(stopped) if e.kind == "run_start" and e.parent is None)
+    # the last resume (inside the final stage's search) announces the steps it then computes
+    assert stopped[last]["total_steps"] == sum(1 for e in stopped[last:] if e.kind == "step") > 0
     assert steps_of(events, "/final-0#") > 4
     assert sorted(p.name for p in (folder / "members").iterdir()) == sorted(records_members(whole))
 

@@ -38,7 +38,7 @@ import torch
 
 from ..config import SearchConfig
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, event_bus
+from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
 from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
@@ -254,7 +254,10 @@ def _run_stages(config: MeDartsConfig, full: DatasetSplits, steps: list[int], da
         records.append(record)
     stop = stop or StopSignal()
     bus = event_bus(listeners, progress)
-    left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i >= len(records))
+    left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i > len(records))
+    if len(records) < len(config.stages):  # the first unfinished stage: its members' checkpoints count
+        left += _stage_steps_left(config.stages[len(records)], len(records), steps[len(records)],
+                                  run.path / "members" if run and resume and executor is None else None)
     bus.emit("run_start", name="me-darts " + cfg.method, kind="me-darts", total_steps=left,
              epochs=config.stages.total_epochs, config=config.to_dict())
     status = "finished"
@@ -301,6 +304,15 @@ def _run_stages(config: MeDartsConfig, full: DatasetSplits, steps: list[int], da
     bus.emit("run_end", status=status, epochs_done=sum(stages[i].epochs for i in range(len(records))),
              **({"genotype": genotype.to_dict(), "genotype_text": str(genotype)} if genotype else {}))
     return MeDartsResult(genotype, records, lineage, status, run.path if run else None)
+
+
+def _stage_steps_left(stage: Stage, index: int, steps: int, members: Path | None) -> int:
+    """Steps the stage's members still compute (``steps`` each), counting what their folders under
+    ``members`` hold (None: nothing done yet)."""
+    prefix = "init" if index == 0 else stage.name  # the names _fresh and next_population give
+    per_epoch = steps // max(stage.epochs, 1)
+    return sum(steps_left(members / f"{prefix}-{i}" if members is not None else None, stage.epochs, per_epoch)
+               for i in range(stage.population))
 
 
 def _fresh(config: MeDartsConfig, data: DatasetSplits, name: str, seed: int) -> Individual:
