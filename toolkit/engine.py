@@ -92,6 +92,11 @@ class Session:
         resume: continue the run found in ``run_dir``.
         progress: show a tqdm bar.
         bus: publish on this bus (e.g. a parent run's child bus) instead of a new one from ``listeners``.
+        lock: lock ``run_dir`` for this run (:class:`toolkit.rundir.RunLock`); a stage's sub-folder of
+            a run folder its driver has locked passes False.
+
+    The run folder's lock is taken when the session is made and released by :meth:`close`, which
+    :func:`run_epochs` calls however the run ends (a session is also a context manager).
     """
 
     config: RunConfig
@@ -101,6 +106,7 @@ class Session:
     resume: bool = False
     progress: bool = False
     bus: EventBus | None = None
+    lock: bool = True
 
     def __post_init__(self):
         if self.bus is None:
@@ -110,7 +116,18 @@ class Session:
         if self.config.amp != "off" and self.device.type != "cuda":
             raise ToolkitError(f"mixed precision (amp {self.config.amp}) needs a CUDA GPU and this run is on "
                                f"{self.device.type}; use --amp off")
-        self.run = RunDir(self.run_dir, resume=self.resume) if self.run_dir is not None else None
+        self.run = RunDir(self.run_dir, resume=self.resume, lock=self.lock) if self.run_dir is not None else None
+
+    def close(self) -> None:
+        """Release the run folder's lock (idempotent); its files stay."""
+        if self.run is not None:
+            self.run.release()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def checkpoint_to_resume(self) -> dict | None:
         """The run folder's checkpoint when resuming; None for a new run or one that stopped before its
@@ -226,7 +243,15 @@ def set_loader_states(loaders, saved) -> None:
 
 
 def run_epochs(method: Epochs, session: Session) -> tuple[str, list[dict]]:
-    """Run ``method``'s epochs in ``session`` (resuming its run folder if asked); returns (status, history)."""
+    """Run ``method``'s epochs in ``session`` (resuming its run folder if asked); returns (status, history).
+
+    The session's run folder lock is released when this returns or raises (finished, stopped,
+    diverged, an error, KeyboardInterrupt)."""
+    with session:
+        return _run_epochs(method, session)
+
+
+def _run_epochs(method: Epochs, session: Session) -> tuple[str, list[dict]]:
     run, bus = session.run, session.bus
     where = run.path / CHECKPOINT if run else None
     history: list[dict] = []

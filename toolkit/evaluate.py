@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -181,14 +181,19 @@ def evaluate_all(specs: Iterable[EvalSpec], executor: Executor | None = None, *,
             hands its workers one candidate more than it has workers in advance: those still run);
             the running ones finish and are returned, the cancelled ones are ``None``.
 
+    The futures are polled (:func:`toolkit.executors.wait_some`), so a stop is seen while waiting and a
+    Dask cluster left without any worker becomes an error instead of a wait for ever (Dask itself moves
+    a lost worker's candidates to the other workers).
+
     Raises:
-        ToolkitError: a candidate's training failed on bad input or diverged, or a worker process
-            died; the message names the candidate. Other exceptions from a worker propagate as is.
+        ToolkitError: a candidate's training failed on bad input or diverged, a worker process died, or
+            a Dask cluster had no worker left; the message names the candidate or the cluster. Other
+            exceptions from a worker propagate as is.
     """
     specs = list(specs)
     for spec in specs:
         require(spec, EvalSpec, "each spec")
-    from .executors import InlineExecutor  # the default; executors imports nothing from here
+    from .executors import InlineExecutor, wait_some  # executors imports nothing from here
 
     executor = InlineExecutor() if executor is None else executor
     results: list[dict | None] = [None] * len(specs)
@@ -216,15 +221,17 @@ def evaluate_all(specs: Iterable[EvalSpec], executor: Executor | None = None, *,
                 collect(future, index)
             else:
                 pending[future] = index
-        for future in as_completed(pending):
-            collect(future, pending.pop(future))
-            if stop is not None and stop.requested:
-                for waiting in pending:
-                    waiting.cancel()  # not started yet: never runs; running ones finish below
-                for future in as_completed(pending):
-                    if not future.cancelled():
-                        collect(future, pending[future])
-                break
+        stopping = False
+        while pending:  # polled, never one blocking wait: a stop or a cluster without workers ends it
+            if stop is not None and stop.requested and not stopping:
+                stopping = True
+                for waiting in list(pending):
+                    if waiting.cancel():  # not started yet: never runs; running ones finish below
+                        del pending[waiting]
+            for future in wait_some(pending, executor):
+                if not future.cancelled():
+                    collect(future, pending[future])
+                del pending[future]
     finally:
         for future in pending:
             future.cancel()

@@ -17,18 +17,26 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import math
 import multiprocessing
+import os
 import signal
+import time
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
 from .errors import ToolkitError
+from .events import StopSignal
 from .runtime import usable_cores
 
 EXECUTORS = ("local", "process", "dask")
-CONNECT_TIMEOUT = 10.0  # seconds to reach a Dask scheduler before giving up
+CONNECT_TIMEOUT = 30.0  # seconds to reach a Dask scheduler, handshake included, before giving up
+CONNECT_TIMEOUT_ENV = "NAS_TOOLKIT_CONNECT_TIMEOUT"  # overrides CONNECT_TIMEOUT
+POLL_SECONDS = 0.2  # how often a wait for candidates checks the stop signal and the cluster
+WORKERLESS_GRACE = 60.0  # seconds a Dask cluster may have no worker while candidates wait, before giving up
 
 
 class InlineExecutor(Executor):
@@ -50,7 +58,7 @@ def _ignore_interrupts() -> None:
 
 @contextlib.contextmanager
 def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None,
-                  timeout: float | None = None) -> Iterator[Executor]:
+                  timeout: float | None = None, stop: StopSignal | None = None) -> Iterator[Executor]:
     """An executor for ``kind`` (local | process | dask), shut down when the block ends.
 
     Args:
@@ -59,11 +67,14 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
             CPU cores); a running Dask cluster has as many as its workers' threads.
         scheduler: a running Dask scheduler's address such as ``tcp://host:8786`` (``dask`` only);
             None starts a ``LocalCluster`` of ``workers`` processes with one thread each.
-        timeout: seconds to reach the scheduler (default :data:`CONNECT_TIMEOUT`).
+        timeout: seconds to reach the scheduler, handshake included (default: the environment
+            variable ``NAS_TOOLKIT_CONNECT_TIMEOUT``, else :data:`CONNECT_TIMEOUT`).
+        stop: a stop signal (Ctrl-C in the CLI) that ends the wait for the scheduler at once.
 
     Raises:
         ToolkitError: an unknown kind, a bad worker count, a scheduler without ``dask``, Dask not
-            installed, or a scheduler that cannot be reached in time.
+            installed, a scheduler that cannot be reached in time or that is not a Dask scheduler, or
+            a stop while connecting.
     """
     if kind not in EXECUTORS:
         raise ToolkitError(f"unknown executor '{kind}'; choose one of: {', '.join(EXECUTORS)}")
@@ -71,6 +82,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         raise ToolkitError(f"workers must be a positive whole number, got {workers!r}")
     if scheduler is not None and kind != "dask":
         raise ToolkitError(f"a scheduler address ({scheduler}) needs the dask executor (--executor dask)")
+    timeout = connect_timeout(timeout)
     workers = workers or usable_cores()
     if kind == "local":
         yield InlineExecutor()
@@ -78,8 +90,8 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         with _process_pool(workers) as pool:
             yield pool
     else:
-        with _dask_client(workers, scheduler, CONNECT_TIMEOUT if timeout is None else timeout) as client:
-            yield client.get_executor(pure=False)  # pure=False: equal specs still run (and key nothing by hash)
+        with _dask_client(workers, scheduler, timeout, stop) as client:
+            yield DaskExecutor(client)
 
 
 @contextlib.contextmanager
@@ -104,8 +116,24 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def connect_timeout(timeout: float | None = None) -> float:
+    """The scheduler connection deadline: ``timeout``, else ``$NAS_TOOLKIT_CONNECT_TIMEOUT``, else 30 s."""
+    where = "timeout"
+    if timeout is None and os.environ.get(CONNECT_TIMEOUT_ENV, "").strip():
+        where, timeout = CONNECT_TIMEOUT_ENV, os.environ[CONNECT_TIMEOUT_ENV].strip()
+    if timeout is None:
+        return CONNECT_TIMEOUT
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(timeout, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise ToolkitError(f"{where} must be a positive number of seconds, got {timeout!r}")
+    return seconds
+
+
 @contextlib.contextmanager
-def _dask_client(workers: int, scheduler: str | None, timeout: float):
+def _dask_client(workers: int, scheduler: str | None, timeout: float, stop: StopSignal | None):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -117,13 +145,125 @@ def _dask_client(workers: int, scheduler: str | None, timeout: float):
         with cluster, Client(cluster) as client:
             yield client
         return
+    check_scheduler(scheduler, timeout, stop)
     try:
         client = Client(scheduler, timeout=timeout)
-    except (OSError, TimeoutError, ValueError, TypeError) as e:
-        raise ToolkitError(f"cannot reach the Dask scheduler at '{scheduler}' ({_first_line(e)}); "
-                           f"start one with 'dask scheduler' and pass its address, e.g. tcp://host:8786") from None
+    except Exception as e:  # it answered as a scheduler a moment ago: whatever fails now, name the address
+        raise ToolkitError(f"cannot connect to the Dask scheduler at '{scheduler}' ({_first_line(e)}); "
+                           f"check that it is still running") from None
     with client:
         yield client
+
+
+def check_scheduler(address: str, timeout: float, stop: StopSignal | None = None) -> None:
+    """Ask ``address`` who it is, within ``timeout`` seconds overall (connection and handshake included).
+
+    ``distributed.Client(address, timeout=...)`` bounds the TCP connection but not the handshake after
+    it, so a listener that accepts and stays silent (a firewall, a wrong port) would hang it for ever.
+    This probe runs Dask's own handshake and ``identity`` call in an event loop of its own, in a thread
+    (a notebook's running loop is left alone), under one deadline, and checks ``stop`` ten times a
+    second so Ctrl-C ends the wait.
+
+    Raises:
+        ToolkitError: no answer in time, an answer that is not a Dask scheduler's (an HTTP server, a
+            Dask worker), a refused connection or a bad address, or a stop while waiting.
+    """
+    check = ("check the address and port (the scheduler prints them as 'Scheduler at: tcp://host:8786'), that "
+             "'dask scheduler' runs there, and that no firewall or proxy stands between")
+    with ThreadPoolExecutor(1, thread_name_prefix="dask-connect") as pool:
+        try:
+            reply = pool.submit(asyncio.run, _identity(address, timeout, stop)).result()
+        except _Stopped:
+            raise ToolkitError(f"stopped while connecting to the Dask scheduler at '{address}'") from None
+        except TimeoutError:
+            raise ToolkitError(f"the Dask scheduler at '{address}' did not answer within {timeout:g} s; {check} "
+                               f"(a longer wait: --connect-timeout or ${CONNECT_TIMEOUT_ENV})") from None
+        except OSError as e:  # refused, unresolvable, reset
+            raise ToolkitError(f"cannot reach the Dask scheduler at '{address}' ({_first_line(e)}); {check}") from None
+        except Exception:  # an answer Dask's protocol cannot parse (an HTTP server's reply gives a huge frame)
+            raise ToolkitError(f"'{address}' answered, but not as a Dask scheduler (an HTTP server or proxy?); "
+                               f"{check}") from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        what = "a Dask worker" if kind == "Worker" else "something that is not a Dask scheduler"
+        raise ToolkitError(f"'{address}' is {what}; {check}")
+
+
+class _Stopped(Exception):
+    """The stop signal was set while waiting for the scheduler."""
+
+
+async def _identity(address: str, timeout: float, stop: StopSignal | None):
+    """The answer of ``address`` to Dask's ``identity`` call, or TimeoutError after ``timeout`` seconds."""
+    from distributed.comm import connect
+
+    async def ask():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    task = asyncio.ensure_future(ask())
+    deadline = time.monotonic() + timeout
+    try:
+        while not task.done():
+            if stop is not None and stop.requested:
+                raise _Stopped
+            if time.monotonic() >= deadline:
+                raise TimeoutError
+            await asyncio.wait({task}, timeout=min(0.1, max(deadline - time.monotonic(), 0.0)))
+        return task.result()
+    finally:
+        task.cancel()
+
+
+class DaskExecutor(Executor):
+    """A Dask client's executor (``pure=False``: equal specs still run) that can tell a cluster left
+    without workers: a task then waits for ever, so :meth:`check` turns it into an error."""
+
+    def __init__(self, client, grace: float = WORKERLESS_GRACE):
+        self.client, self.grace = client, grace
+        self.executor = client.get_executor(pure=False)
+        self.workerless_since: float | None = None
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.executor.shutdown(wait=wait)
+
+    def check(self) -> None:
+        """Raise ToolkitError once the cluster has had no worker for ``grace`` seconds (Dask moves a lost
+        worker's tasks to the others by itself; with none left they would wait for ever)."""
+        try:
+            workers = self.client.scheduler_info().get("workers", {})
+        except Exception:  # noqa: BLE001 -- a scheduler gone is reported by the futures themselves
+            return
+        if workers:
+            self.workerless_since = None
+            return
+        now = time.monotonic()
+        self.workerless_since = self.workerless_since or now
+        if now - self.workerless_since >= self.grace:
+            address = getattr(self.client.scheduler, "address", "the scheduler")
+            raise ToolkitError(f"the Dask cluster at '{address}' has had no worker for {self.grace:g} s, so the "
+                               f"candidates left cannot run; start workers ('dask worker {address}') and resume")
+
+
+def wait_some(futures, executor: Executor | None = None, timeout: float = POLL_SECONDS) -> set[Future]:
+    """The futures among ``futures`` that are done, waiting at most ``timeout`` seconds for one.
+
+    Callers loop over it, checking their stop signal between calls, instead of blocking on a future that
+    may never complete; while nothing completes, the executor's ``check()`` (a :class:`DaskExecutor`'s:
+    a cluster left without workers) may raise ToolkitError.
+    """
+    done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+    check = getattr(executor, "check", None)
+    if not done and check is not None:
+        check()
+    return done
 
 
 def _first_line(error: Exception) -> str:

@@ -2,16 +2,23 @@
 
 Every file is written to a temporary file in the same folder and moved into place with
 ``os.replace``, so a crash mid-write leaves the previous version, never a truncated file.
-Checkpoints are read with ``torch.load(..., weights_only=True)``.
+Checkpoints are read with ``torch.load(..., weights_only=True)``. One run writes a folder at a time:
+:class:`RunDir` takes the folder's :class:`RunLock` (a ``.lock`` file created atomically) before it
+looks at or writes anything, and the run releases it when it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
+import shlex
+import socket
 import tempfile
+import weakref
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +83,104 @@ def load_checkpoint(path: Path) -> dict:
                            "delete it and start a new run") from None
 
 
+LOCK = ".lock"
+
+
+def _holder_line(path: Path) -> str:
+    """Who holds the lock file at ``path``, and what to do, for the error of a second run."""
+    try:
+        holder = json.loads(path.read_text())
+        pid, host, started = int(holder["pid"]), str(holder["host"]), str(holder["started"])
+    except (OSError, ValueError, KeyError, TypeError):  # being written this instant, or damaged
+        return (f"'{path}' is held by a run whose holder cannot be read (just starting, or a damaged lock); "
+                f"wait for it, or if no run uses the folder remove the lock with: rm {shlex.quote(str(path))}")
+    who = f"pid {pid} on {host}, started {started}"
+    clear = f"rm {shlex.quote(str(path))}"
+    if host != socket.gethostname():
+        return (f"'{path.parent}' is in use by another run ({who}); that host's processes cannot be checked "
+                f"from here: wait for it to end, or if it is no longer running remove the lock with: {clear}")
+    if not _alive(pid):
+        return (f"'{path.parent}' has a stale lock: its run ({who}) is no longer running (killed, or the "
+                f"machine restarted); check that nothing uses the folder and remove the lock with: {clear}")
+    return (f"'{path.parent}' is in use by another run ({who}); wait for it to end or stop it (Ctrl-C), or "
+            f"choose another --out")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True  # cannot tell: treat as running, so a lock is never reported stale wrongly
+    return True
+
+
+class RunLock:
+    """One writer per run folder: a ``.lock`` file created atomically, holding pid, host and start time.
+
+    The file is created with ``os.open(O_CREAT | O_EXCL)``, which fails when the file exists. That is
+    atomic on local file systems and on NFS version 3 and later (the server checks existence and creates
+    in one operation), so of two processes taking the lock at once, on one host or on several hosts
+    sharing the folder, exactly one succeeds. The lock is released (the file removed) when the run ends
+    however it ends; a process killed outright (SIGKILL, power loss) leaves it behind, and the next run
+    on the folder names it as stale (a dead pid on this host) with the command that removes it. A lock
+    left by another host is named with that host, since its processes cannot be checked from here.
+    Nothing removes a lock silently.
+    """
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOCK
+        self.held = False
+
+    def acquire(self) -> None:
+        """Take the lock or raise ToolkitError naming the holder (see :func:`_holder_line`)."""
+        record = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_UMASK)
+        except FileExistsError:
+            raise ToolkitError(_holder_line(self.path)) from None
+        except OSError as e:
+            raise ToolkitError(f"cannot lock run folder '{self.path.parent}' ({e.strerror or e}); "
+                               "choose a folder you can write") from None
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
+        self.held, self.record = True, record
+        # a safety net only: the run loop and the drivers release it explicitly on every exit path
+        self._finalizer = weakref.finalize(self, _remove_lock, self.path, record)
+
+    def release(self) -> None:
+        """Remove the lock if this object holds it (idempotent)."""
+        if self.held:
+            self.held = False
+            self._finalizer.detach()
+            _remove_lock(self.path, self.record)
+
+
+def _remove_lock(path: Path, record: dict) -> None:
+    """Remove the lock at ``path`` if it still holds ``record``, and only from the process that wrote it
+    (a forked child never removes its parent's lock, nor a run its successor's after a manual ``rm``)."""
+    if os.getpid() != record["pid"]:
+        return
+    try:
+        if json.loads(path.read_text()) == record:
+            path.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
+
+
 class RunDir:
-    """A run's folder.
+    """A run's folder, locked for this run (see :class:`RunLock`) until :meth:`release`.
 
     Args:
         path: the folder.
@@ -85,21 +188,20 @@ class RunDir:
             config.json was written before the run stopped. Otherwise the folder must not hold a
             run yet (it may be missing, empty, or hold only config.json), so an earlier run is
             never overwritten. Temporary files left by a killed write are removed.
+        lock: take the folder's lock (a second run on it then fails with a line naming this one).
+            A stage's sub-folder inside a locked run folder passes False: the top folder's lock covers it.
+
+    The checks above run under the lock, so of two runs started at once on one folder one runs and
+    the other is refused; the loser never sees, removes or overwrites the winner's files. Use it as a
+    context manager, or call :meth:`release` on every exit path.
     """
 
-    def __init__(self, path: str | Path, resume: bool = False):
+    def __init__(self, path: str | Path, resume: bool = False, lock: bool = True):
         self.path = Path(path)
+        self.lock = RunLock(self.path) if lock else None
         if self.path.exists() and not self.path.is_dir():
             raise ToolkitError(f"run folder '{self.path}' is a file; choose another --out")
-        if self.path.is_dir():
-            for stray in self.path.glob(".*.tmp"):
-                stray.unlink(missing_ok=True)
-        if resume:
-            if not (self.has_checkpoint or (self.path / "config.json").is_file()):
-                raise ToolkitError(f"cannot resume: '{self.path}' holds no run (no {CHECKPOINT} or config.json); "
-                                   "start a new run instead")
-        elif self.holds_run():
-            raise ToolkitError(f"run folder '{self.path}' already exists; choose another --out or add --resume")
+        created = not self.path.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -107,6 +209,38 @@ class RunDir:
                                "choose another --out") from None
         if not os.access(self.path, os.W_OK | os.X_OK):
             raise ToolkitError(f"run folder '{self.path}' is not writable; choose another --out")
+        if self.lock is not None:
+            self.lock.acquire()
+        try:
+            self._check(resume)
+        except BaseException:
+            self.release()
+            if created:
+                with contextlib.suppress(OSError):
+                    self.path.rmdir()  # the folder this refused run created, still empty
+            raise
+
+    def _check(self, resume: bool) -> None:
+        """Remove a killed write's temporary files; refuse a resume without a run, or a new run over one."""
+        for stray in self.path.glob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        if resume:
+            if not (self.has_checkpoint or (self.path / "config.json").is_file()):
+                raise ToolkitError(f"cannot resume: '{self.path}' holds no run (no {CHECKPOINT} or config.json); "
+                                   "start a new run instead")
+        elif self.holds_run():
+            raise ToolkitError(f"run folder '{self.path}' already exists; choose another --out or add --resume")
+
+    def release(self) -> None:
+        """Release the folder's lock (idempotent); the run's files stay."""
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     @property
     def has_checkpoint(self) -> bool:
@@ -114,7 +248,7 @@ class RunDir:
 
     def holds_run(self) -> bool:
         """True when the folder holds run files beyond a config.json written before any epoch."""
-        return self.path.is_dir() and any(p.name != "config.json" for p in self.path.iterdir())
+        return self.path.is_dir() and any(p.name not in ("config.json", LOCK) for p in self.path.iterdir())
 
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.path / name, obj)

@@ -243,8 +243,9 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
         if alphas is not None:
             set_alphas(model, alphas)
         session = session or Session(config, listeners, stop, run_dir, resume, progress)
-        model = prepare_model(model, session.device, config.channels_last)
-        search = _Search(config, model, data, session)
-        status, history = run_epochs(search, session)
+        with session:  # the run folder's lock is released however this ends, also before the first step
+            model = prepare_model(model, session.device, config.channels_last)
+            search = _Search(config, model, data, session)
+            status, history = run_epochs(search, session)
     return SearchResult(search.genotype, history, status, model, session.run.path if session.run else None,
                         arch_values(model))

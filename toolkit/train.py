@@ -164,10 +164,11 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
         data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
         model = model if model is not None else build_network(architecture, config, data)
         session = session or Session(config, listeners, stop, run_dir, resume, progress)
-        network = model.network
-        model = prepare_model(model, session.device, config.channels_last)
-        training = _Training(config, model, data, session, name, test)
-        status, history = run_epochs(training, session)
+        with session:  # the run folder's lock is released however this ends, also before the first step
+            network = model.network
+            model = prepare_model(model, session.device, config.channels_last)
+            training = _Training(config, model, data, session, name, test)
+            status, history = run_epochs(training, session)
     final = training.final
     return TrainResult(model, network, history, status, final.get("test_acc"), final.get("test_loss"),
                        training.parameters, session.run.path if session.run else None,

@@ -3,8 +3,9 @@
 Each command lives in its own module exposing ``register(subparsers)``, which adds a subparser
 and sets ``func`` to a function of the parsed arguments. Bad input (a ToolkitError or a bad
 argument) is printed as one ``error:`` line naming the fix, with exit status 2, never as a
-traceback or a page of usage. Ctrl-C (SIGINT) and SIGTERM end a run after the current step and
-leave a checkpoint that ``--resume`` continues exactly; a second Ctrl-C aborts at once.
+traceback or a page of usage. Ctrl-C (SIGINT) and SIGTERM end a run after the current step (or
+candidate) and leave a checkpoint that ``--resume`` continues from (the stopped-run line says whether
+exactly, or what is computed again); a second Ctrl-C aborts at once.
 """
 
 from __future__ import annotations

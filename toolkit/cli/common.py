@@ -84,9 +84,13 @@ def data_flags(config) -> str:
     return " ".join(shlex.quote(str(f)) for f in flags)
 
 
-def stopped_hint(command: str, out) -> str:
-    return f"stopped; continue exactly where it stopped with: python -m toolkit {command} --resume --out " \
-           f"{shlex.quote(str(out))}"
+def stopped_hint(command: str, out, redone: str = "") -> str:
+    """The line a stopped run prints: "continue exactly where it stopped" when its checkpoint holds the
+    position (``redone`` empty), else what the resumed run computes again."""
+    again = f"python -m toolkit {command} --resume --out {shlex.quote(str(out))}"
+    if redone:
+        return f"stopped; continue with: {again} ({redone})"
+    return f"stopped; continue exactly where it stopped with: {again}"
 
 
 def run_config_values(args) -> dict:
@@ -120,11 +124,18 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", default=None,
                    help="a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask; without it a "
                         "local cluster of --workers processes is started)")
+    g.add_argument("--connect-timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds to reach --scheduler, handshake included, before giving up (default: "
+                        "$NAS_TOOLKIT_CONNECT_TIMEOUT, else 30)")
 
 
 def executor_from_args(args):
-    """The executor the --executor, --workers and --scheduler options ask for (a context manager)."""
+    """The executor the --executor, --workers, --scheduler and --connect-timeout options ask for (a context
+    manager); the command's stop signal (Ctrl-C) ends a wait for the scheduler."""
     from ..executors import make_executor
 
-    return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler)
+    if args.connect_timeout is not None and args.scheduler is None:
+        raise ToolkitError("--connect-timeout applies to a running scheduler; give --scheduler tcp://host:8786")
+    return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler,
+                         timeout=args.connect_timeout, stop=getattr(args, "stop", None))
 

@@ -65,7 +65,9 @@ def run(args, search_config) -> int:
         print(f"stage {record['index']} ({record['stage']}): {len(record['members'])} individual(s), Pareto front "
               f"{', '.join(record['pareto_front'])}, best val acc {best['metrics']['val_acc']:.3f} ({best['id']})")
     if result.status == "stopped":
-        print(stopped_hint("search me-darts", result.run_dir))
+        # members searched here checkpoint in members/<name>/; an executor's members have no run folder
+        redone = "" if args.executor == "local" else "the stage in progress is searched again from its start"
+        print(stopped_hint("search me-darts", result.run_dir, redone))
         return 0
     print(f"finished: final individual {result.final['id']}, run folder {result.run_dir}")
     print(result.genotype)

@@ -114,9 +114,10 @@ def run(args) -> int:
         return run_population(args, config_from_args)
     if args.edge is not None:
         raise ToolkitError(f"--edge applies to me-darts; {args.method} is a single search")
-    if args.executor != "local" or args.workers is not None or args.scheduler is not None:
-        raise ToolkitError(f"--executor, --workers and --scheduler apply to the population methods (me-darts, "
-                           f"ts-enas); {args.method} is a single search")
+    if args.executor != "local" or args.workers is not None or args.scheduler is not None or \
+            args.connect_timeout is not None:
+        raise ToolkitError(f"--executor, --workers, --scheduler and --connect-timeout apply to the population "
+                           f"methods (me-darts, ts-enas); {args.method} is a single search")
     from ..search import run_search
 
     out = output_folder(args, "search")

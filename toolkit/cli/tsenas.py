@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import ToolkitError
 from ..methods import get_method
+from ..rundir import read_json
 from .common import (
     executor_from_args,
     inherit_data_settings,
@@ -88,7 +89,10 @@ def run(args) -> int:
                              stop=getattr(args, "stop", None), progress=not args.quiet)
     if result.status == "stopped":
         print(f"stopped after {len(result.generations)} generation(s), run folder {result.run_dir}")
-        print(stopped_hint("search ts-enas", out))
+        supernet = read_json(Path(out) / "supernet" / "run.json", {})  # stopped there: its checkpoint is exact
+        in_supernet = isinstance(supernet, dict) and supernet.get("status") == "stopped"
+        print(stopped_hint("search ts-enas", out, "" if in_supernet else
+                           "the generation in progress is evaluated again from its start, with the same result"))
         return 0
     best = result.best
     print(f"finished: best {best['id']}: validation accuracy {best['val_acc']:.3f} (selected on it), "

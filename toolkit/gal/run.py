@@ -6,6 +6,7 @@ intermediate nodes; the pruned network is retrained with the baseline's hyper-pa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -138,9 +139,12 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         raise ToolkitError("run_gal needs an architecture to train a baseline from, or a trained baseline")
     if baseline is None:
         architecture = as_network(architecture, config)  # bad cells/reductions fail before any folder exists
-    with seeded(config.seed):  # each stage seeds itself again; the caller's random state is given back
+    # each stage seeds itself again; the caller's random state is given back
+    with seeded(config.seed), contextlib.ExitStack() as held:
         data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
         run = RunDir(run_dir, resume=resume) if run_dir is not None else None
+        if run:
+            held.callback(run.release)  # the top folder's lock covers the stage folders; freed however this ends
         if run and not (resume and (run.path / "config.json").is_file()):
             run.write_json("config.json", {"kind": "gal", **config.to_dict()})
         if run and resume and (run.path / "masks" / "run.json").is_file() and \
@@ -155,7 +159,7 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
             folder = run.path / name if run else None
             again = resume and folder is not None and ((folder / "config.json").is_file() or
                                                        (folder / CHECKPOINT).is_file())
-            return Session(config, stop=stop, run_dir=folder, resume=again, bus=bus.child(name))
+            return Session(config, stop=stop, run_dir=folder, resume=again, bus=bus.child(name), lock=False)
 
         sizes = stage_steps(config, data)
         total = sum(steps_left(run.path / name if run and resume else None, *sizes[name]) for name in stages)

@@ -13,8 +13,12 @@ any ``concurrent.futures.Executor`` runs it (see :mod:`toolkit.executors`): in t
 default, a process pool, or a Dask cluster; the same seeds give the same result everywhere.
 
 Run folder: ``config.json``, ``stage_1.json`` .. ``stage_3.json`` (members with α, metrics,
-Pareto front, selection, lineage), ``lineage.json``, ``genotype.json`` (the final individual's) and
-``run.json``. A stopped run resumes at its first unfinished stage; finished stages are read back.
+Pareto front, selection, lineage), ``lineage.json``, ``genotype.json`` (the final individual's),
+``run.json`` and, for members searched in this process, ``members/<name>/`` (each member's search run
+folder with its checkpoint). A stopped run resumes at its first unfinished stage; finished stages are
+read back, and so are the stage's finished members, while the member that was stopped continues from
+its checkpoint exactly. Members searched on an executor have no run folder: their stage is searched
+again.
 
 Paper: "ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable Architecture Search",
 Y. Chen, R. Shi, J. Luo.
@@ -22,6 +26,7 @@ Y. Chen, R. Shi, J. Luo.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from concurrent.futures import Executor
@@ -33,9 +38,11 @@ import torch
 
 from ..config import SearchConfig
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, event_bus
+from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
+from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
+from ..executors import wait_some
 from ..genotype import CellPair
 from ..loop import require
 from ..rundir import RunDir
@@ -83,12 +90,14 @@ def _proxy(spec: MemberSpec, full: DatasetSplits | None) -> DatasetSplits:
 
 
 def search_member(spec: MemberSpec, bus: EventBus | None = None, stop: StopSignal | None = None,
-                  data: DatasetSplits | None = None) -> dict:
+                  data: DatasetSplits | None = None, run_dir: Path | None = None) -> dict:
     """Search one individual on its stage's proxy data and return plain values.
 
     Runs the same here, in a pool worker or on a Dask worker: one torch thread, every generator
     seeded from the spec. In this process only: ``bus`` receives the search's events as a child run,
-    ``stop`` ends it after the current step and ``data`` is the full dataset (default: loaded by name).
+    ``stop`` ends it after the current step, ``data`` is the full dataset (default: loaded by name)
+    and ``run_dir`` is the member's run folder inside the locked ME-DARTS folder (resumed when it
+    holds a run: the search continues from its checkpoint, or is read back when finished).
 
     Returns:
         ``individual`` (its α after the search, as :meth:`Individual.to_dict`), ``status``,
@@ -104,7 +113,10 @@ def search_member(spec: MemberSpec, bus: EventBus | None = None, stop: StopSigna
         with seeded(spec.config.seed):
             model = build_supernet(spec.config, data)
         inherit(ind, model)
-        session = Session(spec.config, stop=stop, bus=bus) if bus is not None or stop is not None else None
+        session = None
+        if bus is not None or stop is not None or run_dir is not None:
+            again = run_dir is not None and (Path(run_dir) / "config.json").is_file()
+            session = Session(spec.config, stop=stop, bus=bus, run_dir=run_dir, resume=again, lock=False)
         result = run_search(spec.config, data=data, model=model, session=session)
         searched = Individual.from_supernet(result.model, ind.name, ind.seed, ind.parents)
         genotype = searched.genotype()
@@ -208,9 +220,16 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         raise ToolkitError("data= is for members searched in this process; an executor's workers load "
                            f"'{cfg.dataset}' by name, so drop data= or the executor")
     steps = [member_steps(full, stage, config.member_config(stage, cfg.seed)) for stage in config.stages]
-    run = None
-    if run_dir is not None:
-        run = RunDir(run_dir, resume=resume)
+    run = _open_run(config, run_dir, resume) if run_dir is not None else None
+    with run if run is not None else contextlib.nullcontext():  # the folder's lock, released however this ends
+        return _run_stages(config, full, steps, data, executor, listeners, stop, run, resume, progress)
+
+
+def _open_run(config: MeDartsConfig, run_dir: str | Path, resume: bool) -> RunDir:
+    """The locked run folder: a new one with ``config.json``, or the resumed one, whose config must match."""
+    run = RunDir(run_dir, resume=resume)
+    with contextlib.ExitStack() as on_error:
+        on_error.callback(run.release)
         if resume:
             saved = run.read_json("config.json")
             if saved != json.loads(json.dumps({"kind": "me-darts", **config.to_dict()})):
@@ -218,6 +237,15 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
                                    f"with the config it was started with (MeDartsConfig.from_dict of its config.json)")
         else:
             run.write_json("config.json", {"kind": "me-darts", **config.to_dict()})
+        on_error.pop_all()
+    return run
+
+
+def _run_stages(config: MeDartsConfig, full: DatasetSplits, steps: list[int], data: DatasetSplits | None,
+                executor: Executor | None, listeners, stop: StopSignal | None, run: RunDir | None, resume: bool,
+                progress: bool) -> MeDartsResult:
+    """The stages after the ones ``run`` holds already (all of them for a new run)."""
+    cfg = config.search
     records: list[dict] = []
     for index in range(len(config.stages)):
         record = run.read_json(f"stage_{index + 1}.json") if run and resume else None
@@ -226,7 +254,10 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         records.append(record)
     stop = stop or StopSignal()
     bus = event_bus(listeners, progress)
-    left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i >= len(records))
+    left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i > len(records))
+    if len(records) < len(config.stages):  # the first unfinished stage: its members' checkpoints count
+        left += _stage_steps_left(config.stages[len(records)], len(records), steps[len(records)],
+                                  run.path / "members" if run and resume and executor is None else None)
     bus.emit("run_start", name="me-darts " + cfg.method, kind="me-darts", total_steps=left,
              epochs=config.stages.total_epochs, config=config.to_dict())
     status = "finished"
@@ -244,7 +275,8 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         stage_bus = bus.child(stage.name)
         stage_bus.emit("run_start", name=f"stage {index + 1}/{len(stages)} {stage.name}", kind="stage",
                        total_steps=steps[index] * stage.population, epochs=stage.epochs)
-        results = _search_all(specs, executor, stage_bus, stop, data)
+        members = run.path / "members" if run and executor is None else None
+        results = _search_all(specs, executor, stage_bus, stop, data, members)
         stage_bus.emit("run_end", status="stopped" if results is None else "finished",
                        epochs_done=0 if results is None else stage.epochs)
         if results is None:
@@ -274,6 +306,15 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
     return MeDartsResult(genotype, records, lineage, status, run.path if run else None)
 
 
+def _stage_steps_left(stage: Stage, index: int, steps: int, members: Path | None) -> int:
+    """Steps the stage's members still compute (``steps`` each), counting what their folders under
+    ``members`` hold (None: nothing done yet)."""
+    prefix = "init" if index == 0 else stage.name  # the names _fresh and next_population give
+    per_epoch = steps // max(stage.epochs, 1)
+    return sum(steps_left(members / f"{prefix}-{i}" if members is not None else None, stage.epochs, per_epoch)
+               for i in range(stage.population))
+
+
 def _fresh(config: MeDartsConfig, data: DatasetSplits, name: str, seed: int) -> Individual:
     """An init individual: the random α of the supernet its own seed builds (the member builds the same)."""
     member = config.member_config(config.stages.init, seed)
@@ -282,14 +323,20 @@ def _fresh(config: MeDartsConfig, data: DatasetSplits, name: str, seed: int) -> 
 
 
 def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBus, stop: StopSignal,
-                data: DatasetSplits | None) -> list[dict] | None:
-    """Every member's result in spec order, or None when a stop came first."""
+                data: DatasetSplits | None, members: Path | None = None) -> list[dict] | None:
+    """Every member's result in spec order, or None when a stop came first.
+
+    In this process with ``members`` (a folder), each member searches in its own run folder
+    ``members/<name>/``, resumed when it holds one: a finished member is read back, a stopped one
+    continues from its checkpoint exactly. On an executor a stopped stage is searched again.
+    """
     results: list[dict] = []
     if executor is None:
         for spec in specs:
             if stop.requested:
                 return None
-            result = search_member(spec, bus.child(spec.individual.name), stop, data)
+            folder = members / spec.individual.name if members is not None else None
+            result = search_member(spec, bus.child(spec.individual.name), stop, data, folder)
             if result["status"] != "finished":
                 return None
             results.append(result)
@@ -297,6 +344,8 @@ def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBu
     futures = [executor.submit(search_member, spec) for spec in specs]
     try:
         for spec, future in zip(specs, futures):
+            while not stop.requested and not future.done():  # polled: a stop or a cluster without workers ends it
+                wait_some([future], executor)
             if stop.requested:
                 return None
             result = future.result()
@@ -304,6 +353,11 @@ def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBu
             results.append(result)
     except ToolkitError as e:
         raise ToolkitError(f"member '{spec.individual.name}': {e}") from None
+    except Exception as e:  # a worker lost for good (Dask's KilledWorker, a broken process pool)
+        failure = _failure(e, spec.individual.name)
+        if failure is e:
+            raise
+        raise failure from None
     finally:
         for future in futures:
             future.cancel()

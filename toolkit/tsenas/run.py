@@ -29,14 +29,19 @@ as plain values, so a process pool or a Dask cluster runs them.
 Random draws come from ``random.Random`` seeded by (seed, generation) and evaluations from seeds
 derived from (seed, generation, index), so a run stopped after generation t and resumed computes
 what an uninterrupted run computes. The run folder holds ``config.json``, ``space.json``,
-``gen_NNN.json`` (the population after each generation, members with ``val_acc``), ``lineage.json``
-(every evaluated individual: parents, operator and ``val_acc``), ``checkpoint.pt`` (SuperNet and population weights
+``supernet/`` (the SuperNet training's run folder: a checkpoint after every epoch and at a stop, so a
+stopped SuperNet training resumes mid-epoch exactly as ``train --resume`` does), ``gen_NNN.json`` (the
+population after each generation, members with ``val_acc``), ``lineage.json`` (every evaluated
+individual: parents, operator and ``val_acc``), ``checkpoint.pt`` (SuperNet and population weights
 after the last complete generation), and at the end ``network.json`` (the best network) and
-``run.json``.
+``run.json``. A stop during a generation keeps the generations before it; resuming evaluates that
+generation again from its start (its draws and seeds are fixed, so the records equal an
+uninterrupted run's).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 from collections.abc import Sequence
@@ -48,7 +53,7 @@ import torch
 
 from ..config import RunConfig, TrainConfig
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, event_bus
+from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
 from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
@@ -91,6 +96,9 @@ class TsEnasResult:
     def network(self) -> Network | None:
         """The best individual's network description."""
         return Network.from_dict(self.best["network"]) if self.best else None
+
+
+SUPERNET = "supernet"  # the SuperNet training's run folder inside the run folder
 
 
 def _rng(seed: int, generation: int, what: str = "") -> random.Random:
@@ -237,14 +245,23 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
         executor: where candidates are evaluated (default: one after another in this process).
         listeners, stop, progress: events (one root run, a ``generation`` event per generation), a
             stop signal checked between candidates and generations, a console bar.
-        run_dir, resume: the run folder; ``resume`` continues after its last complete generation
-            (with the config and cell space saved there).
+        run_dir, resume: the run folder (locked while the run lasts); ``resume`` continues a SuperNet
+            training that stopped from its checkpoint (``supernet/``), else after the last complete
+            generation (with the config and cell space saved there).
     """
     if resume and run_dir is None:
         raise ToolkitError("resume needs the run folder (run_dir) of the run to continue")
     if not resume:
         require(config, TsEnasConfig, "config")
     run = RunDir(run_dir, resume=resume) if run_dir is not None else None
+    with run if run is not None else contextlib.nullcontext():  # the folder's lock, released however this ends
+        return _run(config, space, data, executor, listeners, stop, run, resume, progress)
+
+
+def _run(config: TsEnasConfig | None, space: CellSpace | None, data: DatasetSplits | None, executor: Executor | None,
+         listeners: Sequence, stop: StopSignal | None, run: RunDir | None, resume: bool,
+         progress: bool) -> TsEnasResult:
+    """Algorithm 1 in the (locked) run folder ``run``: the SuperNet, then the generations not done yet."""
     if resume and run is not None:
         config = TsEnasConfig.from_dict({k: v for k, v in run.read_json("config.json").items() if k != "kind"})
         space = CellSpace.from_dict(run.read_json("space.json"))
@@ -263,20 +280,24 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
     state = run.load_checkpoint() if run is not None and run.has_checkpoint else None
     start = 0 if state is None else state["generation"] + 1
     steps_per_epoch = -(-len(data.train) // config.batch_size)
+    sn_folder = run.path / SUPERNET if run is not None else None
     evaluations = sum(config.population if g <= config.rough_generations else 2 * config.survivors
                       for g in range(start, last + 1))
+    sn_steps = steps_left(sn_folder if resume else None, config.supernet_epochs, steps_per_epoch)
     bus.emit("run_start", name="ts-enas", kind="ts-enas", epochs=last + 1, start_epoch=start,
-             total_steps=evaluations + (config.supernet_epochs * steps_per_epoch if state is None else 0),
-             config=config.to_dict())
+             total_steps=evaluations + (sn_steps if state is None else 0), config=config.to_dict())
     lineage = run.read_json("lineage.json", {}) if run is not None and state is not None else {}
     generations = [run.read_json(f"gen_{g:03d}.json") for g in range(start)] if start else []
     if generations and any("val_acc" not in m for m in generations[-1]["population"]):
         raise ToolkitError(f"'{run.path}' was made by a version that selected on the test split; it cannot be "
                            "resumed with validation selection: start a new run")
-    if state is None:
+    if state is None:  # Algorithm 2 lines 2-3, through the run loop: checkpointed, resumed mid-epoch exactly
         sn_config = dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs)
+        again = resume and sn_folder is not None and (sn_folder / "config.json").is_file()
+        session = Session(sn_config, stop=stop, bus=bus.child("supernet"), run_dir=sn_folder, resume=again,
+                          lock=False)
         trained = train_network(sn_network, sn_config, data=data, model=supernet, name="supernet", test=False,
-                                session=Session(sn_config, stop=stop, bus=bus.child("supernet")))
+                                session=session)
         if trained.status != "finished":
             return _end(bus, run, "stopped", 0, None, generations, space, supernet)
         population, weights = [], {}
