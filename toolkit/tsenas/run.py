@@ -47,7 +47,7 @@ from ..errors import ToolkitError
 from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
 from ..genotype import Network
-from ..loop import require
+from ..loop import require, require_run_arguments, train_batches
 from ..model import EvalNetwork
 from ..rundir import RunDir
 from ..train import build_network, train_network
@@ -198,6 +198,10 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
         run_dir, resume: the run folder; ``resume`` continues after its last complete generation
             (with the config and cell space saved there).
     """
+    require(space, (CellSpace, type(None)), "space", "pass table_ii() or None")
+    require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
+    require(executor, (Executor, type(None)), "executor", "pass make_executor(...)'s executor or None")
+    require_run_arguments(listeners, stop, run_dir, resume, progress)
     if resume and run_dir is None:
         raise ToolkitError("resume needs the run folder (run_dir) of the run to continue")
     if not resume:
@@ -220,7 +224,7 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
     last = config.rough_generations + config.fine_generations
     state = run.load_checkpoint() if run is not None and run.has_checkpoint else None
     start = 0 if state is None else state["generation"] + 1
-    steps_per_epoch = -(-len(data.train) // config.batch_size)
+    steps_per_epoch = train_batches(len(data.train), config.batch_size)
     evaluations = sum(config.population if g <= config.rough_generations else 2 * config.survivors
                       for g in range(start, last + 1))
     bus.emit("run_start", name="ts-enas", kind="ts-enas", epochs=last + 1, start_epoch=start,
