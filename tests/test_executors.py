@@ -148,7 +148,7 @@ def test_weights_that_do_not_fit_and_bad_specs_are_errors():
     with pytest.raises(ToolkitError, match="threads must be a positive whole number"):
         EvalSpec(HAND_MADE, CONFIG, threads=0)
     threads = torch.get_num_threads()
-    with pytest.raises(ToolkitError, match="spec must be a EvalSpec"):
+    with pytest.raises(ToolkitError, match="spec must be an EvalSpec"):
         evaluate(HAND_MADE)
     assert torch.get_num_threads() == threads
 

@@ -272,3 +272,207 @@ def test_masks_turning_nan_stop_pruning_as_diverged(monkeypatch):
     with pytest.raises(ToolkitError, match="diverged at epoch 1 step 1 .*; lower the learning rate"):
         adversarial.train_masks(baseline, config, data, Session(config, (seen.append,)))
     assert seen[-1].kind == "run_end" and seen[-1]["status"] == "diverged"
+
+
+# ---------------------------------------------------------------- once a traceback or a silent wrong result
+
+def test_last_batch_of_one_with_the_auxiliary_head_trains(capsys, tmp_path):
+    """10 training images in batches of 3 leave a last batch of one, which batch norm in the auxiliary
+    head cannot normalise in training mode: the training loaders drop it (3 steps, not 4)."""
+    for split, count in (("train", 5), ("test", 2)):
+        for label in ("a", "b"):
+            for i in range(count):
+                write_png(tmp_path / "data" / split / label / f"{i}.png", 20 * i + (100 if label == "b" else 0))
+    seen = []
+    config = TrainConfig(dataset="folder", data_dir=str(tmp_path / "data"), epochs=1, channels=4, cells=3,
+                         batch_size=3, auxiliary_weight=0.4)
+    result = train_network(load_architecture("DARTS_V2"), config, run_dir=tmp_path / "run", listeners=(seen.append,))
+    assert result.status == "finished"
+    assert [e["steps"] for e in seen if e.kind == "step"] == [3, 3, 3]
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+    from toolkit.loop import make_loader, train_batches
+
+    for samples, batch in ((10, 3), (7, 3), (1, 4), (64, 64), (65, 64), (66, 64)):
+        loader = make_loader(torch.utils.data.TensorDataset(torch.zeros(samples, 1)), batch, True)
+        assert len(loader) == train_batches(samples, batch) and all(len(b[0]) > 1 for b in loader if samples > 1)
+    assert len(make_loader(torch.utils.data.TensorDataset(torch.zeros(10, 1)), 3, False)) == 4  # tests keep all
+
+
+def test_symlink_loop_in_a_folder_dataset_is_not_followed(tmp_path):
+    from toolkit.data import load_dataset
+
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            for i in range(3):
+                write_png(tmp_path / split / label / f"{i}.png", 30 * i + (100 if label == "b" else 0))
+    (tmp_path / "train" / "a" / "self").symlink_to(".")
+    (tmp_path / "train" / "b" / "nested").mkdir()
+    write_png(tmp_path / "train" / "b" / "nested" / "deep.png", 7)
+    data = load_dataset("folder", tmp_path)
+    assert (len(data.train), len(data.test)) == (7, 6)  # the loop adds nothing; a real subfolder still counts
+
+
+@pytest.mark.parametrize("where, message", [("train", "it would count twice"), ("test", "tests nothing")])
+def test_an_image_reached_twice_is_refused(where, message, capsys, tmp_path):
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            for i in range(3):
+                write_png(tmp_path / "data" / split / label / f"{i}.png", 30 * i + (100 if label == "b" else 0))
+    (tmp_path / "data" / where / "b" / "again.png").symlink_to(tmp_path / "data" / "train" / "a" / "0.png")
+    code, _, err = cli(capsys, "search", "darts", *TINY, "--dataset", "folder", "--data-dir", tmp_path / "data",
+                       "--out", tmp_path / "run")
+    assert_one_error_line(code, err, "again.png' is the same file as")
+    assert message in err and not (tmp_path / "run").exists()
+
+
+def darts_v2_file(tmp_path, name, text_of_first_input):
+    """DARTS_V2's genotype file with its first node input written as ``text_of_first_input``."""
+    text = json.dumps(load_architecture("DARTS_V2").to_dict())
+    file = tmp_path / name
+    file.write_text(text.replace('"sep_conv_3x3", 0]', f'"sep_conv_3x3", {text_of_first_input}]', 1))
+    assert file.read_text() != text
+    return file
+
+
+@pytest.mark.parametrize("value", ["1.5", "true", '"1"', "Infinity"])
+def test_genotype_inputs_must_be_whole_numbers(value, capsys, tmp_path):
+    file = darts_v2_file(tmp_path, "g.json", value)
+    for argv in (["show", file], ["train", "--genotype", file, *TINY, "--out", tmp_path / "run"]):
+        code, _, err = cli(capsys, *argv)
+        assert_one_error_line(code, err, f"invalid genotype file '{file}': normal cell: node 2's input must be a "
+                                         "whole number")
+        assert "rerun the search or fix the file" in err
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ToolkitError, match="cell 1: a cell input must be a whole number such as 0 or 2, got 0.0"):
+        from toolkit.genotype import Network
+
+        Network.from_dict({"cells": [{"type": "normal", "inputs": [0.0, 0], "genotype": {"nodes": [], "concat": [1]}}]})
+
+
+UNREADABLE_JSON = {
+    "nested 200,000 deep": ("[" * 200_000 + "]" * 200_000, "nests lists or objects too deeply to read"),
+    "5,000-digit integer": ('{"normal": ' + "9" * 5000 + "}", "holds a number too long to read"),
+    "truncated": ('{"normal": {"nodes": [[["sep_conv_3x3", 0', "is not valid JSON"),
+    "not UTF-8": (b"\xff\xfe{", "is not"),
+}
+
+
+@pytest.mark.parametrize("text, message", UNREADABLE_JSON.values(), ids=UNREADABLE_JSON.keys())
+def test_json_the_parser_rejects_is_one_line_in_every_command(text, message, capsys, tmp_path):
+    file = tmp_path / "g.json"
+    file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    commands = (["show", file], [*TRAIN[:1], "--genotype", file, *TINY, "--out", tmp_path / "run"],
+                ["evaluate", file, "--dataset", "fake", "--epochs", "1", "--channels", "4", "--cells", "3"],
+                ["prune", "gal", "--genotype", file, *TINY, "--out", tmp_path / "run"])
+    for argv in commands:
+        code, _, err = cli(capsys, *argv)
+        assert_one_error_line(code, err, f"'{file}' {message}")
+        assert "rerun the search or fix the file" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_damaged_run_file_names_the_fix(finished_search, capsys, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(finished_search, folder)
+    (folder / "config.json").write_text((folder / "config.json").read_text()[:20])
+    code, _, err = cli(capsys, "search", "darts", "--resume", "--quiet", "--out", folder)
+    assert_one_error_line(code, err, f"'{folder / 'config.json'}' is not valid JSON")
+    assert "restore it, or start a new run in another --out" in err
+
+
+def test_a_full_disk_names_the_folder_and_the_resume_command(capsys, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import toolkit.rundir as rundir
+
+    real_fsync, writes = os.fsync, []
+
+    def full_after_two_files(fd):
+        writes.append(fd)
+        if len(writes) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(rundir.os, "fsync", full_after_two_files)
+    folder = tmp_path / "run"
+    code, _, err = cli(capsys, *TRAIN, "--out", folder)
+    assert_one_error_line(code, err, f"in '{folder}' (No space left on device)")
+    assert err.rstrip().endswith(f"free space, then continue the run with --resume: python -m toolkit train "
+                                 f"--resume --out {folder}")
+    assert not list(folder.glob(".*.tmp"))  # no half-written file left behind
+    monkeypatch.setattr(rundir.os, "fsync", real_fsync)
+    assert main(["train", "--resume", "--quiet", "--out", str(folder)]) == 0  # the command it names works
+    assert json.loads((folder / "run.json").read_text())["status"] == "finished"
+
+
+def test_resume_in_a_folder_this_user_cannot_write(finished_search, capsys, tmp_path, monkeypatch):
+    import os
+
+    import toolkit.rundir as rundir
+
+    folder = tmp_path / "run"
+    shutil.copytree(finished_search, folder)
+    before = snapshot(folder)
+    monkeypatch.setattr(rundir.os, "access", lambda path, mode: os.fspath(path) != os.fspath(folder))
+    code, _, err = cli(capsys, "search", "darts", "--resume", "--quiet", "--out", folder)
+    assert_one_error_line(code, err, f"run folder '{folder}' is not writable; give this user write permission")
+    assert "choose another --out" not in err and snapshot(folder) == before
+
+
+def test_a_stop_before_the_first_epoch_says_no_epoch_finished(capsys, tmp_path, monkeypatch):
+    from toolkit.events import StopSignal
+
+    stopped = StopSignal()
+    stopped.stop()
+    monkeypatch.setattr("toolkit.cli.StopSignal", lambda: stopped)
+    code, out, _ = cli(capsys, *SEARCH, "--out", tmp_path / "run")
+    assert code == 0 and "stopped: no epoch finished (0/1)" in out
+    assert "nan" not in out and "--resume --out" in out
+
+
+def _search_config():
+    return SearchConfig(dataset="fake", epochs=1, channels=4, cells=3, space=SearchSpace.preset("darts", 2))
+
+
+def _entry_points():
+    from toolkit.evaluate import evaluate_all
+    from toolkit.executors import make_executor
+    from toolkit.gal.run import run_gal
+    from toolkit.medarts import MeDartsConfig
+    from toolkit.medarts.run import run_me_darts
+    from toolkit.tsenas.config import ts_enas_config
+    from toolkit.tsenas.run import run_ts_enas
+
+    cells = load_architecture("DARTS_V2")
+    train = TrainConfig(dataset="fake", epochs=1, channels=4, cells=3)
+    return {
+        "run_search run_dir=123": (lambda: run_search(_search_config(), run_dir=123), "run_dir must be a str or Path"),
+        "run_search listeners=5": (lambda: run_search(_search_config(), listeners=5), "listeners must be a tuple"),
+        "run_search alphas='x'": (lambda: run_search(_search_config(), alphas="x"), "alphas must be a Mapping"),
+        "run_search listeners=(5,)": (lambda: run_search(_search_config(), listeners=(5,)),
+                                      "listeners must be callables"),
+        "run_search stop=True": (lambda: run_search(_search_config(), stop=True), "stop must be a StopSignal"),
+        "train_network resume='yes'": (lambda: train_network(cells, train, resume="yes"), "resume must be a bool"),
+        "train_network model=3": (lambda: train_network(cells, train, model=3), "model must be an EvalNetwork"),
+        "run_gal config=dict": (lambda: run_gal(cells, {"epochs": 1}), "config must be a GalConfig"),
+        "run_gal run_dir=1.5": (lambda: run_gal(cells, GalConfig(), run_dir=1.5), "run_dir must be a str or Path"),
+        "run_me_darts executor='dask'": (lambda: run_me_darts(MeDartsConfig(), executor="dask"),
+                                         "executor must be an Executor"),
+        "run_ts_enas progress=1": (lambda: run_ts_enas(ts_enas_config("cpu-small"), progress=1),
+                                   "progress must be a bool"),
+        "evaluate_all specs=3": (lambda: evaluate_all(3), "specs must be an Iterable"),
+        "evaluate_all on_result=1": (lambda: evaluate_all([], on_result=1), "on_result must be a callable"),
+        "make_executor scheduler=8786": (lambda: make_executor("dask", scheduler=8786).__enter__(),
+                                         "scheduler must be a str or None"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_entry_points()))
+def test_api_entry_points_check_argument_types(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, even by mistake, into the checkout
+    call, message = _entry_points()[name]
+    with pytest.raises(ToolkitError) as caught:
+        call()
+    assert message in str(caught.value) and "got " in str(caught.value)
+    assert "\n" not in str(caught.value) and not list(tmp_path.iterdir())

@@ -540,6 +540,7 @@ def _load_folder(root: str | Path, seed: int, image_size: int | None) -> Dataset
             raise ToolkitError(
                 f"{test_dir} has classes {test.classes} but {train_dir} has {train.classes}; use the same class folders"
             )
+        _refuse_repeated_files(train.samples, test.samples)
     else:
         train_idx, test_idx = _stratified_split(torch.as_tensor(train.targets), TEST_FRACTION, seed)
         if not test_idx:
@@ -553,12 +554,61 @@ def _rgb_loader(path: str) -> Image.Image:
         return image.convert("RGB")
 
 
+class _LoopFreeImageFolder(datasets.ImageFolder):
+    """An ImageFolder that follows directory symlinks but not loops (``train/a/self -> .``).
+
+    torchvision's walk follows every link, so a loop adds each image again at every depth until the
+    path grows too long. Here a directory whose real path is the link's own or an enclosing
+    folder's is skipped: it holds no image not already found. The order of the samples is
+    torchvision's (folders sorted by path, files by name), so tree without loops load the same.
+    """
+
+    @staticmethod
+    def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, allow_empty=False):
+        samples = []
+        for name in sorted(class_to_idx):
+            top = os.path.join(directory, name)
+            enclosing = {top: {os.path.realpath(top)}}  # each folder: its own and its parents' real paths
+            walked = []
+            for root, dirs, files in os.walk(top, followlinks=True):
+                seen = enclosing.pop(root)
+                dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(root, d)) not in seen]
+                for d in dirs:
+                    enclosing[os.path.join(root, d)] = seen | {os.path.realpath(os.path.join(root, d))}
+                walked.append((root, files))
+            samples += [(os.path.join(root, f), class_to_idx[name]) for root, files in sorted(walked)
+                        for f in sorted(files) if datasets.folder.has_file_allowed_extension(f, extensions)]
+        empty = sorted(set(class_to_idx) - {os.path.relpath(p, directory).split(os.sep)[0] for p, _ in samples})
+        if empty and not allow_empty:
+            raise FileNotFoundError(f"no image files for the classes {', '.join(empty)}")
+        return samples
+
+
+def _refuse_repeated_files(train: list[tuple[str, int]], test: list[tuple[str, int]] = ()) -> None:
+    """A ToolkitError when one image file is reached twice (by a symlink or hard link), in the training
+    set or in both the training and the test set: accuracy on images also trained on means nothing."""
+    first: dict[tuple[int, int], tuple[str, str]] = {}
+    for split, samples in (("train", train), ("test", test)):
+        for path, _ in samples:
+            stat = os.stat(path)
+            key = (stat.st_dev, stat.st_ino)
+            if key not in first:
+                first[key] = (split, path)
+                continue
+            other_split, other = first[key]
+            why = ("a test image the network trains on tests nothing: remove it from one of the two folders"
+                   if other_split != split else "it would count twice: remove one of them")
+            raise ToolkitError(f"image '{path}' is the same file as '{other}' (a symlink or hard link); {why}")
+
+
 def _image_folder(folder: Path, transform: Any, layout: str) -> datasets.ImageFolder:
-    """An ImageFolder whose every image was checked to decode, so a bad file fails before a run starts."""
+    """An ImageFolder whose every image was checked to decode, so a bad file fails before a run starts;
+    directory symlink loops are not followed and an image reached twice is refused."""
     try:
-        found = datasets.ImageFolder(str(folder), transform=transform, loader=_rgb_loader)
+        found = _LoopFreeImageFolder(str(folder), transform=transform, loader=_rgb_loader)
     except (FileNotFoundError, OSError) as exc:
         raise ToolkitError(f"no usable class folders in {folder} ({_one_line(exc)}); the layout is {layout}") from None
+    _refuse_repeated_files(found.samples)
     for path, _ in found.samples:
         try:
             with Image.open(path) as image:

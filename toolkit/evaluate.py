@@ -190,6 +190,11 @@ def evaluate_all(specs: Iterable[EvalSpec], executor: Executor | None = None, *,
             a Dask cluster had no worker left; the message names the candidate or the cluster. Other
             exceptions from a worker propagate as is.
     """
+    require(specs, Iterable, "specs", "pass a list of EvalSpec")
+    require(executor, (Executor, type(None)), "executor", "pass make_executor(...)'s executor or None")
+    require(stop, (StopSignal, type(None)), "stop", "pass a StopSignal() or None")
+    if on_result is not None and not callable(on_result):
+        raise ToolkitError(f"on_result must be a callable on_result(index, metrics), got {type(on_result).__name__}")
     specs = list(specs)
     for spec in specs:
         require(spec, EvalSpec, "each spec")

@@ -76,6 +76,11 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
             installed, a scheduler that cannot be reached in time or that is not a Dask scheduler, or
             a stop while connecting.
     """
+    from .loop import require  # here: workers importing this module need not load the run loop
+
+    require(kind, str, "kind", f"pass one of: {', '.join(EXECUTORS)}")
+    require(scheduler, (str, type(None)), "scheduler", "pass an address such as 'tcp://host:8786', or None")
+    require(timeout, (int, float, type(None)), "timeout", "pass seconds such as 30, or None")
     if kind not in EXECUTORS:
         raise ToolkitError(f"unknown executor '{kind}'; choose one of: {', '.join(EXECUTORS)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import json
+import operator
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,9 +41,21 @@ from pathlib import Path
 
 from .errors import ToolkitError
 from .ops import OPS
+from .rundir import read_json
 
 Edge = tuple[str, int]
 OUTPUTS = ("concat", "add")
+
+
+def whole_number(value, what: str) -> int:
+    """``value`` as an int: node inputs and numbers are whole numbers, so ``1.5``, ``true`` or ``"1"`` in a
+    genotype file is an error naming ``what`` instead of silently becoming 1 (NumPy and torch integers pass)."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise ToolkitError(f"{what} must be a whole number such as 0 or 2, got {value!r:.40}")
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,11 @@ class Genotype:
     output: str = "concat"
 
     def __post_init__(self):
-        nodes = tuple(tuple((str(op), int(src)) for op, src in node) for node in self.nodes)
+        nodes = tuple(tuple((str(op), whole_number(src, f"node {i + 2}'s input")) for op, src in node)
+                      for i, node in enumerate(self.nodes))
         object.__setattr__(self, "nodes", nodes)
-        object.__setattr__(self, "concat", tuple(int(c) for c in self.concat))
-        ids = tuple(int(i) for i in self.node_ids) if self.node_ids is not None else None
+        object.__setattr__(self, "concat", tuple(whole_number(c, "a concat entry") for c in self.concat))
+        ids = tuple(whole_number(i, "a node id") for i in self.node_ids) if self.node_ids is not None else None
         if ids is not None:
             if len(ids) != len(nodes):
                 raise ToolkitError(f"node_ids names {len(ids)} node(s) but the cell has {len(nodes)}")
@@ -242,7 +256,13 @@ class CellPair:
     def from_dict(cls, d: dict) -> CellPair:
         if not isinstance(d, dict) or "normal" not in d or "reduce" not in d:
             raise ToolkitError("not a cell pair: need 'normal' and 'reduce' cells")
-        return cls(Genotype.from_dict(d["normal"]), Genotype.from_dict(d["reduce"]))
+        cells = []
+        for kind in ("normal", "reduce"):
+            try:
+                cells.append(Genotype.from_dict(d[kind]))
+            except ToolkitError as e:
+                raise ToolkitError(f"{kind} cell: {e}") from None
+        return cls(*cells)
 
 
 def default_reductions(cells: int) -> tuple[int, ...]:
@@ -261,7 +281,7 @@ class CellSpec:
     inputs: tuple[int, int]
 
     def __post_init__(self):
-        object.__setattr__(self, "inputs", tuple(int(i) for i in self.inputs))
+        object.__setattr__(self, "inputs", tuple(whole_number(i, "a cell input") for i in self.inputs))
         if len(self.inputs) != 2:
             raise ToolkitError(f"a cell has exactly two inputs, got {list(self.inputs)}")
 
@@ -314,12 +334,15 @@ class Network:
     def from_dict(cls, d: dict) -> Network:
         if not isinstance(d, dict) or not isinstance(d.get("cells"), list):
             raise ToolkitError("not a network description: need a 'cells' list")
-        try:
-            return cls(tuple(CellSpec.from_dict(c) for c in d["cells"]))
-        except ToolkitError:
-            raise
-        except (KeyError, TypeError, AttributeError, ValueError) as e:
-            raise ToolkitError(f"not a network description: missing or bad field {e}") from None
+        specs = []
+        for k, cell in enumerate(d["cells"], start=1):
+            try:
+                specs.append(CellSpec.from_dict(cell))
+            except ToolkitError as e:
+                raise ToolkitError(f"cell {k}: {e}") from None
+            except (KeyError, TypeError, AttributeError, ValueError) as e:
+                raise ToolkitError(f"not a network description: cell {k} has a missing or bad field {e}") from None
+        return cls(tuple(specs))
 
 
 def _states(inputs: tuple[int, int]) -> str:
@@ -367,16 +390,10 @@ def load_architecture(source: str | Path) -> CellPair | Network:
         raise ToolkitError(
             f"no genotype file '{path}' and no published cell of that name; published: {', '.join(PUBLISHED)}"
         )
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ToolkitError(f"genotype file '{path}' is not valid JSON ({e}); rerun the search or fix the file") \
-            from None
+    data = read_json(path, fix="rerun the search or fix the file")
     if isinstance(data, dict) and "genotype" in data and "cells" not in data and "normal" not in data:
         data = data["genotype"]
-    if isinstance(data, dict) and "cells" in data:
-        return Network.from_dict(data)
     try:
-        return CellPair.from_dict(data)
+        return Network.from_dict(data) if isinstance(data, dict) and "cells" in data else CellPair.from_dict(data)
     except ToolkitError as e:
-        raise ToolkitError(f"invalid genotype file '{path}': {e}") from None
+        raise ToolkitError(f"invalid genotype file '{path}': {e}; rerun the search or fix the file") from None

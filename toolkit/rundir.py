@@ -10,6 +10,7 @@ looks at or writes anything, and the run releases it when it ends.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import pickle
@@ -32,18 +33,31 @@ os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part.
+
+    Raises:
+        ToolkitError: the disk (or the user's quota) is full; the message names the folder, and the
+            ``folder`` attribute holds it (the command line adds the ``--resume`` command). Every file
+            written before is intact, as the old version stays in place.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            full = ToolkitError(f"no space left to write '{path.name}' in '{path.parent}' ({e.strerror}); the files "
+                                "written before are intact: free space, then continue the run with --resume")
+            full.folder = path.parent
+            raise full from None
         raise
 
 
@@ -51,14 +65,31 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
 
-def read_json(file: Path, default: Any = None) -> Any:
-    """The JSON in ``file``, ``default`` when it does not exist; invalid JSON is a ToolkitError."""
-    if not Path(file).is_file():
+def read_json(file: Path, default: Any = None, fix: str = "restore it from a copy, or start a new run "
+              "in another folder") -> Any:
+    """The JSON in ``file``, ``default`` when it does not exist.
+
+    Every way a file can fail to parse is one ToolkitError naming ``file`` and ``fix``: invalid or
+    truncated JSON, nesting deeper than Python's recursion limit, an integer longer than Python's
+    int-string limit (4,300 digits), text that is not UTF-8, or a read error. ``NaN`` and ``Infinity``
+    parse as floats (metrics of a diverged run hold them); the callers check their values' types.
+    """
+    path = Path(file)
+    if not path.is_file():
         return default
     try:
-        return json.loads(Path(file).read_text())
+        return json.loads(path.read_bytes())
     except json.JSONDecodeError as e:
-        raise ToolkitError(f"'{file}' is not valid JSON ({e})") from None
+        why = f"is not valid JSON ({e}{', cut short' if e.pos >= len(e.doc) else ''})"
+    except RecursionError:
+        why = "nests lists or objects too deeply to read"
+    except UnicodeDecodeError:
+        why = "is not UTF-8 text"
+    except ValueError as e:  # Python's limit on the digits of an integer
+        why = f"holds a number too long to read ({str(e).split(';')[0]})"
+    except OSError as e:
+        why = f"cannot be read ({e.strerror or e})"
+    raise ToolkitError(f"'{path}' {why}; {fix}")
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -208,7 +239,9 @@ class RunDir:
             raise ToolkitError(f"cannot create run folder '{self.path}' ({e.strerror or e}); "
                                "choose another --out") from None
         if not os.access(self.path, os.W_OK | os.X_OK):
-            raise ToolkitError(f"run folder '{self.path}' is not writable; choose another --out")
+            fix = (f"give this user write permission (chmod u+w '{self.path}', or ask its owner), then resume again"
+                   if resume else "choose another --out")
+            raise ToolkitError(f"run folder '{self.path}' is not writable; {fix}")
         if self.lock is not None:
             self.lock.acquire()
         try:

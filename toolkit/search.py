@@ -22,7 +22,7 @@ from .engine import Diverged, Epochs, Session, run_epochs
 from .errors import ToolkitError
 from .events import Listener, StopSignal
 from .genotype import CellPair
-from .loop import evaluate, make_loader, require, weight_step
+from .loop import evaluate, make_loader, require, require_run_arguments, weight_step
 from .memory import StepMemory
 from .methods import get_method
 from .rundir import RunDir
@@ -232,10 +232,11 @@ def run_search(config: SearchConfig = SearchConfig(), *, data: DatasetSplits | N
         >>> run_search(deeper, alphas=result.alphas)  # doctest: +SKIP
     """
     require(config, SearchConfig, "config")
-    if data is not None:
-        require(data, DatasetSplits, "data")
-    if model is not None:
-        require(model, Supernet, "model")
+    require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
+    require(model, (Supernet, type(None)), "model", "pass build_supernet(config, data) or None")
+    require(alphas, (Mapping, type(None)), "alphas", "pass architecture parameters by name, e.g. result.alphas")
+    require(session, (Session, type(None)), "session", "pass a Session or None")
+    require_run_arguments(listeners, stop, run_dir, resume, progress)
     with seeded(config.seed):
         data = data or load_search_data(config)
         # bad input fails here, before a run folder is created

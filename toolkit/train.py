@@ -13,7 +13,7 @@ from .data import DatasetSplits, load_dataset
 from .engine import Diverged, Epochs, Session, run_epochs
 from .events import Listener, StopSignal
 from .genotype import CellPair, Network
-from .loop import evaluate, make_loader, require, weight_step
+from .loop import evaluate, make_loader, require, require_run_arguments, weight_step
 from .model import EvalNetwork, NetworkSizes, count_parameters
 from .rundir import RunDir
 from .runtime import grad_scaler, prepare_model, seeded, to_device
@@ -158,8 +158,11 @@ def train_network(architecture: CellPair | Network, config: TrainConfig = TrainC
     """
     require(config, TrainConfig, "config")
     require(architecture, (CellPair, Network), "architecture")
-    if data is not None:
-        require(data, DatasetSplits, "data")
+    require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
+    require(model, (EvalNetwork, type(None)), "model", "pass build_network(architecture, config, data) or None")
+    require(name, str, "name", "pass a short text such as 'train'")
+    require(session, (Session, type(None)), "session", "pass a Session or None")
+    require_run_arguments(listeners, stop, run_dir, resume, progress)
     with seeded(config.seed):
         data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
         model = model if model is not None else build_network(architecture, config, data)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -78,6 +80,17 @@ class StopOnSignal:
         self.saved = {}
 
 
+def resume_command(argv: list[str] | None, args, folder) -> str:
+    """The command continuing a run stopped by an error: the command words (``search darts``), the
+    baseline a ``prune gal --baseline`` run reads, ``--resume`` and the run folder (``--out``, else
+    the folder of the failed write)."""
+    words = list(itertools.takewhile(lambda a: not a.startswith("-"), sys.argv[1:] if argv is None else argv))
+    if getattr(args, "baseline", None):
+        words += ["--baseline", args.baseline]
+    out = getattr(args, "out", None) or folder
+    return f"python -m toolkit {shlex.join(map(str, words))} --resume --out {shlex.quote(str(out))}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -94,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + signals.received  # the shell convention for "ended by a signal"
         return code
     except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
+        folder = getattr(e, "folder", None)  # a full disk (rundir.atomic_write_bytes): name the resume command
+        resume = f": {resume_command(argv, args, folder)}" if folder is not None and hasattr(args, "resume") else ""
+        print(f"error: {e}{resume}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         resumable = hasattr(args, "resume")  # commands without a run folder (evaluate) have nothing to resume

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 
 from ..errors import ToolkitError
 from ..methods import get_method
+from ..rundir import read_json
 from .common import data_flags, executor_from_args, inherit_data_settings, output_folder, stopped_hint
 
 STAGE_FLAGS = ("epochs", "batch_size", "cells", "channels")  # set per stage by the preset
@@ -38,10 +38,9 @@ def saved_config(folder: str):
     from ..medarts import MeDartsConfig
 
     file = Path(folder) / "config.json"
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ToolkitError(f"cannot resume: '{file}' is missing or unreadable ({e})") from None
+    data = read_json(file, fix="restore it, or start a new run in another --out")
+    if data is None:
+        raise ToolkitError(f"cannot resume: '{file}' is missing; start a new run in another --out")
     if not isinstance(data, dict) or data.pop("kind", None) != "me-darts":
         raise ToolkitError(f"'{folder}' is not an ME-DARTS run")
     return MeDartsConfig.from_dict(data)

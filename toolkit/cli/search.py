@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 
 from ..config import SearchConfig
 from ..errors import ToolkitError
 from ..methods import get_method, methods
+from ..rundir import read_json
 from ..space import PRESETS, SearchSpace
 from . import tsenas
 from .common import (
@@ -91,10 +91,9 @@ def _cell_count(values) -> int:
 
 def saved_config(folder: str) -> SearchConfig:
     file = Path(folder) / "config.json"
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ToolkitError(f"cannot resume: '{file}' is missing or unreadable ({e})") from None
+    data = read_json(file, fix="restore it, or start a new run in another --out")
+    if data is None:
+        raise ToolkitError(f"cannot resume: '{file}' is missing; start a new run in another --out")
     if data.pop("kind", None) != "search":
         raise ToolkitError(f"'{folder}' is not a search run")
     return SearchConfig.from_dict(data)
@@ -128,10 +127,13 @@ def run(args) -> int:
         config = config_from_args(args, getattr(args, "parser_defaults", None))
     result = run_search(config, run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
                         progress=not args.quiet)
-    last = result.history[-1] if result.history else {}
-    print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, "
-          f"val acc {last.get('val_acc', float('nan')):.3f}, run folder {result.run_dir}")
-    print(result.genotype)
+    if result.history:
+        print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, "
+              f"val acc {result.history[-1]['val_acc']:.3f}, run folder {result.run_dir}")
+        print(result.genotype)
+    else:  # no validation yet: no accuracy to print, and the untrained α's genotype is no result
+        print(f"{result.status}: no epoch finished (0/{config.epochs}), so no validation accuracy or genotype yet; "
+              f"run folder {result.run_dir}")
     if result.status == "stopped":
         print(stopped_hint(f"search {config.method}", result.run_dir))
     else:

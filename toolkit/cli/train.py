@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import ToolkitError
 from ..genotype import load_architecture
+from ..rundir import read_json
 from .common import (
     add_run_arguments,
     data_flags,
@@ -40,11 +40,10 @@ def register(sub) -> None:
 
 
 def saved(folder: str):
-    try:
-        data = json.loads((Path(folder) / "config.json").read_text())
-        network = json.loads((Path(folder) / "network.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ToolkitError(f"cannot resume: '{folder}' lacks a readable config.json/network.json ({e})") from None
+    fix = "restore it, or start a new run in another --out"
+    data, network = (read_json(Path(folder) / name, fix=fix) for name in ("config.json", "network.json"))
+    if data is None or network is None:
+        raise ToolkitError(f"cannot resume: '{folder}' lacks config.json or network.json; start a new run")
     if data.pop("kind", None) != "train":
         raise ToolkitError(f"'{folder}' is not a training run")
     from ..genotype import Network

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import ToolkitError
@@ -78,8 +77,8 @@ def run(args) -> int:
         if sources:
             raise ToolkitError("--cells cannot change the cell space of a run being resumed; drop --cells")
         config = space = None
-        if not (Path(out) / "config.json").is_file() or \
-                json.loads((Path(out) / "config.json").read_text()).get("kind") != "ts-enas":
+        saved = read_json(Path(out) / "config.json", fix="restore it, or start a new run in another --out")
+        if not isinstance(saved, dict) or saved.get("kind") != "ts-enas":
             raise ToolkitError(f"cannot resume: '{out}' holds no ts-enas run")
     else:
         inherit_data_settings(args, None)

@@ -7,8 +7,6 @@ intermediate nodes; the pruned network is retrained with the baseline's hyper-pa
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +17,9 @@ from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
 from ..events import EventBus, Listener, StopSignal
 from ..genotype import CellPair, Network
-from ..loop import evaluate, make_loader
+from ..loop import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..model import EvalNetwork, count_parameters
-from ..rundir import CHECKPOINT, RunDir, load_checkpoint
+from ..rundir import CHECKPOINT, RunDir, load_checkpoint, read_json
 from ..runtime import pick_device, seeded
 from ..train import TrainResult, as_network, build_network, train_network
 from .adversarial import epoch_steps, mask_data, train_masks
@@ -65,12 +63,12 @@ class GalResult:
 def load_trained(folder: str | Path, data: DatasetSplits) -> EvalNetwork:
     """The trained network of a finished ``train`` run folder (config.json, network.json, checkpoint.pt)."""
     folder = Path(folder)
-    try:
-        saved = json.loads((folder / "config.json").read_text())
-        network = Network.from_dict(json.loads((folder / "network.json").read_text()))
-    except (OSError, json.JSONDecodeError) as e:
-        raise ToolkitError(f"'{folder}' is not a training run (needs config.json and network.json): {e}") from None
-    if saved.pop("kind", None) != "train":
+    fix = "train a baseline again with 'python -m toolkit train'"
+    saved, network = (read_json(folder / name, fix=fix) for name in ("config.json", "network.json"))
+    if saved is None or network is None:
+        raise ToolkitError(f"'{folder}' is not a training run (needs config.json and network.json); {fix}")
+    network = Network.from_dict(network)
+    if not isinstance(saved, dict) or saved.pop("kind", None) != "train":
         raise ToolkitError(f"'{folder}' is not a training run; train a baseline with 'python -m toolkit train'")
     model = build_network(network, GalConfig.from_dict(saved), data)
     state = load_checkpoint(folder / CHECKPOINT)["model"]
@@ -95,8 +93,8 @@ STAGES = ("baseline", "masks", "retrain")
 
 def stage_steps(config: GalConfig, data: DatasetSplits) -> dict[str, tuple[int, int]]:
     """(epochs, steps per epoch) of each stage."""
-    train_steps = math.ceil(len(data.train) / config.batch_size)
-    masks_steps = epoch_steps(config, math.ceil(len(mask_data(data, config).train) / config.gal_batch_size))
+    train_steps = train_batches(len(data.train), config.batch_size)
+    masks_steps = epoch_steps(config, train_batches(len(mask_data(data, config).train), config.gal_batch_size))
     return {"baseline": (config.epochs, train_steps), "masks": (config.gal_epochs, masks_steps),
             "retrain": (config.epochs, train_steps)}
 
@@ -135,6 +133,13 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         >>> result = run_gal(PUBLISHED["DARTS_V2"], GalConfig(reductions=(2, 3)))  # doctest: +SKIP
         >>> print(result.report)  # doctest: +SKIP
     """
+    require(architecture, (CellPair, Network, type(None)), "architecture",
+            "pass a cell pair such as PUBLISHED['DARTS_V2'], a Network, or None with a baseline")
+    require(config, GalConfig, "config")
+    require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
+    require(baseline, (EvalNetwork, TrainResult, type(None)), "baseline", "pass a trained EvalNetwork, its "
+            "TrainResult, or None")
+    require_run_arguments(listeners, stop, run_dir, resume, progress)
     if architecture is None and baseline is None:
         raise ToolkitError("run_gal needs an architecture to train a baseline from, or a trained baseline")
     if baseline is None:

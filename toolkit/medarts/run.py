@@ -44,7 +44,7 @@ from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
 from ..executors import wait_some
 from ..genotype import CellPair
-from ..loop import require
+from ..loop import require, require_run_arguments, train_batches
 from ..rundir import RunDir
 from ..runtime import configure_threads, seeded
 from ..search import build_supernet, run_search
@@ -157,7 +157,7 @@ def member_steps(data: DatasetSplits, stage: Stage, config: SearchConfig) -> int
     """Steps one search of ``stage`` takes: epochs x batches of the smaller half of ``D_sample``."""
     n = sample_size(data, stage) * data.num_classes
     first = int(config.train_portion * n)
-    return stage.epochs * math.ceil(min(first, n - first) / stage.batch_size)
+    return stage.epochs * train_batches(min(first, n - first), stage.batch_size)
 
 
 def next_population(stage: Stage, ranked: list[Individual]) -> list[Individual]:
@@ -213,6 +213,9 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
             stage's channels, ...), or a member's search that diverged.
     """
     require(config, MeDartsConfig, "config")
+    require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
+    require(executor, (Executor, type(None)), "executor", "pass make_executor(...)'s executor or None")
+    require_run_arguments(listeners, stop, run_dir, resume, progress)
     cfg = config.search
     full = data if data is not None else _full_data(cfg.dataset, cfg.data_dir, cfg.seed, cfg.image_size)
     require(full, DatasetSplits, "data")

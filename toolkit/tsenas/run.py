@@ -59,7 +59,7 @@ from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
 from ..genotype import Network
 from ..holdout import VALID_FRACTION, Holdout, hold_out
-from ..loop import evaluate, make_loader, require
+from ..loop import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..model import EvalNetwork
 from ..rundir import RunDir
 from ..runtime import pick_device
@@ -249,6 +249,10 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
             training that stopped from its checkpoint (``supernet/``), else after the last complete
             generation (with the config and cell space saved there).
     """
+    require(space, (CellSpace, type(None)), "space", "pass table_ii() or None")
+    require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
+    require(executor, (Executor, type(None)), "executor", "pass make_executor(...)'s executor or None")
+    require_run_arguments(listeners, stop, run_dir, resume, progress)
     if resume and run_dir is None:
         raise ToolkitError("resume needs the run folder (run_dir) of the run to continue")
     if not resume:
@@ -279,7 +283,7 @@ def _run(config: TsEnasConfig | None, space: CellSpace | None, data: DatasetSpli
     last = config.rough_generations + config.fine_generations
     state = run.load_checkpoint() if run is not None and run.has_checkpoint else None
     start = 0 if state is None else state["generation"] + 1
-    steps_per_epoch = -(-len(data.train) // config.batch_size)
+    steps_per_epoch = train_batches(len(data.train), config.batch_size)
     sn_folder = run.path / SUPERNET if run is not None else None
     evaluations = sum(config.population if g <= config.rough_generations else 2 * config.survivors
                       for g in range(start, last + 1))
