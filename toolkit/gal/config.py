@@ -37,6 +37,7 @@ class GalConfig(TrainConfig):
     fields below drive the adversarial pruning stage (eqs. 4-7).
     """
 
+    epochs: int = 10  # baseline training and retraining (paper, MNIST: 50)
     lam: float = get_method("gal").defaults["lam"]  # λ of R_λ(s) = λ·||s||_1 (eq. 7), units of eq. 6 on logits
     gal_epochs: int = 5  # mask-training epochs of at most reference_steps steps each (paper: not stated)
     gal_batch_size: int = 64  # batch of the mask-training stage (paper: 100)
