@@ -197,3 +197,8 @@ def test_configure_layers_and_sources():
     assert (config.seed, sources["seed"]) == (0, "default")
     config, sources = configure(SearchConfig, get_method("adarts"), None, {}, method="adarts")
     assert (config.k, sources["k"]) == (4, "method default") and sources["method"] == "argument"
+
+
+def test_dry_run_and_resume_together_is_one_error_line(capsys, monkeypatch, tmp_path):
+    code, out, err = dry_run(capsys, monkeypatch, tmp_path, "search", "darts", "--resume", "--out", "runs/x")
+    assert code == 2 and out == "" and "drop one of them" in err and len(err.strip().splitlines()) == 1

@@ -99,8 +99,6 @@ def run(args) -> int:
     from ..genotype import load_architecture
 
     out = output_folder(args, "prune") if not args.dry_run else None
-    if args.resume and args.dry_run:
-        raise ToolkitError("--dry-run shows a new run's settings; drop --resume")
     if args.resume:
         config, architecture = saved(out, args.baseline)
     else:
