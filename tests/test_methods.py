@@ -17,7 +17,7 @@ from toolkit.search import run_search
 
 def cli_config(*argv: str) -> SearchConfig:
     args = build_parser().parse_args(["search", *argv])
-    return config_from_args(args, args.parser_defaults)
+    return config_from_args(args)
 
 
 def panel_config(method: str) -> SearchConfig:

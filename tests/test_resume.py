@@ -26,8 +26,9 @@ SEARCH = {"darts": SearchConfig(dataset="fake", epochs=3, batch_size=32, channel
                                 space=SearchSpace.preset("darts", 2)),
           "pcdarts": SearchConfig(dataset="fake", epochs=3, batch_size=32, channels=4, cells=3, method="pcdarts",
                                   k=2, space=SearchSpace.preset("darts", 2), warmup_epochs=1)}
+# with the DARTS protocol's crop, flip and cutout on: their draws must also resume exactly
 TRAIN = TrainConfig(dataset="fake", epochs=3, batch_size=32, channels=4, cells=3, drop_path=0.2, dropout=0.3,
-                    auxiliary_weight=0.4)
+                    auxiliary_weight=0.4, crop_padding=2, flip=True, cutout=4)
 
 
 def stop_after(steps: set[int], stop: StopSignal):

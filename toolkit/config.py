@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from .errors import ToolkitError
@@ -196,6 +197,7 @@ class TrainConfig(RunConfig):
     Paper sizes: C=36, 20 cells, 600 epochs, batch 96, auxiliary 0.4, drop-path 0.2 on CIFAR-10.
     """
 
+    epochs: int = 20
     channels: int = 16  # initial channels C
     cells: int = 5  # cells when stacking a cell pair (ignored for a full network description)
     reductions: tuple[int, ...] | None = None  # 1-based reduction positions when stacking
@@ -203,6 +205,9 @@ class TrainConfig(RunConfig):
     drop_path: float = 0.0  # drop-path probability, ramped linearly over the epochs
     dropout: float = 0.0  # dropout before the classifier
     lr_min: float = 0.0
+    crop_padding: int | None = None  # random crop after this zero padding (None: 4 on CIFAR, off elsewhere; 0: off)
+    flip: bool | None = None  # random left-right flip (None: on for CIFAR, off elsewhere: flips change digits)
+    cutout: int = 0  # side of the square cutout zeroes (0: off; DARTS evaluation: 16)
 
     def __post_init__(self):
         super().__post_init__()
@@ -211,6 +216,69 @@ class TrainConfig(RunConfig):
         check_range(self, "auxiliary_weight", 0, hint="0 turns the auxiliary head off; the paper uses 0.4")
         check_range(self, "drop_path", 0, 1, high_open=True, hint="the paper uses 0.2")
         check_range(self, "dropout", 0, 1, high_open=True)
+        check_range(self, "crop_padding", 0, 64, hint="DARTS pads by 4 before its random crop")
+        check_range(self, "cutout", 0, MAX_IMAGE_SIZE, hint="0 turns cutout off; DARTS uses 16")
+
+    @property
+    def augmentation(self):
+        """The crop, flip and cutout of the training batches (:mod:`toolkit.augment`), defaults resolved."""
+        from .augment import resolve_augmentation
+
+        return resolve_augmentation(self.dataset, self.crop_padding, self.flip, self.cutout)
+
+
+def field_default(cls, name: str):
+    """The default of dataclass field ``name`` of ``cls`` (its factory's value for a factory default)."""
+    f = next((f for f in fields(cls) if f.name == name), None)
+    if f is None:
+        raise ToolkitError(f"{cls.__name__} has no field '{name}'")
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+def configure(cls, entry=None, preset: str | None = None, flags: Mapping | None = None,
+              **fixed) -> tuple[typing.Any, dict[str, str]]:
+    """A config of ``cls`` and where each field's value came from: the one place presets are applied.
+
+    The layers, each over the one before: the dataclass default (``"default"``), the method's defaults
+    in the registry (``"method default"``, the fields of ``cls`` only), the registry preset
+    (``"preset NAME"``), then the caller's values (``flags``: ``"flag"``, and ``fixed``: ``"argument"``).
+    None in ``flags`` means "not given".
+
+    Args:
+        cls: the config dataclass (SearchConfig, TrainConfig, GalConfig, TsEnasConfig).
+        entry: the registry's :class:`~toolkit.methods.Method` whose defaults and presets apply (None: none).
+        preset: the preset's name (``NAME`` or ``METHOD:NAME``); an unknown one is a ToolkitError
+            listing the method's presets.
+        flags: field values the user gave (a command line's options).
+        fixed: field values the caller sets (e.g. ``method=``).
+
+    Returns:
+        ``(config, sources)``: the checked config and ``{field: source}`` for every field.
+
+    Example:
+        >>> config, sources = configure(SearchConfig, get_method("adarts"), "paper", {"epochs": 3}, method="adarts")
+        >>> config.arch_lr, sources["arch_lr"], sources["epochs"]
+        (0.0006, 'preset paper', 'flag')
+    """
+    names = [f.name for f in fields(cls)]
+    values = {name: field_default(cls, name) for name in names}
+    sources = dict.fromkeys(names, "default")
+    layers = []
+    if entry is not None:
+        layers.append(("method default", {k: v for k, v in entry.defaults.items() if k in values}))
+        if preset is not None:
+            layers.append((f"preset {preset.rpartition(':')[2]}", entry.preset(preset)))
+    elif preset is not None:
+        raise ToolkitError(f"preset '{preset}' needs a method")
+    layers += [("flag", {k: v for k, v in (flags or {}).items() if v is not None}), ("argument", fixed)]
+    for label, layer in layers:
+        for name, value in layer.items():
+            if name not in values:
+                raise ToolkitError(f"{cls.__name__} has no field '{name}' ({label})")
+            values[name], sources[name] = value, label
+    return cls(**values), sources
 
 
 def search_config(method: str, preset: str | None = None, **fields) -> SearchConfig:
@@ -220,5 +288,4 @@ def search_config(method: str, preset: str | None = None, **fields) -> SearchCon
         >>> search_config("pcdarts", preset="paper").warmup_epochs
         15
     """
-    return SearchConfig(method=method, **{**get_method(method, "search").settings(preset), **fields})
-
+    return configure(SearchConfig, get_method(method, "search"), preset, fields, method=method)[0]

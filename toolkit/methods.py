@@ -44,6 +44,8 @@ class Method:
         edge_norm: whether a search method uses PC-DARTS's edge normalisation β when the config
             leaves ``edge_norm`` at None (so ``dataclasses.replace(config, method=...)`` follows it).
         presets: named sets of config fields (e.g. a paper's settings), applied over ``defaults``.
+        preset_sources: for each preset, where its numbers come from (paper and section), shown by
+            ``--dry-run`` and the help texts.
         loop: ``"module:function"`` of the loop that runs a config of this method.
         tunables: the method-specific fields a panel shows as controls.
         citation: the paper, by title, authors and arXiv id or venue.
@@ -59,9 +61,11 @@ class Method:
     edge_norm: bool = False
     tunables: tuple[str, ...] = ()
     citation: str = ""
+    preset_sources: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+        object.__setattr__(self, "preset_sources", MappingProxyType(dict(self.preset_sources)))
         object.__setattr__(self, "presets", MappingProxyType({k: MappingProxyType(dict(v))
                                                                for k, v in self.presets.items()}))
 
@@ -88,12 +92,21 @@ class Method:
 
         return partial_edge(self.partial, k)
 
+    def preset(self, name: str | None) -> Mapping[str, Any]:
+        """The fields preset ``name`` sets (empty for None); one ToolkitError line naming the presets otherwise."""
+        if name is None:
+            return MappingProxyType({})
+        owner, _, name = name.rpartition(":")  # "pcdarts:paper" as the help lists it
+        if owner and owner != self.name:
+            raise ToolkitError(f"preset '{owner}:{name}' belongs to {owner}, not {self.name}")
+        if name not in self.presets:
+            known = ", ".join(self.presets) or "none"
+            raise ToolkitError(f"{self.name} has no preset '{name}'; its presets: {known}")
+        return self.presets[name]
+
     def settings(self, preset: str | None = None) -> dict[str, Any]:
         """The method's defaults with ``preset`` applied on top."""
-        if preset is not None and preset not in self.presets:
-            known = ", ".join(self.presets) or "none"
-            raise ToolkitError(f"method '{self.name}' has no preset '{preset}'; presets: {known}")
-        return {**self.defaults, **(self.presets[preset] if preset else {})}
+        return {**self.defaults, **self.preset(preset)}
 
 
 METHODS: dict[str, Method] = {}
@@ -135,32 +148,75 @@ ME_DARTS = ("ME-DARTS: Introduce Multi-stage Evolution to Improve Differentiable
 
 SEARCH_LOOP = "toolkit.search:run_search"
 
+# DARTS section 3.1.1 and its code (train_search.py): CIFAR-10, 8 cells, C=16, 50 epochs, batch 64, SGD lr
+# 0.025 cosine-annealed to 0.001, momentum 0.9, weight decay 3e-4, gradient clip 5; α by Adam, lr 3e-4,
+# weight decay 1e-3; half the training set trains w, half α. "paper" is the second-order search behind
+# DARTS (2nd order), the headline cell; "paper-1st-order" the first-order one.
+DARTS_SEARCH = {"dataset": "cifar10", "epochs": 50, "batch_size": 64, "cells": 8, "channels": 16, "lr": 0.025,
+                "lr_min": 0.001, "momentum": 0.9, "weight_decay": 3e-4, "grad_clip": 5.0, "arch_lr": 3e-4,
+                "arch_weight_decay": 1e-3, "train_portion": 0.5}
 register(Method("darts", "DARTS (all channels through every op)", "search",
-                {"k": 1}, SEARCH_LOOP, tunables=("order",), citation=DARTS))
+                {"k": 1}, SEARCH_LOOP, tunables=("order",), citation=DARTS,
+                presets={"paper": {**DARTS_SEARCH, "order": 2}, "paper-1st-order": {**DARTS_SEARCH, "order": 1}},
+                preset_sources={"paper": "DARTS section 3.1.1 and its code, second order",
+                                "paper-1st-order": "DARTS section 3.1.1 and its code, first order"}))
+# PC-DARTS section 4.2 and its code (train_search.py): DARTS' network (8 cells, C=16) and split, 50 epochs,
+# batch 256, lr 0.1 cosine-annealed to 0 (learning_rate_min 0), α lr 6e-4, α updates from epoch 15 on, K=4.
 register(Method("pcdarts", "PC-DARTS (first 1/K of channels, then shuffle; β)",
                 "search", {"k": 4}, SEARCH_LOOP, partial="random", edge_norm=True,
-                presets={"paper": {"epochs": 50, "warmup_epochs": 15, "batch_size": 256, "arch_lr": 6e-4}},
+                presets={"paper": {**DARTS_SEARCH, "batch_size": 256, "lr": 0.1, "lr_min": 0.0, "arch_lr": 6e-4,
+                                   "warmup_epochs": 15, "k": 4, "order": 1}},
+                preset_sources={"paper": "PC-DARTS section 4.2 and its code"},
                 tunables=("k", "order"), citation=PC_DARTS))
+# ADARTS section IV.B.3: 80 epochs, batch 96, SGD lr 0.025 cosine-annealed to 0, momentum 0.9, weight decay
+# 3e-4; α by Adam, lr 6e-4, betas (0.5, 0.999), weight decay 1e-3. Section IV.B.2: 8 cells, 4 intermediate
+# nodes, DARTS' 8 ops; section IV.D.2: 16 initial channels and K=4 (the best K of its sweep).
 register(Method("adarts", "ADARTS (attention picks the top 1/K channels)", "search",
                 {"k": 4}, SEARCH_LOOP, partial="attention", tunables=("k", "order"),
+                presets={"paper": {**DARTS_SEARCH, "epochs": 80, "batch_size": 96, "lr_min": 0.0, "arch_lr": 6e-4,
+                                   "k": 4, "order": 1}},
+                preset_sources={"paper": "ADARTS sections IV.B.2, IV.B.3 and IV.D.2"},
                 citation=ADARTS))
+# DARTS-GAL section 4: "the learning rate is 0.01 during all the training procedures", baseline batch 128
+# (its DARTS runs), pruning batch 100, discriminator trained 5 times per generator step (section 3.4), no
+# dropout when pruning. Section 4.1 (MNIST, Fashion-MNIST): 5 cells of DARTS V2, C=16, 50 training rounds,
+# reductions at cells 2 and 3 as the text and Table 1 state twice; its "0.13 M" parameters would match
+# reductions at 2 and 4 (128,842 at C=16) rather than 2 and 3 (189,162), a figure this toolkit cannot
+# reconcile with the stated layout, so the stated layout is kept. Section 4.2 (CIFAR-10): 12 cells,
+# reductions 5 and 9, C=16; its epochs are not stated (50 as in 4.1). A mask-training epoch is a full
+# pass (reference_steps above any data set's steps per epoch); λ and the mask epochs are not published.
+GAL_PAPER = {"epochs": 50, "batch_size": 128, "lr": 0.01, "dropout": 0.0, "channels": 16, "gal_batch_size": 100,
+             "g_lr": 0.01, "d_steps": 5, "reference_steps": 1_000_000}
+GAL_SMALL = {**GAL_PAPER, "cells": 5, "reductions": (2, 3)}
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
-                {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL))
+                {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL,
+                presets={"paper-mnist": {**GAL_SMALL, "dataset": "mnist"},
+                         "paper-fashion-mnist": {**GAL_SMALL, "dataset": "fashion_mnist"},
+                         "paper-cifar10": {**GAL_PAPER, "dataset": "cifar10", "cells": 12, "reductions": (5, 9)}},
+                preset_sources={"paper-mnist": "DARTS-GAL sections 3.4, 4 and 4.1",
+                                "paper-fashion-mnist": "DARTS-GAL sections 3.4, 4 and 4.1",
+                                "paper-cifar10": "DARTS-GAL sections 3.4, 4 and 4.2"}))
+# The stage plans themselves live in toolkit.medarts.stages (PRESETS); these name them.
 register(Method("me-darts", "ME-DARTS (a population of searches in three stages on proxy data, NSGA-II selection)",
                 "population", {"preset": "cpu-small", "method": "darts"}, "toolkit.medarts.run:run_me_darts",
                 presets={"cpu-small": {"preset": "cpu-small"}, "paper": {"preset": "paper"}},
+                preset_sources={"paper": "ME-DARTS section III.C, Table II; channels 8 / 12 / 16 read from III.C.1",
+                                "cpu-small": "Table II scaled to digits on a 2-core CPU"},
                 tunables=("method", "preset"), citation=ME_DARTS))
 
 TS_ENAS = ("TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Search, J. Zou, S. Wu, Y. Xia, "
            "W. Jiang, Z. Wu, J. Zheng")
 # Section V.C: P = T0 = 100, S = 30, T1 = 50, crossover 0.8, mutation 0.2, SuperNet 100 epochs, 10 per
-# individual, SGD momentum 0.9, weight decay 3e-4. N_min, N_max and the level threshold are not given.
+# individual, SGD momentum 0.9, weight decay 3e-4. N_min, N_max, the level threshold, C, the batch size and
+# the learning rate are not given (C=16 as DARTS' search; the rest the toolkit's).
+TS_ENAS_PAPER = {"population": 100, "rough_generations": 100, "survivors": 30, "fine_generations": 50,
+                 "crossover_rate": 0.8, "mutation_rate": 0.2, "supernet_epochs": 100, "epochs": 10,
+                 "momentum": 0.9, "weight_decay": 3e-4}
 register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the cells' insides)", "population",
-                {"population": 100, "rough_generations": 100, "survivors": 30, "fine_generations": 50,
-                 "crossover_rate": 0.8, "mutation_rate": 0.2, "level_threshold": 0.01, "n_min": 5, "n_max": 12,
-                 "supernet_epochs": 100, "epochs": 10, "channels": 16, "update_every": 1},
+                {**TS_ENAS_PAPER, "level_threshold": 0.01, "n_min": 5, "n_max": 12, "channels": 16, "update_every": 1},
                 "toolkit.tsenas.run:run_ts_enas",
-                presets={"paper": {},
+                preset_sources={"paper": "TS-ENAS section V.C", "cpu-small": "sized for digits on a 2-core CPU"},
+                presets={"paper": TS_ENAS_PAPER,
                          "cpu-small": {"population": 6, "rough_generations": 3, "survivors": 3,
                                        "fine_generations": 2, "n_min": 3, "n_max": 5, "supernet_epochs": 5,
                                        "epochs": 2, "channels": 8, "batch_size": 64,
@@ -168,3 +224,21 @@ register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the ce
                                        # (digits keeps its 1,438), images at most 8x8 (digits' own size)
                                        "max_train_images": 1500, "max_image_size": 8}},
                 tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS))
+
+
+# Evaluation networks (``python -m toolkit train --preset NAME``), a TrainConfig's fields. Not a search method,
+# so not in METHODS; the same Method record carries its presets and their sources.
+# DARTS section 3.3 and its code (train.py): 20 cells, C=36, 600 epochs, batch 96, SGD lr 0.025 cosine-annealed
+# to 0, momentum 0.9, weight decay 3e-4, cutout 16, drop-path 0.2, auxiliary weight 0.4, gradient clip 5, and
+# the CIFAR random crop (padding 4) and flip. PC-DARTS and ME-DARTS (section IV.C) evaluate the same way.
+DARTS_EVALUATION = {"dataset": "cifar10", "epochs": 600, "batch_size": 96, "cells": 20, "channels": 36, "lr": 0.025,
+                    "lr_min": 0.0, "momentum": 0.9, "weight_decay": 3e-4, "grad_clip": 5.0, "auxiliary_weight": 0.4,
+                    "drop_path": 0.2, "cutout": 16, "crop_padding": 4, "flip": True}
+# ADARTS section IV.C.2: 20 cells, 600 epochs, batch 64, lr 0.017 cosine-annealed to 0, momentum 0.9, weight
+# decay 3e-4, cutout 16, auxiliary weight 0.4, drop-path 0.3. C is not stated (DARTS' 36).
+TRAINING = Method("train", "train an evaluation network", "train", {}, "toolkit.train:train_network",
+                  presets={"darts": DARTS_EVALUATION,
+                           "adarts": {**DARTS_EVALUATION, "batch_size": 64, "lr": 0.017, "drop_path": 0.3}},
+                  preset_sources={"darts": "DARTS section 3.3 and its code (also PC-DARTS, ME-DARTS IV.C)",
+                                  "adarts": "ADARTS section IV.C.2"},
+                  citation=DARTS)

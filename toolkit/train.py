@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from .augment import augment, step_generator
 from .config import TrainConfig
 from .data import DatasetSplits, load_dataset
 from .engine import Diverged, Epochs, Session, run_epochs
@@ -73,6 +74,7 @@ class _Training(Epochs):
         self.scaler = grad_scaler(session.device, config.amp)
         self.epochs, self.steps = config.epochs, len(self.loaders[0])
         self.parameters = count_parameters(model)
+        self.augmentation = config.augmentation  # crop / flip / cutout of the training batches (DARTS protocol)
 
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -103,6 +105,9 @@ class _Training(Epochs):
     def step(self, batch, epoch: int, step: int) -> dict:
         cfg, device = self.config, self.session.device
         x, y = to_device(batch[0], device, cfg.channels_last), batch[1].to(device)
+        if self.augmentation.active:  # on the step's device; draws depend on (seed, epoch, step) only
+            x = to_device(augment(x, self.augmentation, step_generator(cfg.seed, epoch, step)), device,
+                          cfg.channels_last)
         loss, acc = weight_step(self.model, self.optimizer, x, y, self.session, self.scaler, cfg.auxiliary_weight)
         if not math.isfinite(loss):
             raise Diverged(loss)

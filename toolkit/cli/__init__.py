@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if getattr(args, "dry_run", False) and getattr(args, "resume", False):
+        print("error: --dry-run shows a new run's settings and --resume continues a saved one; drop one of them",
+              file=sys.stderr)
+        return 2
     args.stop = StopSignal()
     try:
         configure_threads()  # one core left free: a busy browser or second program barely slows a step

@@ -25,27 +25,60 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_run_arguments(p: argparse.ArgumentParser, epochs: int, batch_size: int, run_folder: bool = True) -> None:
-    """Dataset, schedule, device and output options shared by search, train and prune (``run_folder``:
-    --out and --resume, for commands that write a run folder)."""
+def shown_default(cls, name: str) -> str:
+    """A field's dataclass default as the help texts show it (so help and API agree)."""
+    from ..config import field_default
+
+    value = field_default(cls, name)
+    if isinstance(value, tuple):
+        return " ".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def add_field(g, cls, name: str, help: str, flag: str | None = None, **kwargs) -> None:
+    """An option setting config field ``name`` of ``cls``: default None (not given), help ending with the
+    dataclass default, so a preset or method default applies unless the option is given."""
+    g.add_argument(flag or "--" + name.replace("_", "-"), dest=name, default=None,
+                   help=f"{help} (default: {shown_default(cls, name)})", **kwargs)
+
+
+def add_run_arguments(p: argparse.ArgumentParser, cls, run_folder: bool = True) -> None:
+    """Dataset, schedule, device and output options shared by search, train, prune and evaluate, as fields
+    of config class ``cls`` (``run_folder``: --out and --resume, for commands that write a run folder), and
+    --preset and --dry-run."""
     g = p.add_argument_group("data and run")
-    g.add_argument("--dataset", default=None,
-                   help="digits (offline, default), mnist, fashion_mnist, cifar10, cifar100, folder, fake; "
-                        "a command continuing a run folder takes the run's")
-    g.add_argument("--data-dir", default=None,
-                   help="folder with torchvision datasets or an ImageFolder tree (default data)")
-    g.add_argument("--image-size", type=positive_int, default=None, help="resize images to this size")
-    g.add_argument("--epochs", type=positive_int, default=epochs, help=f"epochs (default {epochs})")
-    g.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"batch size (default {batch_size})")
-    g.add_argument("--lr", type=float, default=0.025, help="SGD learning rate of the weights (default 0.025)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    g.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
-    g.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"), help="mixed precision on GPU")
-    g.add_argument("--channels-last", action="store_true", help="channels-last memory format (GPU)")
+    add_field(g, cls, "dataset", "digits (offline), mnist, fashion_mnist, cifar10, cifar100, folder, fake; a command "
+                                 "continuing a run folder takes the run's")
+    add_field(g, cls, "data_dir", "folder with torchvision datasets or an ImageFolder tree")
+    add_field(g, cls, "image_size", "resize images to this size (None: native size)", type=positive_int)
+    add_field(g, cls, "epochs", "epochs", type=positive_int)
+    add_field(g, cls, "batch_size", "batch size", type=positive_int)
+    add_field(g, cls, "lr", "SGD learning rate of the weights", type=float)
+    add_field(g, cls, "lr_min", "final learning rate of the cosine schedule", type=float)
+    add_field(g, cls, "momentum", "SGD momentum", type=float)
+    add_field(g, cls, "weight_decay", "weight decay of the weights", type=float)
+    add_field(g, cls, "grad_clip", "gradient norm clip", type=float)
+    add_field(g, cls, "seed", "random seed", type=int)
+    add_field(g, cls, "device", "auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
+    add_field(g, cls, "amp", "mixed precision on GPU", choices=("off", "bf16", "fp16"))
+    add_field(g, cls, "channels_last", "channels-last memory format (GPU)", action="store_const", const=True)
     if run_folder:
         g.add_argument("--out", default=None, help="run folder (default runs/<command>-<time>); must not exist")
         g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--dry-run", action="store_true",
+                   help="print the resolved settings (each with where it came from: default, method default, "
+                        "preset or flag), the data sizes and the steps per stage; write and train nothing")
+
+
+def given_fields(args, cls) -> dict:
+    """The config fields of ``cls`` the options set (None: not given); reductions as a tuple."""
+    from dataclasses import fields
+
+    values = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
+    if values.get("reductions") is not None:
+        values["reductions"] = tuple(values["reductions"])
+    return values
 
 
 def inherit_data_settings(args, folder: str | Path | None, note: str = "") -> None:
@@ -53,11 +86,10 @@ def inherit_data_settings(args, folder: str | Path | None, note: str = "") -> No
     config.json) unless given; a given value that differs from the run's is an error naming both."""
     saved = read_json(Path(folder) / "config.json") if folder is not None else None
     saved = saved if isinstance(saved, dict) else {}
-    for key, default in DATA_DEFAULTS.items():
+    for key in DATA_DEFAULTS:
         given, flag = getattr(args, key), "--" + key.replace("_", "-")
         if key not in saved:
-            setattr(args, key, default if given is None else given)
-            continue
+            continue  # not given: the config's default (or the preset's) applies
         differs = given is not None and (os.path.normpath(str(given)) != os.path.normpath(str(saved[key]))
                                          if key == "data_dir" else given != saved[key])
         if differs and not (key == "data_dir" and saved.get("dataset") in NO_FILES):
@@ -91,14 +123,6 @@ def stopped_hint(command: str, out, redone: str = "") -> str:
     if redone:
         return f"stopped; continue with: {again} ({redone})"
     return f"stopped; continue exactly where it stopped with: {again}"
-
-
-def run_config_values(args) -> dict:
-    data = {key: default if getattr(args, key) is None else getattr(args, key)
-            for key, default in DATA_DEFAULTS.items()}
-    return {**data,
-            "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-            "device": args.device, "amp": args.amp, "channels_last": args.channels_last}
 
 
 def output_folder(args, command: str) -> str:

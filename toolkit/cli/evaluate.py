@@ -6,15 +6,14 @@ import sys
 
 from ..config import TrainConfig
 from ..genotype import load_architecture
+from ..methods import TRAINING
 from .common import (
     add_executor_arguments,
     add_run_arguments,
     inherit_data_settings,
-    parse_reductions,
-    positive_int,
-    run_config_values,
     run_folder_of,
 )
+from .train import add_network_arguments, add_preset_argument, resolve
 
 
 def register(sub) -> None:
@@ -27,12 +26,9 @@ def register(sub) -> None:
                               "--dataset digits --epochs 1 --executor process --workers 2")
     p.add_argument("architectures", nargs="+", metavar="ARCHITECTURE",
                    help="a published cell name or a genotype.json / network.json path")
-    add_run_arguments(p, epochs=20, batch_size=64, run_folder=False)
-    g = p.add_argument_group("network")
-    g.add_argument("--channels", type=positive_int, default=16, help="initial channels C (default 16; paper 36)")
-    g.add_argument("--cells", type=positive_int, default=5, help="cells when stacking a cell pair (default 5)")
-    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
-                   help="1-based reduction positions (default L//3+1 and 2L//3+1)")
+    add_preset_argument(p)
+    add_run_arguments(p, TrainConfig, run_folder=False)
+    add_network_arguments(p, TrainConfig)
     add_executor_arguments(p)
     p.set_defaults(func=run)
 
@@ -44,8 +40,13 @@ def run(args) -> int:
     for source in args.architectures:  # a searched genotype brings its run's data settings
         inherit_data_settings(args, run_folder_of(source))
     architectures = [load_architecture(source) for source in args.architectures]
-    config = TrainConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
-                         reductions=parse_reductions(args.reductions))
+    config, sources = resolve(args)
+    if args.dry_run:
+        from . import dryrun
+
+        plan = lambda config, data: [*dryrun.train_plan(config, data, "each architecture"),  # noqa: E731
+                                     f"architectures: {len(architectures)}"]
+        return dryrun.report("evaluate", args.preset, TRAINING, config, sources, config, plan)
     specs = [EvalSpec(a, config, name=source) for a, source in zip(architectures, args.architectures)]
     bar = None
     if not args.quiet:

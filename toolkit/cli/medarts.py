@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from pathlib import Path
 
@@ -14,24 +13,37 @@ from .common import data_flags, executor_from_args, inherit_data_settings, outpu
 STAGE_FLAGS = ("epochs", "batch_size", "cells", "channels")  # set per stage by the preset
 
 
-def config_from_args(args, parser_defaults: dict, search_config):
-    """The MeDartsConfig of the parsed options: ``search_config(args, parser_defaults)`` (the search
-    command's) builds the edge mode's SearchConfig, the preset gives the stages."""
+def resolve(args, resolve_search):
+    """The MeDartsConfig of the parsed options and the sources of its search's fields:
+    ``resolve_search(args, method)`` (the search command's) resolves the edge mode's SearchConfig, the
+    preset names the stage plan (:data:`toolkit.medarts.stages.PRESETS`)."""
     from ..medarts import MeDartsConfig
 
-    given = [f"--{k.replace('_', '-')}" for k in STAGE_FLAGS if getattr(args, k) != parser_defaults.get(k)]
+    given = [f"--{k.replace('_', '-')}" for k in STAGE_FLAGS if getattr(args, k) is not None]
     if given:
         raise ToolkitError(f"{', '.join(given)} is set per stage by the ME-DARTS preset; drop it and choose "
                            f"--preset cpu-small or --preset paper")
     method = get_method("me-darts", "population")
-    preset = args.preset or method.defaults["preset"]
-    owner, _, preset = preset.rpartition(":")
-    if owner and owner != "me-darts":
-        raise ToolkitError(f"preset '{args.preset}' belongs to {owner}, not me-darts; use cpu-small or paper")
-    if preset not in method.presets:
-        raise ToolkitError(f"me-darts has no preset '{preset}'; presets: {', '.join(method.presets)}")
-    edge = argparse.Namespace(**{**vars(args), "method": args.edge or method.defaults["method"], "preset": None})
-    return MeDartsConfig(search_config(edge, parser_defaults), **method.presets[preset])
+    plan = method.settings(args.preset)["preset"]  # one error line listing the presets for an unknown one
+    search, sources = resolve_search(args, args.edge or method.defaults["method"])
+    return MeDartsConfig(search, preset=plan), sources
+
+
+def config_from_args(args, resolve_search):
+    return resolve(args, resolve_search)[0]
+
+
+def dry_run(args, resolve_search) -> int:
+    from . import dryrun
+
+    config, sources = resolve(args, resolve_search)
+    entry = get_method("me-darts", "population")
+    preset = args.preset or entry.defaults["preset"]
+    extra = [f"stage plan: {preset} (toolkit.medarts.stages.PRESETS; cells, channels, epochs, batch size, "
+             f"D_sample and population per stage below replace the search's), evaluation network "
+             f"{config.eval_cells} cells, C={config.eval_channels}"]
+    return dryrun.report("search me-darts", preset, entry, config.search, sources, config.search,
+                         lambda _, data: dryrun.medarts_plan(config, data), extra)
 
 
 def saved_config(folder: str):
@@ -46,16 +58,19 @@ def saved_config(folder: str):
     return MeDartsConfig.from_dict(data)
 
 
-def run(args, search_config) -> int:
-    """Run ``search me-darts``; ``search_config`` builds a SearchConfig from the options (see above)."""
+def run(args, resolve_search) -> int:
+    """Run ``search me-darts``; ``resolve_search`` resolves a SearchConfig from the options (see above)."""
     from ..medarts import run_me_darts
 
+    if args.dry_run:
+        inherit_data_settings(args, None)
+        return dry_run(args, resolve_search)
     out = output_folder(args, "me-darts")
     if args.resume:
         config = saved_config(out)
     else:
         inherit_data_settings(args, None)
-        config = config_from_args(args, getattr(args, "parser_defaults", {}), search_config)
+        config = config_from_args(args, resolve_search)
     with executor_from_args(args) as executor:
         result = run_me_darts(config, executor=None if args.executor == "local" else executor, run_dir=out,
                               resume=args.resume, stop=getattr(args, "stop", None), progress=not args.quiet)

@@ -14,20 +14,21 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from ..config import configure
 from ..errors import ToolkitError
 from ..gal.config import ADVERSARIAL, RETRAIN, GalConfig
+from ..methods import get_method
 from .common import (
+    add_field,
     add_run_arguments,
+    given_fields,
     inherit_data_settings,
     output_folder,
-    parse_reductions,
     positive_int,
-    run_config_values,
     run_folder_of,
     stopped_hint,
 )
-
-DEFAULTS = GalConfig()
+from .train import add_network_arguments
 
 
 def register(sub) -> None:
@@ -41,36 +42,37 @@ def register(sub) -> None:
                    help="genotype.json / network.json path or a published cell name such as DARTS_V2")
     p.add_argument("--baseline", default=None, metavar="RUN",
                    help="a finished 'train' run folder to prune instead of training a baseline")
-    add_run_arguments(p, epochs=DEFAULTS.epochs, batch_size=DEFAULTS.batch_size)
-    g = p.add_argument_group("network")
-    g.add_argument("--channels", type=positive_int, default=16, help="initial channels C (default 16)")
-    g.add_argument("--cells", type=positive_int, default=5, help="cells when stacking a cell pair (default 5)")
-    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
-                   help="1-based reduction positions (paper, MNIST: 2 3; default L//3+1 and 2L//3+1)")
+    entry = get_method("gal", "prune")
+    presets = ", ".join(f"{n} ({entry.preset_sources.get(n, '')})" for n in entry.presets)
+    p.add_argument("--preset", default=None, help=f"a paper's settings, under the options you give: {presets}")
+    add_run_arguments(p, GalConfig)
+    add_network_arguments(p, GalConfig)
     g = p.add_argument_group("pruning (DARTS-GAL paper eqs. 4-7)")
-    g.add_argument("--lam", type=float, default=DEFAULTS.lam,
-                   help=f"λ of the L1 penalty on the masks (default {DEFAULTS.lam:g}; larger prunes more)")
-    g.add_argument("--gal-epochs", type=positive_int, default=DEFAULTS.gal_epochs,
-                   help=f"mask-training epochs of at most {DEFAULTS.reference_steps} steps each "
-                        f"(default {DEFAULTS.gal_epochs})")
-    g.add_argument("--threshold", type=float, default=DEFAULTS.threshold,
-                   help="prune nodes whose mask is <= this (default 0: exact zeros only)")
-    g.add_argument("--adversarial", choices=ADVERSARIAL, default=DEFAULTS.adversarial,
-                   help="adversarial loss: wasserstein (default) or log (eq. 5)")
-    g.add_argument("--retrain", choices=RETRAIN, default=DEFAULTS.retrain,
-                   help="retrain the pruned network from scratch (default, as the paper) or from inherited weights")
-    g.add_argument("--mask-lr", type=float, default=DEFAULTS.mask_lr,
-                   help=f"step size of the proximal mask update (default {DEFAULTS.mask_lr:g})")
-    g.add_argument("--noise", type=float, default=DEFAULTS.noise,
-                   help=f"dropout rate of the generator noise z (default {DEFAULTS.noise:g})")
+    add_field(g, GalConfig, "lam", "λ of the L1 penalty on the masks (larger prunes more)", type=float)
+    add_field(g, GalConfig, "gal_epochs", "mask-training epochs of at most --reference-steps steps each",
+              type=positive_int)
+    add_field(g, GalConfig, "gal_batch_size", "batch of the mask training (paper: 100)", type=positive_int)
+    add_field(g, GalConfig, "reference_steps", "most steps of one mask-training epoch (a larger value: full passes)",
+              type=positive_int)
+    add_field(g, GalConfig, "threshold", "prune nodes whose mask is <= this (0: exact zeros only)", type=float)
+    add_field(g, GalConfig, "adversarial", "adversarial loss: wasserstein or log (eq. 5)", choices=ADVERSARIAL)
+    add_field(g, GalConfig, "retrain", "retrain the pruned network from scratch (as the paper) or from inherited "
+                                       "weights", choices=RETRAIN)
+    add_field(g, GalConfig, "mask_lr", "step size of the proximal mask update", type=float)
+    add_field(g, GalConfig, "g_lr", "SGD learning rate of the generator's weights (paper: 0.01)", type=float)
+    add_field(g, GalConfig, "d_lr", "Adam learning rate of the discriminator", type=float)
+    add_field(g, GalConfig, "d_steps", "discriminator updates per generator update (paper: 5)", type=positive_int)
+    add_field(g, GalConfig, "noise", "dropout rate of the generator noise z", type=float)
     p.set_defaults(func=run)
 
 
+def resolve(args) -> tuple[GalConfig, dict]:
+    """The GalConfig of the parsed options and each field's source (:func:`toolkit.config.configure`)."""
+    return configure(GalConfig, get_method("gal", "prune"), args.preset, given_fields(args, GalConfig))
+
+
 def config_from_args(args) -> GalConfig:
-    return GalConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
-                     reductions=parse_reductions(args.reductions), lam=args.lam, gal_epochs=args.gal_epochs,
-                     threshold=args.threshold, adversarial=args.adversarial, retrain=args.retrain,
-                     mask_lr=args.mask_lr, noise=args.noise)
+    return resolve(args)[0]
 
 
 def saved(folder: str, baseline_run: str | None):
@@ -96,7 +98,7 @@ def run(args) -> int:
     from ..gal.run import load_trained, run_gal
     from ..genotype import load_architecture
 
-    out = output_folder(args, "prune")
+    out = output_folder(args, "prune") if not args.dry_run else None
     if args.resume:
         config, architecture = saved(out, args.baseline)
     else:
@@ -109,6 +111,12 @@ def run(args) -> int:
                                   " (to prune the cell on other data, copy its genotype.json out of the run folder)")
         config = config_from_args(args)
         architecture = load_architecture(args.genotype) if args.genotype else None
+        if args.dry_run:
+            from . import dryrun
+
+            config, sources = resolve(args)
+            return dryrun.report("prune gal", args.preset, get_method("gal", "prune"), config, sources, config,
+                                 dryrun.gal_plan)
     data = load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
     baseline = load_trained(args.baseline, data) if args.baseline and architecture is None else None
     result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, resume=args.resume,

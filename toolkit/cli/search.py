@@ -6,21 +6,22 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ..config import SearchConfig
+from ..config import SearchConfig, configure
 from ..errors import ToolkitError
 from ..methods import get_method, methods
 from ..rundir import read_json
 from ..space import PRESETS, SearchSpace
-from . import tsenas
+from . import dryrun, tsenas
 from .common import (
     add_executor_arguments,
+    add_field,
     add_run_arguments,
     data_flags,
+    given_fields,
     inherit_data_settings,
     output_folder,
-    parse_reductions,
     positive_int,
-    run_config_values,
+    shown_default,
     stopped_hint,
 )
 
@@ -35,52 +36,61 @@ def register(sub) -> None:
                                    "record per stage or generation, lineage.json and the final architecture.")
     p.add_argument("method", choices=(*search, *population), help=" | ".join((*search, *population)))
     presets = sorted({f"{n}:{p}" for n, m in (search | population).items() for p in m.presets})
-    p.add_argument("--preset", default=None, help="named settings of the method, applied before the options you "
-                                                  f"give ({', '.join(presets)})")
-    add_run_arguments(p, epochs=10, batch_size=64)
-    g = p.add_argument_group("search space and supernet")
-    g.add_argument("--space", default="darts", choices=tuple(PRESETS), help="op preset (default darts: 8 ops)")
+    p.add_argument("--preset", default=None, help="named settings of the method (a paper's, with its section in "
+                                                  "--dry-run), applied under the options you give "
+                                                  f"({', '.join(presets)})")
+    add_run_arguments(p, SearchConfig)
+    g = p.add_argument_group("search space and supernet (defaults: SearchConfig's, then the method's)")
+    g.add_argument("--space", default=None, choices=tuple(PRESETS), help="op preset (default darts: 8 ops)")
     g.add_argument("--ops", default=None, help="comma-separated ops to enable instead of the preset")
-    g.add_argument("--nodes", type=int, default=4, help="intermediate nodes per cell (default 4)")
-    g.add_argument("--channels", type=int, default=8, help="initial channels C (default 8; paper 16)")
-    g.add_argument("--cells", nargs="+", default=["5"], metavar="L",
-                   help="cells L (default 5; paper 8); ts-enas: cell pairs to add to its cell space, by published "
-                        "name or genotype.json of a search")
-    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
-                   help="1-based positions of reduction cells (default L//3+1 and 2L//3+1)")
-    g.add_argument("--order", type=int, default=1, choices=(1, 2), help="1: first-order, 2: second-order DARTS")
-    g.add_argument("--arch-lr", type=float, default=3e-4, help="Adam learning rate of α (default 3e-4)")
-    g.add_argument("--k", type=int, default=None, help="channel fraction 1/K for pcdarts/adarts (default 4)")
-    g.add_argument("--edge-norm", action=argparse.BooleanOptionalAction, default=None,
-                   help="edge normalisation β (default: on for pcdarts, off for darts and adarts)")
-    g.add_argument("--warmup-epochs", type=int, default=0, help="epochs before α starts to move")
+    g.add_argument("--nodes", type=int, default=None, help="intermediate nodes per cell (default 4)")
+    add_field(g, SearchConfig, "channels", "initial channels C (DARTS: 16)", type=int)
+    g.add_argument("--cells", nargs="+", default=None, metavar="L",
+                   help=f"cells L (default: {shown_default(SearchConfig, 'cells')}; DARTS: 8); ts-enas: cell pairs to "
+                        "add to its cell space, by published name or genotype.json of a search")
+    add_field(g, SearchConfig, "reductions", "1-based positions of reduction cells (None: L//3+1 and 2L//3+1)",
+              type=positive_int, nargs="+")
+    add_field(g, SearchConfig, "order", "1: first-order, 2: second-order DARTS", type=int, choices=(1, 2))
+    add_field(g, SearchConfig, "arch_lr", "Adam learning rate of α", type=float)
+    add_field(g, SearchConfig, "arch_weight_decay", "weight decay of α", type=float)
+    add_field(g, SearchConfig, "k", "channel fraction 1/K for pcdarts/adarts (None: the method's, 4)", type=int)
+    add_field(g, SearchConfig, "edge_norm", "edge normalisation β (None: on for pcdarts, off for darts and adarts)",
+              action=argparse.BooleanOptionalAction)
+    add_field(g, SearchConfig, "warmup_epochs", "epochs before α starts to move", type=int)
+    add_field(g, SearchConfig, "train_portion", "share of the training images that train the weights (the rest α)",
+              type=float)
     g = p.add_argument_group("me-darts")
     g.add_argument("--edge", default=None, choices=tuple(search),
                    help="the search each individual runs (default darts); the preset sets cells, channels, "
                         "epochs and batch size per stage")
     add_executor_arguments(p)
     tsenas.add_arguments(p)
-    p.set_defaults(func=run, parser_defaults={a.dest: a.default for a in p._actions})
+    p.set_defaults(func=run)
+
+
+def search_flags(args) -> dict:
+    """The SearchConfig fields the options give (None: not given)."""
+    values = given_fields(args, SearchConfig)
+    if args.space is not None or args.ops is not None or args.nodes is not None:
+        ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space or "darts"]
+        values["space"] = SearchSpace(ops, 4 if args.nodes is None else args.nodes)
+    if args.cells is not None:
+        values["cells"] = _cell_count(args.cells)
+    return values
+
+
+def resolve(args, method: str | None = None, preset: str | None = None) -> tuple[SearchConfig, dict]:
+    """The SearchConfig of the parsed options and each field's source: the config's defaults, the method's,
+    the preset's, then the options given (:func:`toolkit.config.configure`)."""
+    method = method or args.method
+    if args.k is not None and method == "darts":
+        raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
+    return configure(SearchConfig, get_method(method, "search"), preset, search_flags(args), method=method)
 
 
 def config_from_args(args, parser_defaults: dict | None = None) -> SearchConfig:
-    """The SearchConfig of the parsed options; a preset's values replace options left at their defaults."""
-    if args.k is not None and args.method == "darts":
-        raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
-    ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
-    values = dict(**run_config_values(args), space=SearchSpace(ops, args.nodes), channels=args.channels,
-                  cells=_cell_count(args.cells), reductions=parse_reductions(args.reductions), order=args.order,
-                  arch_lr=args.arch_lr, k=args.k, edge_norm=args.edge_norm, warmup_epochs=args.warmup_epochs)
-    preset = getattr(args, "preset", None)
-    if preset:
-        method_name, _, name = preset.rpartition(":")
-        if method_name and method_name != args.method:
-            raise ToolkitError(f"preset '{preset}' belongs to {method_name}, not {args.method}")
-        defaults = {**(parser_defaults or {}), "cells": 5}
-        for key, value in get_method(args.method, "search").settings(name).items():
-            if key in values and values[key] == defaults.get(key, values[key]):
-                values[key] = value
-    return SearchConfig(method=args.method, **values)
+    """The SearchConfig of the parsed options; the preset's values apply to options not given."""
+    return resolve(args, preset=getattr(args, "preset", None))[0]
 
 
 def _cell_count(values) -> int:
@@ -110,7 +120,7 @@ def run(args) -> int:
     if args.method in methods("population"):
         from .medarts import run as run_population
 
-        return run_population(args, config_from_args)
+        return run_population(args, lambda a, method: resolve(a, method))
     if args.edge is not None:
         raise ToolkitError(f"--edge applies to me-darts; {args.method} is a single search")
     if args.executor != "local" or args.workers is not None or args.scheduler is not None or \
@@ -119,12 +129,18 @@ def run(args) -> int:
                            f"methods (me-darts, ts-enas); {args.method} is a single search")
     from ..search import run_search
 
+    if args.dry_run:
+        inherit_data_settings(args, None)
+        config, sources = resolve(args, preset=args.preset)
+        entry = get_method(args.method, "search")
+        return dryrun.report(f"search {args.method}", args.preset, entry, config, sources, config,
+                             dryrun.search_plan)
     out = output_folder(args, "search")
     if args.resume:
         config = saved_config(out)
     else:
         inherit_data_settings(args, None)
-        config = config_from_args(args, getattr(args, "parser_defaults", None))
+        config = config_from_args(args)
     result = run_search(config, run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
                         progress=not args.quiet)
     if result.history:

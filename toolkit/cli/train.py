@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 from pathlib import Path
 
-from ..config import TrainConfig
+from ..config import TrainConfig, configure
 from ..errors import ToolkitError
 from ..genotype import load_architecture
+from ..methods import TRAINING
 from ..rundir import read_json
+from . import dryrun
 from .common import (
+    add_field,
     add_run_arguments,
     data_flags,
+    given_fields,
     inherit_data_settings,
     output_folder,
-    parse_reductions,
     positive_int,
-    run_config_values,
     run_folder_of,
     stopped_hint,
 )
+
+
+def add_network_arguments(p, cls) -> None:
+    """Network size and regularisation options of an evaluation network (train, evaluate, prune)."""
+    g = p.add_argument_group("network")
+    add_field(g, cls, "channels", "initial channels C (DARTS evaluation: 36)", type=positive_int)
+    add_field(g, cls, "cells", "cells when stacking a cell pair (DARTS evaluation: 20)", type=positive_int)
+    add_field(g, cls, "reductions", "1-based reduction positions (None: L//3+1 and 2L//3+1)", type=positive_int,
+              nargs="+")
+    add_field(g, cls, "auxiliary_weight", "auxiliary head loss weight (DARTS: 0.4)", type=float)
+    add_field(g, cls, "drop_path", "drop-path probability (DARTS: 0.2)", type=float)
+    add_field(g, cls, "dropout", "dropout before the classifier", type=float)
+    g = p.add_argument_group("augmentation of the training images (DARTS protocol)")
+    add_field(g, cls, "crop_padding", "random crop after zero padding by this many pixels (None: 4 on cifar10/100, "
+                                      "off elsewhere; 0: off)", type=int)
+    add_field(g, cls, "flip", "random left-right flip (None: on for cifar10/100, off elsewhere)",
+              action=argparse.BooleanOptionalAction)
+    add_field(g, cls, "cutout", "side of the cutout square (0: off; DARTS: 16)", type=int)
+
+
+def add_preset_argument(p) -> None:
+    presets = ", ".join(f"{n} ({s})" for n, s in TRAINING.preset_sources.items())
+    p.add_argument("--preset", default=None,
+                   help=f"a paper's evaluation protocol, under the options you give: {presets}")
 
 
 def register(sub) -> None:
@@ -28,15 +55,15 @@ def register(sub) -> None:
                                    "description or a published cell name (e.g. DARTS_V2) and report test accuracy.")
     p.add_argument("--genotype", default=None,
                    help="genotype.json / network.json path or a published cell name (not needed with --resume)")
-    add_run_arguments(p, epochs=20, batch_size=64)
-    g = p.add_argument_group("network")
-    g.add_argument("--channels", type=positive_int, default=16, help="initial channels C (default 16; paper 36)")
-    g.add_argument("--cells", type=positive_int, default=5, help="cells when stacking a cell pair (default 5)")
-    g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
-                   help="1-based reduction positions (default L//3+1 and 2L//3+1)")
-    g.add_argument("--auxiliary-weight", type=float, default=0.0, help="auxiliary head loss weight (paper 0.4)")
-    g.add_argument("--drop-path", type=float, default=0.0, help="drop-path probability (paper 0.2)")
+    add_preset_argument(p)
+    add_run_arguments(p, TrainConfig)
+    add_network_arguments(p, TrainConfig)
     p.set_defaults(func=run)
+
+
+def resolve(args) -> tuple[TrainConfig, dict]:
+    """The TrainConfig of the parsed options and each field's source (:func:`toolkit.config.configure`)."""
+    return configure(TrainConfig, TRAINING, args.preset, given_fields(args, TrainConfig))
 
 
 def saved(folder: str):
@@ -54,6 +81,12 @@ def saved(folder: str):
 def run(args) -> int:
     from ..train import train_network
 
+    if args.dry_run:
+        if args.genotype is not None:
+            inherit_data_settings(args, run_folder_of(args.genotype))
+            load_architecture(args.genotype)  # a wrong name or file is an error here too
+        config, sources = resolve(args)
+        return dryrun.report("train", args.preset, TRAINING, config, sources, config, dryrun.train_plan)
     out = output_folder(args, "train")
     if args.resume:
         config, architecture = saved(out)
@@ -63,9 +96,7 @@ def run(args) -> int:
         inherit_data_settings(args, run_folder_of(args.genotype),
                               " (to train the cell on other data, copy its genotype.json out of the run folder)")
         architecture = load_architecture(args.genotype)
-        config = TrainConfig(**run_config_values(args), channels=args.channels, cells=args.cells,
-                             reductions=parse_reductions(args.reductions), auxiliary_weight=args.auxiliary_weight,
-                             drop_path=args.drop_path)
+        config = resolve(args)[0]
     result = train_network(architecture, config, run_dir=out, resume=args.resume,
                            stop=getattr(args, "stop", None), progress=not args.quiet)
     print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, test acc {result.test_acc:.4f} "

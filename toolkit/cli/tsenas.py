@@ -8,53 +8,59 @@ from ..errors import ToolkitError
 from ..methods import get_method
 from ..rundir import read_json
 from .common import (
+    add_field,
     executor_from_args,
+    given_fields,
     inherit_data_settings,
     output_folder,
     positive_int,
-    run_config_values,
     stopped_hint,
 )
 
-# search options TS-ENAS has no use for: given with another value than the default, they are an error
-UNUSED = ("space", "ops", "nodes", "reductions", "order", "arch_lr", "k", "edge_norm", "warmup_epochs")
+# search options TS-ENAS has no use for: given, they are an error
+UNUSED = ("space", "ops", "nodes", "reductions", "order", "arch_lr", "arch_weight_decay", "k", "edge_norm",
+          "warmup_epochs", "train_portion")
 
 
 TUNABLE = ("population", "rough_generations", "survivors", "fine_generations", "supernet_epochs", "n_min", "n_max",
-           "max_train_images", "max_image_size")
+           "crossover_rate", "mutation_rate", "level_threshold", "update_every", "max_train_images", "max_image_size")
 
 
 def add_arguments(p) -> None:
     """The options only ts-enas has (default: the preset's, else the paper's settings)."""
-    g = p.add_argument_group("ts-enas (default: the preset's value)")
-    g.add_argument("--population", type=positive_int, default=None, help="P, rough-stage population (paper 100)")
-    g.add_argument("--rough-generations", type=int, default=None, help="T0, rough-stage generations (paper 100)")
-    g.add_argument("--survivors", type=positive_int, default=None, help="S, individuals of the fine stage (paper 30)")
-    g.add_argument("--fine-generations", type=int, default=None, help="T1, fine-stage generations (paper 50)")
-    g.add_argument("--supernet-epochs", type=positive_int, default=None, help="SuperNet training (paper 100)")
-    g.add_argument("--n-min", type=positive_int, default=None, help="fewest cells N of a network")
-    g.add_argument("--n-max", type=positive_int, default=None, help="most cells N of a network")
-    g.add_argument("--max-train-images", type=positive_int, default=None,
-                   help="keep at most this many training images, class-balanced (cpu-small 1500; paper: all)")
-    g.add_argument("--max-image-size", type=positive_int, default=None,
-                   help="shrink larger images to this side (cpu-small 8; paper: as loaded)")
+    from ..tsenas.config import TsEnasConfig
+
+    g = p.add_argument_group("ts-enas (defaults: TsEnasConfig's, TS-ENAS section V.C where it gives one)")
+    add_field(g, TsEnasConfig, "population", "P, rough-stage population", type=positive_int)
+    add_field(g, TsEnasConfig, "rough_generations", "T0, rough-stage generations", type=int)
+    add_field(g, TsEnasConfig, "survivors", "S, individuals of the fine stage", type=positive_int)
+    add_field(g, TsEnasConfig, "fine_generations", "T1, fine-stage generations", type=int)
+    add_field(g, TsEnasConfig, "supernet_epochs", "SuperNet training epochs", type=positive_int)
+    add_field(g, TsEnasConfig, "n_min", "fewest cells N of a network", type=positive_int)
+    add_field(g, TsEnasConfig, "n_max", "most cells N of a network", type=positive_int)
+    add_field(g, TsEnasConfig, "crossover_rate", "crossover probability", type=float)
+    add_field(g, TsEnasConfig, "mutation_rate", "mutation probability", type=float)
+    add_field(g, TsEnasConfig, "level_threshold", "accuracies closer than this form one level", type=float)
+    add_field(g, TsEnasConfig, "update_every", "generations between SuperNet weight write-backs", type=positive_int)
+    add_field(g, TsEnasConfig, "max_train_images", "keep at most this many training images, class-balanced "
+                                                   "(cpu-small 1500)", type=positive_int)
+    add_field(g, TsEnasConfig, "max_image_size", "shrink larger images to this side (cpu-small 8)",
+              type=positive_int)
 
 
-def config_from_args(args, parser_defaults: dict):
+def resolve(args):
+    """The TsEnasConfig of the parsed options and each field's source (:func:`toolkit.config.configure`)."""
+    from ..config import configure
     from ..tsenas.config import TsEnasConfig
 
     for key in UNUSED:
-        if getattr(args, key, None) != parser_defaults.get(key):
+        if getattr(args, key, None) is not None:
             raise ToolkitError(f"--{key.replace('_', '-')} applies to the differentiable searches, not ts-enas")
-    values = dict(**run_config_values(args), channels=args.channels)
-    preset = args.preset.rpartition(":")[2] if args.preset else None
-    if args.preset and args.preset.rpartition(":")[0] not in ("", "ts-enas"):
-        raise ToolkitError(f"preset '{args.preset}' belongs to {args.preset.rpartition(':')[0]}, not ts-enas")
-    for key, value in get_method("ts-enas", "population").settings(preset).items():
-        if key not in values or values[key] == parser_defaults.get(key, values[key]):
-            values[key] = value
-    values.update({key: getattr(args, key) for key in TUNABLE if getattr(args, key) is not None})
-    return TsEnasConfig(**values)
+    return configure(TsEnasConfig, get_method("ts-enas", "population"), args.preset, given_fields(args, TsEnasConfig))
+
+
+def config_from_args(args, parser_defaults: dict | None = None):
+    return resolve(args)[0]
 
 
 def cell_space(sources):
@@ -70,9 +76,16 @@ def cell_space(sources):
 def run(args) -> int:
     from ..tsenas.run import run_ts_enas
 
-    defaults = getattr(args, "parser_defaults", {})
+    sources = [] if args.cells is None else list(args.cells)
+    if args.dry_run:
+        from . import dryrun
+
+        inherit_data_settings(args, None)
+        cell_space(sources)  # the named cells must exist
+        config, fields = resolve(args)
+        return dryrun.report("search ts-enas", args.preset, get_method("ts-enas", "population"), config, fields,
+                             config, dryrun.tsenas_plan)
     out = output_folder(args, "ts-enas")
-    sources = [] if args.cells == defaults.get("cells", ["5"]) else list(args.cells)
     if args.resume:
         if sources:
             raise ToolkitError("--cells cannot change the cell space of a run being resumed; drop --cells")
@@ -82,7 +95,7 @@ def run(args) -> int:
             raise ToolkitError(f"cannot resume: '{out}' holds no ts-enas run")
     else:
         inherit_data_settings(args, None)
-        config, space = config_from_args(args, defaults), cell_space(sources)
+        config, space = config_from_args(args), cell_space(sources)
     with executor_from_args(args) as executor:
         result = run_ts_enas(config, space=space, executor=executor, run_dir=out, resume=args.resume,
                              stop=getattr(args, "stop", None), progress=not args.quiet)

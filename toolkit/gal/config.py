@@ -7,7 +7,9 @@ above the baseline's test accuracy: 10 epochs of baseline training and of retrai
 lr 0.025, cosine), 5 epochs of mask training, λ = 12, pruning at exact zeros (threshold 0). The
 outcome varies with the seed and the thread count; λ >= 15 collapses there and stops.
 
-The paper's values are given in the comments (section 4 of the paper: lr 0.01, batch 128 for
+The registry's presets ``paper-mnist``, ``paper-fashion-mnist`` and ``paper-cifar10``
+(:mod:`toolkit.methods`, ``python -m toolkit prune gal --preset ...``) hold the paper's values per
+data set. The paper's values are also given in the comments (section 4 of the paper: lr 0.01, batch 128 for
 training and 100 for pruning, 50 epochs on MNIST). λ has no published value; its scale is set by
 the data loss (eq. 6, summed over the logits), so useful values are about 10-14 on digits, and a
 value like 0.01 prunes nothing. A mask-training epoch takes at most ``reference_steps`` steps
@@ -37,6 +39,7 @@ class GalConfig(TrainConfig):
     fields below drive the adversarial pruning stage (eqs. 4-7).
     """
 
+    epochs: int = 10  # baseline training and retraining (paper, MNIST: 50)
     lam: float = get_method("gal").defaults["lam"]  # λ of R_λ(s) = λ·||s||_1 (eq. 7), units of eq. 6 on logits
     gal_epochs: int = 5  # mask-training epochs of at most reference_steps steps each (paper: not stated)
     gal_batch_size: int = 64  # batch of the mask-training stage (paper: 100)

@@ -10,10 +10,13 @@ A :class:`Stage` holds one stage's settings; a :class:`StagePlan` the three in o
 that each stage can be filled from the one before. Two presets:
 
 - ``"paper"``: Table II (4 / 6 / 8 cells, 5 / 5 / 15 epochs, 10000 / 10000 / 20000 training
-  images, half resolution: 32x32 -> 16x16 on CIFAR). The paper gives neither the channels nor the
-  population sizes; the preset keeps DARTS' 16 channels for every stage and uses 8 individuals
-  in ``init``, the best 4 plus their 4 crossover children in ``mid`` and the single best in
-  ``final`` (Table I: "select single network G_final from pop_mid").
+  images, half resolution: 32x32 -> 16x16 on CIFAR). Section III.C.1 says the ``init`` supernets
+  have fewer cells *and channels* than the full search and that both grow with the stages, but
+  gives no channel numbers. The preset reads the channels as growing with the cells, in
+  proportion to the final stage's DARTS search (8 cells, C=16): 8 / 12 / 16 channels for
+  4 / 6 / 8 cells (each divisible by PC-DARTS' and ADARTS' K=4). The population sizes are not
+  given either: 8 individuals in ``init``, the best 4 plus their 4 crossover children in ``mid``
+  and the single best in ``final`` (Table I: "select single network G_final from pop_mid").
 - ``"cpu-small"``: Table II scaled for a 2-core laptop on ``digits`` (8x8 images, 1438 training
   images, at least 139 per class): 3 / 4 / 5 cells, 8 channels, 2 / 2 / 6 epochs (Table II's
   1 : 1 : 3), 600 / 600 / 1200 training images (Table II's 1 : 1 : 2; 60 / 60 / 120 per class),
@@ -168,8 +171,8 @@ class StagePlan:
 
 PRESETS: dict[str, StagePlan] = {
     "paper": StagePlan(
-        Stage("init", cells=4, channels=16, epochs=5, train_samples=10000, population=8),
-        Stage("mid", cells=6, channels=16, epochs=5, train_samples=10000, population=8, parents=4),
+        Stage("init", cells=4, channels=8, epochs=5, train_samples=10000, population=8),
+        Stage("mid", cells=6, channels=12, epochs=5, train_samples=10000, population=8, parents=4),
         Stage("final", cells=8, channels=16, epochs=15, train_samples=20000, population=1, parents=1),
     ),
     "cpu-small": StagePlan(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import RunConfig, check_range
+from ..config import RunConfig, check_range, configure
 from ..errors import ToolkitError
 from ..methods import get_method
 from .encoding import check_depth
@@ -71,4 +71,4 @@ class TsEnasConfig(RunConfig):
 
 def ts_enas_config(preset: str | None = None, **fields) -> TsEnasConfig:
     """A :class:`TsEnasConfig` with the registry's ``preset`` ('cpu-small' or 'paper') and then ``fields``."""
-    return TsEnasConfig(**{**get_method("ts-enas", "population").settings(preset), **fields})
+    return configure(TsEnasConfig, get_method("ts-enas", "population"), preset, fields)[0]
