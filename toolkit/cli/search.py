@@ -49,6 +49,8 @@ def register(sub) -> None:
     g.add_argument("--reductions", type=positive_int, nargs="+", default=None,
                    help="1-based positions of reduction cells (default L//3+1 and 2L//3+1)")
     g.add_argument("--order", type=int, default=1, choices=(1, 2), help="1: first-order, 2: second-order DARTS")
+    g.add_argument("--compile", default="off", choices=("off", "on", "cudagraphs"),
+                   help="torch.compile the search step (cudagraphs: also CUDA graphs, CUDA only); default off")
     g.add_argument("--arch-lr", type=float, default=3e-4, help="Adam learning rate of α (default 3e-4)")
     g.add_argument("--k", type=int, default=None, help="channel fraction 1/K for pcdarts/adarts (default 4)")
     g.add_argument("--edge-norm", action=argparse.BooleanOptionalAction, default=None,
@@ -70,7 +72,8 @@ def config_from_args(args, parser_defaults: dict | None = None) -> SearchConfig:
     ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space]
     values = dict(**run_config_values(args), space=SearchSpace(ops, args.nodes), channels=args.channels,
                   cells=_cell_count(args.cells), reductions=parse_reductions(args.reductions), order=args.order,
-                  arch_lr=args.arch_lr, k=args.k, edge_norm=args.edge_norm, warmup_epochs=args.warmup_epochs)
+                  arch_lr=args.arch_lr, k=args.k, edge_norm=args.edge_norm, warmup_epochs=args.warmup_epochs,
+                  compile=args.compile)
     preset = getattr(args, "preset", None)
     if preset:
         method_name, _, name = preset.rpartition(":")
