@@ -46,6 +46,7 @@ class Architect:
         self.fd_scale = fd_scale
         self.forward = compiled(model, compile)
         self._functional_loss = compiled(self._eager_loss, compile) if order == 2 else None
+        self._one_graph = compile != "off"
         named = list(model.named_parameters())
         self.arch = [(n, p) for n, p in named if is_arch_name(n)]
         self.weights = [(n, p) for n, p in named if not is_arch_name(n)]
@@ -102,8 +103,8 @@ class Architect:
         alphas = [p for _, p in self.arch]
         group = self.w_optimizer.param_groups[0]
         momentum, wd = group.get("momentum", 0.0), group.get("weight_decay", 0.0)
-        train_loss = self._loss(w, x_train, y_train)
-        grads_w = _grad(train_loss, w, loss_scale)
+        w_in = self._as_inputs(w)
+        grads_w = _grad(self._loss(w_in, x_train, y_train), w_in, loss_scale)
         unrolled = []
         for p, g in zip(w, grads_w):
             buf = self.w_optimizer.state.get(p, {}).get("momentum_buffer")
@@ -114,9 +115,16 @@ class Architect:
         d_alpha = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads[: len(alphas)])]
         vector = [torch.zeros_like(u) if g is None else g for u, g in zip(unrolled, grads[len(alphas):])]
         eps = self.fd_scale / torch.cat([v.flatten() for v in vector]).norm().clamp_min(1e-12)
-        g_plus = self._alpha_grad([p.detach() + eps * v for p, v in zip(w, vector)], x_train, y_train, loss_scale)
-        g_minus = self._alpha_grad([p.detach() - eps * v for p, v in zip(w, vector)], x_train, y_train, loss_scale)
+        w_plus = self._as_inputs([p.detach() + eps * v for p, v in zip(w, vector)])
+        w_minus = self._as_inputs([p.detach() - eps * v for p, v in zip(w, vector)])
+        g_plus = self._alpha_grad(w_plus, x_train, y_train, loss_scale)
+        g_minus = self._alpha_grad(w_minus, x_train, y_train, loss_scale)
         return val_loss, [d - lr * (gp - gm) / (2 * eps) for d, gp, gm in zip(d_alpha, g_plus, g_minus)]
+
+    def _as_inputs(self, tensors):
+        """Compiled, every pass gets leaf tensors that require grad, so the four passes share one graph
+        (compiled once, not once per kind of input); eager, the tensors as they are."""
+        return [t.detach().requires_grad_(True) for t in tensors] if self._one_graph else tensors
 
     def _alpha_grad(self, weights, x, y, loss_scale: float = 1.0):
         grads = _grad(self._loss(weights, x, y), [p for _, p in self.arch], loss_scale)

@@ -185,7 +185,30 @@ def configure_threads(threads: int | None = None) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ToolkitError(f"threads must be a positive integer, got {threads!r}")
     torch.set_num_threads(threads)
+    return_freed_memory()
     return threads
+
+
+MMAP_THRESHOLD = 128 * 1024  # glibc's initial M_MMAP_THRESHOLD, kept fixed
+
+
+@functools.cache
+def return_freed_memory() -> bool:
+    """Let the C allocator hand freed activation memory back to the system (glibc; once per process).
+
+    glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), so after the first
+    step most activations come from the heap, whose freed space stays resident: a search step's peak
+    RSS grew by 15-26 MiB more than its tensors needed (PC-DARTS / ADARTS at ``cpu-small``, see
+    ``bench/RESULTS.md``). A fixed threshold (setting it turns the adjustment off) keeps large tensors
+    in their own mappings, returned on free. Returns whether it applied (False off glibc).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, MMAP_THRESHOLD))  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 def seed_everything(seed: int) -> None:
