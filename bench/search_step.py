@@ -39,11 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import toolkit.runtime as runtime  # noqa: E402
 from toolkit.architect import Architect  # noqa: E402
+from toolkit.config import SearchConfig  # noqa: E402
+from toolkit.data import load_dataset  # noqa: E402
 from toolkit.edges import MixedOp  # noqa: E402
 from toolkit.memory import MB, SavedTensorMeter  # noqa: E402
 from toolkit.partial import partial_edge  # noqa: E402
-from toolkit.runtime import autocast, configure_threads, prepare_model, to_device  # noqa: E402
+from toolkit.runtime import autocast, compile_plan, configure_threads, prepare_model, to_device  # noqa: E402
+from toolkit.search import run_search  # noqa: E402
 from toolkit.space import SearchSpace  # noqa: E402
 from toolkit.supernet import SearchCell, Supernet  # noqa: E402
 
@@ -59,6 +63,11 @@ VARIANTS = {  # name: (order, Supernet keyword arguments)
     "adarts-k4": (1, {"edge": partial_edge("attention", 4), "edge_norm": True}),
 }
 IMPLS = ("toolkit", "plain")
+# toolkit settings (--settings): precision (fp32, bf16, fp16) and compile mode (eager, compile: torch.compile,
+# cudagraphs: torch.compile with CUDA graphs), joined by "-", e.g. "bf16-compile"
+PRECISIONS = {"fp32": "off", "bf16": "bf16", "fp16": "fp16"}
+COMPILES = {"eager": "off", "compile": "on", "cudagraphs": "cudagraphs"}
+EPOCH_SIZES = {"darts-1st": 64, "darts-2nd": 64, "pcdarts-k4": 256, "adarts-k4": 256}  # the papers' search batches
 LR, MOMENTUM, WD, ARCH_LR, CLIP = 0.025, 0.9, 3e-4, 3e-4, 5.0
 
 
@@ -121,7 +130,7 @@ def plain_alpha_step(model, arch_opt, w_opt, xt, yt, xv, yv, order):
 class Stepper:
     """A supernet, its optimisers and one search step, for the toolkit or the plain formulation."""
 
-    def __init__(self, impl, variant, cfg, device, amp="off", channels_last=False):
+    def __init__(self, impl, variant, cfg, device, amp="off", channels_last=False, compile="off"):
         order, kwargs = VARIANTS[variant]
         torch.manual_seed(0)
         model = Supernet(SearchSpace(), cfg["C"], cfg["cells"], 10, 3, **kwargs)
@@ -132,11 +141,16 @@ class Stepper:
                     m.forward = types.MethodType(plain_mixed_forward, m)
                 if isinstance(m, SearchCell):
                     m.forward = types.MethodType(plain_cell_forward, m)
-            amp, channels_last = "off", False  # the reference runs in fp32, default layout
+            amp, channels_last, compile = "off", False, "off"  # the reference runs eager in fp32, default layout
         self.model = prepare_model(model, device, channels_last)
         self.device, self.amp, self.channels_last, self.order = device, amp, channels_last, order
         self.w_opt = torch.optim.SGD(self.model.weight_parameters(), LR, momentum=MOMENTUM, weight_decay=WD)
-        self.architect = Architect(self.model, self.w_opt, order, ARCH_LR, (0.5, 0.999), 1e-3)
+        self.compile, reason = compile_plan(device, compile, order)
+        if reason:
+            print(f"({variant}: {reason})", file=sys.stderr)
+        self.architect = Architect(self.model, self.w_opt, order, ARCH_LR, (0.5, 0.999), 1e-3, compile=self.compile)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16" and device.type == "cuda")
+        self.arch_scaler = torch.amp.GradScaler(device.type, enabled=self.scaler.is_enabled())
 
     def batches(self, data):
         return [to_device(t, self.device, self.channels_last) for t in data]
@@ -146,13 +160,15 @@ class Stepper:
             plain_alpha_step(self.model, self.architect.optimizer, self.w_opt, xt, yt, xv, yv, self.order)
         else:
             with autocast(self.device, self.amp):
-                self.architect.step(xt, yt, xv, yv, LR)
+                self.architect.step(xt, yt, xv, yv, LR, self.arch_scaler)
         self.w_opt.zero_grad(set_to_none=True)
         with autocast(self.device, self.amp):
-            loss = F.cross_entropy(self.model(xt), yt)
-        loss.backward()
+            loss = F.cross_entropy(self.architect.forward(xt), yt)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.w_opt)
         torch.nn.utils.clip_grad_norm_(self.model.weight_parameters(), CLIP)
-        self.w_opt.step()
+        self.scaler.step(self.w_opt)
+        self.scaler.update()
 
 
 def make_data(cfg, device, seed=1):
@@ -187,21 +203,37 @@ def peak_memory_mb(stepper, batch):
     return meter.peak_mb
 
 
-def compare(variant, cfg, args, repeats):
-    """Median step seconds and peak memory of toolkit and plain, repetitions interleaved."""
-    steppers = {impl: Stepper(impl, variant, cfg, args.device, args.amp, args.channels_last) for impl in IMPLS}
+def parse_setting(name):
+    """(amp, compile) of a toolkit setting such as 'fp32', 'bf16-compile' or 'fp32-cudagraphs'."""
+    parts = name.split("-")
+    amp = next((PRECISIONS[p] for p in parts if p in PRECISIONS), "off")
+    compile = next((COMPILES[p] for p in parts if p in COMPILES), "off")
+    if not all(p in PRECISIONS or p in COMPILES for p in parts):
+        raise SystemExit(f"unknown setting '{name}': join one of {', '.join(PRECISIONS)} "
+                         f"and one of {', '.join(COMPILES)}")
+    return amp, compile
+
+
+def compare(variant, cfg, args, repeats, settings=None):
+    """Median step seconds and peak memory of the plain formulation and each toolkit setting, interleaved."""
+    settings = settings or args.settings
+    steppers = {"plain": Stepper("plain", variant, cfg, args.device)}
+    for name in settings:
+        amp, compile = parse_setting(name)
+        steppers[name] = Stepper("toolkit", variant, cfg, args.device, amp, args.channels_last, compile)
+    names = list(steppers)
     data = make_data(cfg, args.device)
-    batches = {impl: s.batches(data) for impl, s in steppers.items()}
-    for _ in range(args.warmup):
-        for impl in IMPLS:
-            steppers[impl].step(*batches[impl])
-    times = {impl: [] for impl in IMPLS}
+    batches = {name: s.batches(data) for name, s in steppers.items()}
+    for _ in range(args.warmup):  # a compiled setting compiles here
+        for name in names:
+            steppers[name].step(*batches[name])
+    times = {name: [] for name in names}
     for r in range(repeats):
-        for impl in IMPLS if r % 2 == 0 else IMPLS[::-1]:  # alternate the order against drift
-            times[impl].append(timed(steppers[impl], batches[impl]))
-    row = {impl: {"s": statistics.median(times[impl])} for impl in IMPLS}
-    for impl in IMPLS:
-        row[impl]["mb"] = peak_memory_mb(steppers[impl], batches[impl])
+        for name in names if r % 2 == 0 else names[::-1]:  # alternate the order against drift
+            times[name].append(timed(steppers[name], batches[name]))
+    row = {name: {"s": statistics.median(times[name])} for name in names}
+    for name in names:
+        row[name]["mb"] = peak_memory_mb(steppers[name], batches[name])
     return row
 
 
@@ -280,25 +312,67 @@ def main_table(args, cfg):
     rows = []
     mem = "CUDA peak MiB" if args.device.type == "cuda" else "saved MiB"
     rss = " toolkit RSS MiB | plain RSS MiB | toolkit RSS growth | plain RSS growth | growth ratio |"
-    print(f"| variant | toolkit ms | plain ms | time ratio | toolkit img/s | plain img/s | toolkit {mem} "
+    print(f"| variant | toolkit | toolkit ms | plain ms | time ratio | toolkit img/s | plain img/s | toolkit {mem} "
           f"| plain {mem} | memory ratio |" + (rss if args.rss else ""))
-    print("|---" * (9 + 5 * args.rss) + "|")
+    print("|---" * (10 + 5 * args.rss) + "|")
     for variant in args.variants:
         row = compare(variant, cfg, args, args.repeats)
         images = 2 * cfg["batch"]
-        t, p = row["toolkit"], row["plain"]
-        line = (f"| {variant} | {1e3 * t['s']:.0f} | {1e3 * p['s']:.0f} | {t['s'] / p['s']:.2f} | "
-                f"{images / t['s']:.0f} | {images / p['s']:.0f} | {t['mb']:.0f} | {p['mb']:.0f} | "
-                f"{t['mb'] / p['mb']:.2f} |")
-        if args.rss:
-            rss = {impl: child(["--rss-child", "--config", args.config, "--variant", variant, "--impl", impl,
-                                "--threads", str(torch.get_num_threads())]) for impl in IMPLS}
-            t, p = rss["toolkit"], rss["plain"]
-            line += (f" {t['rss_mb']:.0f} | {p['rss_mb']:.0f} | {t['growth_mb']:.0f} | {p['growth_mb']:.0f} | "
-                     f"{t['growth_mb'] / p['growth_mb']:.2f} |")
-        print(line, flush=True)
+        p = row["plain"]
+        for name in args.settings:
+            t = row[name]
+            line = (f"| {variant} | {name} | {1e3 * t['s']:.0f} | {1e3 * p['s']:.0f} | {t['s'] / p['s']:.2f} | "
+                    f"{images / t['s']:.0f} | {images / p['s']:.0f} | {t['mb']:.0f} | {p['mb']:.0f} | "
+                    f"{t['mb'] / p['mb']:.2f} |")
+            if args.rss and name == args.settings[0]:
+                rss = {impl: child(["--rss-child", "--config", args.config, "--variant", variant, "--impl", impl,
+                                    "--threads", str(torch.get_num_threads())]) for impl in IMPLS}
+                t, p2 = rss["toolkit"], rss["plain"]
+                line += (f" {t['rss_mb']:.0f} | {p2['rss_mb']:.0f} | {t['growth_mb']:.0f} | {p2['growth_mb']:.0f} | "
+                         f"{t['growth_mb'] / p2['growth_mb']:.2f} |")
+            print(line, flush=True)
         rows.append(row)
     return rows
+
+
+def epoch_table(args):
+    """One full search epoch per variant on CIFAR-10-sized fake data, projected to 50 epochs.
+
+    25,000 + 25,000 images of 32x32x3 (the CIFAR-10 training set split in the w half and the α half),
+    the papers' search batch (DARTS 64, PC-DARTS 256), C=16, 8 cells; the epoch includes validation on
+    the α half. A compiled setting's epoch includes the compilation (in its first steps); the 50-epoch
+    figure adds 49 epochs of every step at the mean pace after the first ten, plus the validation.
+    """
+    data = load_dataset("fake", seed=0, fake_size=args.epoch_images, fake_image_size=32, fake_channels=3)
+    print(f"\n# One search epoch, fake data: {len(data.train)} training images of 32x32x3 (half for w, half for α), "
+          f"C=16, 8 cells\n\nMachine: {machine(args)}\n")
+    print("| variant | toolkit | batch | steps | epoch s | of it steps 1-10 s | step ms after 10 | 50 epochs (h) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for variant in args.variants:
+        for name in args.settings:
+            amp, compile = parse_setting(name)
+            order = VARIANTS[variant][0]
+            method = variant.split("-")[0]
+            config = SearchConfig(method=method, dataset="fake", epochs=1, channels=16, cells=8, order=order,
+                                  batch_size=EPOCH_SIZES[variant], device=str(args.device), amp=amp,
+                                  channels_last=args.channels_last, compile=compile)
+            start = time.perf_counter()
+            stamps = step_times(config, data)
+            sync(args.device)
+            total = time.perf_counter() - start
+            first = stamps[min(9, len(stamps) - 1)] - start
+            step = (stamps[-1] - stamps[9]) / (len(stamps) - 10) if len(stamps) > 10 else float("nan")
+            rest = total - (stamps[-1] - stamps[9]) - first  # validation and set-up
+            projected = total + 49 * (len(stamps) * step + rest)
+            print(f"| {variant} | {name} | {config.batch_size} | {len(stamps)} | {total:.0f} | {first:.1f} | "
+                  f"{1e3 * step:.0f} | {projected / 3600:.2f} |", flush=True)
+
+
+def step_times(config, data):
+    """Run the search ``config`` and return the clock time at the end of each step."""
+    stamps = []
+    run_search(config, data=data, listeners=(lambda e: e.kind == "step" and stamps.append(time.perf_counter()),))
+    return stamps
 
 
 def sweep_table(args, cfg):
@@ -310,8 +384,9 @@ def sweep_table(args, cfg):
     print("|---|---|---|---|---|")
     for label, change in points:
         point = {**cfg, **change}
-        row = compare("darts-1st", point, argparse.Namespace(**{**vars(args), "warmup": 1}), max(2, args.repeats // 2))
-        t, p = row["toolkit"]["s"], row["plain"]["s"]
+        row = compare("darts-1st", point, argparse.Namespace(**{**vars(args), "warmup": 1}), max(2, args.repeats // 2),
+                      args.settings[:1])
+        t, p = row[args.settings[0]]["s"], row["plain"]["s"]
         print(f"| {label} | {1e3 * t:.0f} | {1e3 * p:.0f} | {t / p:.2f} | {2 * point['batch'] / t:.0f} |", flush=True)
 
 
@@ -342,7 +417,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=CONFIGS, default="cpu-small")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off", help="toolkit autocast (CUDA)")
+    parser.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off",
+                        help="toolkit autocast (CUDA), when --settings is not given")
+    parser.add_argument("--settings", nargs="+", default=None,
+                        help="toolkit settings timed side by side against the plain formulation, e.g. fp32 "
+                             "bf16 fp32-compile bf16-cudagraphs (precision fp32|bf16|fp16, compile "
+                             "eager|compile|cudagraphs)")
+    parser.add_argument("--compile-backend", default="inductor",
+                        help="torch.compile backend (aot_eager: a quick CPU check of the compiled path)")
+    parser.add_argument("--epoch", action="store_true", help="only one full search epoch per variant and setting")
+    parser.add_argument("--epoch-images", type=int, default=50000, help="fake training images for --epoch")
     parser.add_argument("--channels-last", action="store_true", help="toolkit in channels-last layout")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the toolkit's choice)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
@@ -357,6 +441,10 @@ def main():
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.device = torch.device(args.device)
+    args.settings = args.settings or [{"off": "fp32"}.get(args.amp, args.amp)]
+    for name in args.settings:
+        parse_setting(name)
+    runtime.COMPILE_BACKEND = args.compile_backend
     if args.contention_child:
         return contention_child(args)
     configure_threads(args.threads)
@@ -364,6 +452,8 @@ def main():
         return rss_child(args)
     if args.contention:
         return contention_table(args)
+    if args.epoch:
+        return epoch_table(args)
     args.rss = args.rss and args.device.type == "cpu"
     cfg = CONFIGS[args.config]
     start = time.time()

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# GPU figures for bench/search_step.py, the equivalence tests on CUDA, and the thread/contention
-# measurement on this machine's CPU pinned to 2 cores. Writes markdown/text files to $OUT (default: .).
+# GPU figures for bench/search_step.py: the equivalence tests on CUDA (eager, fused edges, compiled
+# and CUDA-graphed steps), every variant's step at gpu-cifar in fp32 / bf16 / compiled against the
+# plain fp32 formulation in the same run, and one full search epoch of DARTS first order (batch 64)
+# and PC-DARTS (batch 256) on CIFAR-10-sized fake data, projected to 50 epochs. About 8 minutes on an
+# H200 (each part has its own time limit and keeps what it printed). Writes markdown/text files to
+# $OUT (default: .).
 # Usage, from the repository root:  bash bench/search_step_gpu.sh
 set -u
 OUT=${OUT:-.}
@@ -16,16 +20,18 @@ done
   lscpu | grep -E 'Model name|^CPU\(s\)'
   "$PY" -c 'import torch, sys; print("torch", torch.__version__, "CUDA", torch.version.cuda, "python", sys.version.split()[0])'
   "$PY" -c 'import pytest; print("pytest", pytest.__version__)' 2>&1 | tail -1
+  git log --oneline -1 2>/dev/null
 } | tee "$OUT/machine.txt"
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, keep the output
   local name=$1 limit=$2; shift 2
   echo "== $name"; timeout "$limit" "$@" > "$OUT/$name.md" 2>&1; echo "rc=$?" >> "$OUT/$name.md"; tail -25 "$OUT/$name.md"
 }
-step gpu-cifar 120 "$PY" bench/search_step.py --config gpu-cifar --device cuda --amp bf16 --channels-last --repeats 10 --warmup 3
-step gpu-cifar-fp32 50 "$PY" bench/search_step.py --config gpu-cifar --device cuda --repeats 10 --warmup 3 --no-sweep
 if "$PY" -c 'import pytest' 2>/dev/null; then
-  step tests-cuda 60 "$PY" -m pytest -q -p no:cacheprovider tests/test_step_equivalence.py
+  step tests-cuda 100 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_step_equivalence.py tests/test_compiled_step.py
 fi
-step contention-quickstart 60 taskset -c 0,1 "$PY" bench/search_step.py --config quickstart --contention --repeats 4 --warmup 1
-step contention-cpu-small 90 taskset -c 0,1 "$PY" bench/search_step.py --config cpu-small --contention --repeats 4 --warmup 1
-step cpu-small-2cores 60 taskset -c 0,1 "$PY" bench/search_step.py --config cpu-small --repeats 3 --warmup 1 --no-sweep --no-rss
+# the targets: darts-1st and pcdarts-k4, eager and CUDA-graphed, fp32 and bf16, against plain fp32
+step gpu-cifar 170 "$PY" bench/search_step.py --config gpu-cifar --device cuda --variants darts-1st pcdarts-k4 \
+  --settings fp32 bf16 fp32-cudagraphs bf16-cudagraphs --repeats 8 --warmup 3 --no-sweep
+step epoch 170 "$PY" bench/search_step.py --epoch --device cuda --variants darts-1st pcdarts-k4 --settings bf16-cudagraphs
+step gpu-cifar-rest 60 "$PY" bench/search_step.py --config gpu-cifar --device cuda --variants adarts-k4 darts-2nd \
+  --settings fp32 bf16 bf16-cudagraphs --repeats 5 --warmup 3 --no-sweep

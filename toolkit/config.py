@@ -21,6 +21,7 @@ METHODS = {name: m.partial for name, m in methods("search").items()}  # search m
 K_VALUES = (1, 2, 4, 8, 16)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("off", "bf16", "fp16")
+COMPILE_MODES = ("off", "on", "cudagraphs")  # how a search step runs (toolkit.runtime.compiled)
 MAX_SEED = 2**32 - 1  # NumPy's seed range; torch and Python accept it too
 MAX_IMAGE_SIZE = 1024
 
@@ -152,6 +153,9 @@ class SearchConfig(RunConfig):
     edge_norm: bool | None = None  # PC-DARTS edge normalisation β (None: the method's, on for pcdarts only)
     warmup_epochs: int = 0  # epochs of weight-only training before α updates (PC-DARTS: 15)
     train_portion: float = 0.5  # share of the training set used for w (the rest updates α)
+    # off | on (torch.compile of the step, static shapes: the last short batch is dropped) | cudagraphs
+    # (compiled and replayed as CUDA graphs; CUDA only). Where it cannot apply, one line says so and it runs eager.
+    compile: str = "off"
 
     def __post_init__(self):
         super().__post_init__()
@@ -175,6 +179,8 @@ class SearchConfig(RunConfig):
                                f"with reductions {list(reductions)} has not; use --cells 3 or more")
         if not 0.0 < self.train_portion < 1.0:
             raise ToolkitError(f"train_portion must be between 0 and 1, got {self.train_portion}")
+        if self.compile not in COMPILE_MODES:
+            raise ToolkitError(f"unknown compile mode '{self.compile}'; choose one of: {', '.join(COMPILE_MODES)}")
         check_range(self, "arch_lr", 0, low_open=True, hint="use a small positive rate such as 3e-4")
         check_range(self, "arch_weight_decay", 0)
         check_range(self, "warmup_epochs", 0, self.epochs, hint="warm-up epochs run before α starts to move")

@@ -117,8 +117,12 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
     """
     E, C = len(ops), xs[0].shape[1]
     weights = [w if s is None else w * s for w, s in zip(weights, scales)]
-    # on CPU in channels-last layout: oneDNN's depthwise convs and pooling are several times faster so
-    layout = torch.channels_last if xs[0].device.type == "cpu" else torch.preserve_format
+    # On CPU the fusable layers run channels-last: oneDNN's depthwise convs and pooling are several
+    # times faster so. Ops that are run whole get the default layout: the backward pass of a stride-2
+    # 1x1 convolution (the factorized reduce) on a channels-last input corrupts the heap in torch 2.14's
+    # CPU build at some small channel counts (4 -> 2 channels on 8x8 or 16x16 crashes the process).
+    cpu = xs[0].device.type == "cpu"
+    layout, whole_layout = (torch.channels_last, torch.contiguous_format) if cpu else (torch.preserve_format,) * 2
     x = (xs[0] if E == 1 else torch.cat(xs, dim=1)).contiguous(memory_format=layout)
     relu_x = F.relu(x) if any(plan[0] for plan in ops[0]._plans) else None
     out = None
@@ -126,17 +130,17 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
         if body is None:  # 'none'
             continue
         if E > 1 and not ops[0]._fusable[i]:  # edge by edge
-            y = torch.cat([w[i] * op.ops[i](xe.contiguous(memory_format=layout))
+            y = torch.cat([w[i] * op.ops[i](xe.contiguous(memory_format=whole_layout))
                            for w, op, xe in zip(weights, ops, xs)], dim=1)
         elif norm is None and E == 1:
-            y = weights[0][i] * body(x)
+            y = weights[0][i] * body(x.contiguous(memory_format=whole_layout))
         else:
             h = relu_x if relu_first else x
             for same in zip(*(op._layers[i] for op in ops)):
                 h = _fused_layer(list(same), h)
             scale = weights[0][i].expand(C) if E == 1 else torch.stack([w[i] for w in weights]).repeat_interleave(C)
-            if norm is None:
-                y = h * scale.view(1, -1, 1, 1)
+            if norm is None:  # in h's dtype: under autocast an fp32 scale would turn the sum to fp32
+                y = h * scale.to(h.dtype).view(1, -1, 1, 1)
             else:
                 y = fused_batch_norm(h, [op._plans[i][2] for op in ops], scale)
         out = y if out is None else out + y

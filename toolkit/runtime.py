@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
 import random
+import shutil
+import subprocess
+import tempfile
 
 import numpy as np
 import torch
 
+from .config import COMPILE_MODES
 from .errors import ToolkitError
 
 AMP_MODES = ("off", "bf16", "fp16")
+# COMPILE_MODES, how a search step runs: "off" eager; "on" the supernet's forward (and with it the
+# backward) compiled by torch.compile with static shapes; "cudagraphs" the same, replayed as CUDA graphs.
+# The torch.compile backend. Tests swap in "aot_eager": the same graph capture and autograd graphs,
+# without generating C++ code (which takes minutes on a small CPU for a whole supernet).
+COMPILE_BACKEND = "inductor"
+log = logging.getLogger("toolkit")
 
 
 def pick_device(preference: str = "auto") -> torch.device:
@@ -44,6 +56,81 @@ def autocast(device: torch.device, amp: str = "off"):
 def grad_scaler(device: torch.device, amp: str):
     """A gradient scaler for fp16 on CUDA; disabled otherwise (bf16 needs none)."""
     return torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
+
+
+def compile_plan(device: torch.device, mode: str, order: int = 1) -> tuple[str, str | None]:
+    """The compile mode that applies to a search step on ``device``, and why when it is not ``mode``.
+
+    Falls back (with the reason as a one-line message, never an error): MPS runs eager; a CPU without
+    a working C++ compiler runs eager (inductor writes C++ there); CUDA graphs need CUDA, and the
+    second-order step keeps outputs of several passes alive, which graph replays would overwrite, so
+    both compile without graphs.
+    """
+    if mode not in COMPILE_MODES:
+        raise ToolkitError(f"unknown compile mode '{mode}'; choose one of: {', '.join(COMPILE_MODES)}")
+    if mode == "off":
+        return "off", None
+    if device.type not in ("cpu", "cuda"):
+        return "off", f"compile: torch.compile is not used on {device.type}; the search step runs eager"
+    if not _dynamo_supported():
+        return "off", "compile: torch.compile does not support this Python/torch; the search step runs eager"
+    if device.type == "cpu" and COMPILE_BACKEND == "inductor" and not cpp_compiler_works():
+        return "off", "compile: no working C++ compiler (set CXX or install g++); the search step runs eager"
+    if mode == "cudagraphs" and device.type != "cuda":
+        return "on", f"compile: CUDA graphs need a CUDA device, not {device.type}; compiling without them"
+    if mode == "cudagraphs" and order == 2:
+        return "on", "compile: the second-order step is compiled without CUDA graphs (its passes' outputs overlap)"
+    return mode, None
+
+
+def _dynamo_supported() -> bool:
+    try:
+        import torch._dynamo
+
+        return torch._dynamo.is_dynamo_supported()
+    except Exception:  # an import failure means the same: no compile here
+        return False
+
+
+@functools.cache
+def cpp_compiler_works() -> bool:
+    """True when the C++ compiler inductor would use (``CXX``, else g++, c++, clang++) builds a file."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "c++", "clang++"]
+    compiler = next((path for path in map(shutil.which, names) if path), None)
+    if compiler is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        source = os.path.join(folder, "probe.cpp")
+        with open(source, "w") as f:
+            f.write("int probe() { return 0; }\n")
+        try:
+            done = subprocess.run([compiler, "-c", source, "-o", os.path.join(folder, "probe.o")],
+                                  capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return False
+    return done.returncode == 0
+
+
+def compiled(fn, mode: str):
+    """``fn`` compiled for ``mode`` (see :data:`COMPILE_MODES`; ``fn`` itself when off).
+
+    Static shapes (``dynamic=False``): a search compiled so drops its last incomplete batch. With
+    CUDA graphs every call starts a new graph step, so a call's outputs stay valid until the next.
+    """
+    if mode == "off":
+        return fn
+    options = {"mode": "reduce-overhead"} if mode == "cudagraphs" and COMPILE_BACKEND == "inductor" else {}
+    backend = "cudagraphs" if mode == "cudagraphs" and COMPILE_BACKEND != "inductor" else COMPILE_BACKEND
+    graph = torch.compile(fn, backend=backend, dynamic=False, **options)
+    if mode != "cudagraphs":
+        return graph
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        torch.compiler.cudagraph_mark_step_begin()
+        return graph(*args, **kwargs)
+
+    return call
 
 
 def prepare_model(model: torch.nn.Module, device: torch.device, channels_last: bool = False) -> torch.nn.Module:
@@ -98,7 +185,30 @@ def configure_threads(threads: int | None = None) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ToolkitError(f"threads must be a positive integer, got {threads!r}")
     torch.set_num_threads(threads)
+    return_freed_memory()
     return threads
+
+
+MMAP_THRESHOLD = 128 * 1024  # glibc's initial M_MMAP_THRESHOLD, kept fixed
+
+
+@functools.cache
+def return_freed_memory() -> bool:
+    """Let the C allocator hand freed activation memory back to the system (glibc; once per process).
+
+    glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), so after the first
+    step most activations come from the heap, whose freed space stays resident: a search step's peak
+    RSS grew by 15-26 MiB more than its tensors needed (PC-DARTS / ADARTS at ``cpu-small``, see
+    ``bench/RESULTS.md``). A fixed threshold (setting it turns the adjustment off) keeps large tensors
+    in their own mappings, returned on free. Returns whether it applied (False off glibc).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, MMAP_THRESHOLD))  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 def seed_everything(seed: int) -> None:

@@ -26,7 +26,7 @@ from .loop import evaluate, make_loader, require, require_run_arguments, weight_
 from .memory import StepMemory
 from .methods import get_method
 from .rundir import RunDir
-from .runtime import autocast, grad_scaler, prepare_model, seeded, to_device
+from .runtime import autocast, compile_plan, grad_scaler, log, prepare_model, seeded, to_device
 from .supernet import Supernet, is_arch_name
 
 
@@ -69,6 +69,14 @@ def update_memory(memory: dict, meter: StepMemory) -> None:
             memory[key] = value if memory[key] is None else max(memory[key], value)
 
 
+def compile_mode(config: SearchConfig, device) -> str:
+    """The compile mode the search step uses on ``device``; a fallback is logged as one line."""
+    mode, reason = compile_plan(device, config.compile, config.order)
+    if reason:
+        log.warning(reason)
+    return mode
+
+
 def load_search_data(config: SearchConfig) -> DatasetSplits:
     return load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
 
@@ -105,15 +113,21 @@ class _Search(Epochs):
         self.config, self.session, self.model = config, session, model
         self.name = f"search {config.method}"
         w_half, a_half = split_train_val(data.train, config.train_portion, seed=config.seed)
-        self.loaders = (make_loader(w_half, config.batch_size, True, config.seed),
-                        make_loader(a_half, config.batch_size, True, config.seed + 1))
+        self.compile = compile_mode(config, session.device)
+        static = self.compile != "off"  # a compiled step has static shapes: the last short batch is dropped
+        self.loaders = (make_loader(w_half, config.batch_size, True, config.seed, drop_last=static),
+                        make_loader(a_half, config.batch_size, True, config.seed + 1, drop_last=static))
+        if static and not all(len(loader) for loader in self.loaders):
+            raise ToolkitError(f"compile needs at least one full batch of {config.batch_size} in each half of the "
+                               f"training data; lower --batch-size or use --compile off")
         self.val_loader = make_loader(a_half, 256, False)
         self.w_opt = torch.optim.SGD(model.weight_parameters(), config.lr, momentum=config.momentum,
                                      weight_decay=config.weight_decay)
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, config.epochs, eta_min=config.lr_min)
         self.architect = Architect(model, self.w_opt, config.order, config.arch_lr, (0.5, 0.999),
-                                   config.arch_weight_decay)
+                                   config.arch_weight_decay, compile=self.compile)
         self.scaler = grad_scaler(session.device, config.amp)
+        self.arch_scaler = grad_scaler(session.device, config.amp)  # fp16: α's gradients get their own scale
         self.epochs, self.steps = config.epochs, min(len(loader) for loader in self.loaders)
         self.alpha_history: list[dict] = []
 
@@ -151,12 +165,13 @@ class _Search(Epochs):
         cfg, device = self.config, self.session.device
         xw, yw = to_device(xw, device, cfg.channels_last), yw.to(device)
         xa, ya = to_device(xa, device, cfg.channels_last), ya.to(device)
-        # Saved-tensor hooks cost a little Python per op: measure them on each epoch's first step.
-        with StepMemory(device, self.model, activations=step == 0) as meter:
+        # Saved-tensor hooks cost a little Python per op: measure them on each epoch's first step
+        # (not in a compiled step, whose saved tensors are the compiled graph's).
+        with StepMemory(device, self.model, activations=step == 0 and self.compile == "off") as meter:
             if epoch >= cfg.warmup_epochs:
                 with autocast(device, cfg.amp):
-                    self.architect.step(xw, yw, xa, ya, self.lr)
-            loss, acc = weight_step(self.model, self.w_opt, xw, yw, self.session, self.scaler,
+                    self.architect.step(xw, yw, xa, ya, self.lr, self.arch_scaler)
+            loss, acc = weight_step(self.architect.forward, self.w_opt, xw, yw, self.session, self.scaler,
                                     params=self.model.weight_parameters())
         if not math.isfinite(loss):
             raise Diverged(loss)

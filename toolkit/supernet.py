@@ -48,6 +48,8 @@ class SearchCell(nn.Module):
         (:func:`toolkit.edges.run_edges` fuses their mixed ops): first the edges from the two cell
         inputs, then those from each new node.
         """
+        if s0.device.type == "cpu" and isinstance(self.preprocess0, FactorizedReduce):
+            s0 = s0.contiguous()  # the default layout: see toolkit.edges.run_mixed on channels-last 1x1 convs
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         outputs = {}
         for rows, ready in zip(self.node_rows, self._ready):

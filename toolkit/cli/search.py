@@ -51,6 +51,8 @@ def register(sub) -> None:
     add_field(g, SearchConfig, "reductions", "1-based positions of reduction cells (None: L//3+1 and 2L//3+1)",
               type=positive_int, nargs="+")
     add_field(g, SearchConfig, "order", "1: first-order, 2: second-order DARTS", type=int, choices=(1, 2))
+    add_field(g, SearchConfig, "compile", "torch.compile the search step (cudagraphs: also CUDA graphs, CUDA only)",
+              choices=("off", "on", "cudagraphs"))
     add_field(g, SearchConfig, "arch_lr", "Adam learning rate of α", type=float)
     add_field(g, SearchConfig, "arch_weight_decay", "weight decay of α", type=float)
     add_field(g, SearchConfig, "k", "channel fraction 1/K for pcdarts/adarts (None: the method's, 4)", type=int)
