@@ -36,6 +36,6 @@ from .stages import PRESETS, Stage, StagePlan, stage_plan
 __all__ = [
     "PRESETS", "Individual", "MeDartsConfig", "MeDartsResult", "MemberSpec", "ProxyCheck", "Stage", "StagePlan",
     "check_proxy", "crossover", "crossover_pairs", "crowding_distance", "dominates", "inherit", "kendall_tau",
-    "non_dominated_fronts", "normalise", "objectives", "para_aug", "pearson_r", "proxy_data", "random_cell_pair", "run_me_darts",
-    "sample_size", "search_member", "select", "stage_plan",
+    "non_dominated_fronts", "normalise", "objectives", "para_aug", "pearson_r", "proxy_data", "random_cell_pair",
+    "run_me_darts", "sample_size", "search_member", "select", "stage_plan",
 ]
