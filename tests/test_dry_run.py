@@ -66,7 +66,7 @@ def test_adarts_paper_dry_run_has_section_iv_b_numbers(capsys, monkeypatch, tmp_
     assert code == 0
     assert {k: table[k][1] for k in ("epochs", "batch_size", "arch_lr", "cells", "channels", "lr_min")} == \
         {"epochs": "80", "batch_size": "96", "arch_lr": "0.0006", "cells": "8", "channels": "16", "lr_min": "0.0"}
-    assert "not counted" in out and "cifar10" in out  # no CIFAR files here: said, not raised
+    assert "planned at its published sizes" in out and "cifar10" in out  # no CIFAR files here: said, not raised
 
 
 def test_evaluation_preset_is_the_darts_protocol(capsys, monkeypatch, tmp_path):
@@ -104,7 +104,8 @@ def test_dry_run_of_the_population_methods_and_pruning(capsys, monkeypatch, tmp_
     assert code == 0 and "stage plan: paper" in out and "use at most 1390" in out  # digits is too small
     code, out, _ = dry_run(capsys, monkeypatch, tmp_path, "search", "ts-enas", "--preset", "cpu-small",
                            "--dataset", "digits")
-    assert code == 0 and "steps (SuperNet): 23 per epoch x 5 epochs = 115" in out
+    # 1,438 digits less the 10% D_valid (145) leave 1,293 training images: 21 batches of 64
+    assert code == 0 and "steps (SuperNet): 21 per epoch x 5 epochs = 105" in out
     code, out, _ = dry_run(capsys, monkeypatch, tmp_path, "prune", "gal", "--genotype", "DARTS_V2",
                            "--preset", "paper-mnist", "--dataset", "digits")
     assert code == 0 and "steps (baseline): 12 per epoch x 50 epochs = 600" in out  # ceil(1438 / 128)
@@ -202,3 +203,16 @@ def test_configure_layers_and_sources():
 def test_dry_run_and_resume_together_is_one_error_line(capsys, monkeypatch, tmp_path):
     code, out, err = dry_run(capsys, monkeypatch, tmp_path, "search", "darts", "--resume", "--out", "runs/x")
     assert code == 2 and out == "" and "drop one of them" in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_files_are_planned_at_the_published_sizes(capsys, monkeypatch, tmp_path):
+    """Without CIFAR-10's files a paper preset is still planned: 50,000 + 10,000 images, 25,000 for the
+    weights at batch 256 -> 98 steps an epoch (PC-DARTS); TS-ENAS holds out 10% as D_valid."""
+    code, out, _ = dry_run(capsys, monkeypatch, tmp_path, "search", "pcdarts", "--preset", "paper")
+    assert code == 0 and "planned at its published sizes" in out
+    assert "50000 training images -> 25000 train the weights / 25000 train α" in out
+    assert "steps: 98 per epoch x 50 epochs = 4900" in out
+    code, out, _ = dry_run(capsys, monkeypatch, tmp_path, "search", "ts-enas", "--preset", "cpu-small",
+                           "--dataset", "mnist")
+    assert code == 0 and "60000 training images" in out
+    assert "1350 train the SuperNet and the candidates, 150 (D_valid) rank them, at 8x8" in out
