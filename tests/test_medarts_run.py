@@ -15,6 +15,7 @@ from toolkit.config import SearchConfig, TrainConfig
 from toolkit.data import load_dataset
 from toolkit.errors import ToolkitError
 from toolkit.events import StopSignal
+from toolkit.executors import InlineExecutor
 from toolkit.genotype import CellPair
 from toolkit.medarts import (
     PRESETS,
@@ -186,7 +187,7 @@ def test_config_checks_and_round_trip():
     with pytest.raises(ToolkitError, match="eval_cells"):
         MeDartsConfig(eval_cells=1)
     with pytest.raises(ToolkitError, match="drop data= or the executor"):
-        run_me_darts(CONFIG, data=load_dataset("digits", seed=3), executor=object())
+        run_me_darts(CONFIG, data=load_dataset("digits", seed=3), executor=InlineExecutor())
     with pytest.raises(ToolkitError, match="at most 1390"):
         run_me_darts(MeDartsConfig(SearchConfig(dataset="digits"), preset="paper"))
 

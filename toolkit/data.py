@@ -560,7 +560,7 @@ class _LoopFreeImageFolder(datasets.ImageFolder):
     torchvision's walk follows every link, so a loop adds each image again at every depth until the
     path grows too long. Here a directory whose real path is the link's own or an enclosing
     folder's is skipped: it holds no image not already found. The order of the samples is
-    torchvision's (folders sorted by path, files by name), so tree without loops load the same.
+    torchvision's (folders sorted by path, files by name), so trees without loops load as before.
     """
 
     @staticmethod
