@@ -259,7 +259,7 @@ def _run_stages(config: MeDartsConfig, full: DatasetSplits, steps: list[int], da
     bus = event_bus(listeners, progress)
     left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i > len(records))
     if len(records) < len(config.stages):  # the first unfinished stage: its members' checkpoints count
-        left += _stage_steps_left(config.stages[len(records)], len(records), steps[len(records)],
+        left += _stage_steps_left(list(config.stages)[len(records)], len(records), steps[len(records)],
                                   run.path / "members" if run and resume and executor is None else None)
     bus.emit("run_start", name="me-darts " + cfg.method, kind="me-darts", total_steps=left,
              epochs=config.stages.total_epochs, config=config.to_dict())
