@@ -52,9 +52,12 @@ def test_epoch_end_is_checked_against_the_payload_of_the_run_kind():
         search.emit("epoch_end", **SEARCH_EPOCH, test_acc=0.5)
     train = EventBus()
     train.emit("run_start", name="train", kind="train", total_steps=1)
-    with pytest.raises(ToolkitError, match="of a train run: required field 'test_acc' is missing"):
-        train.emit("epoch_end", **{k: v for k, v in TRAIN_EPOCH.items() if k != "test_acc"})
+    with pytest.raises(ToolkitError, match="of a train run: required field 'train_loss' is missing"):
+        train.emit("epoch_end", **{k: v for k, v in TRAIN_EPOCH.items() if k != "train_loss"})
     assert train.emit("epoch_end", **TRAIN_EPOCH).run_kind == "train"
+    # a candidate of a search is measured on validation images only: no test figures in its epochs
+    no_test = {k: v for k, v in TRAIN_EPOCH.items() if not k.startswith("test_")}
+    assert train.emit("epoch_end", **no_test, val_loss=1.0, val_acc=0.5)["val_acc"] == 0.5
     # a run kind without a payload of its own gets the union of the three, kind-specific fields optional
     other = EventBus()
     other.emit("run_start", name="population", kind="population", total_steps=1)

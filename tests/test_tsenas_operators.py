@@ -8,6 +8,7 @@ import torch
 
 from toolkit.errors import ToolkitError
 from toolkit.model import EvalNetwork, NetworkSizes, count_parameters
+from toolkit.space import TS_ENAS_OPS
 from toolkit.tsenas import (
     NO_NODE,
     FineCell,
@@ -147,6 +148,20 @@ def test_edge_and_node_input_mutations_stay_in_range():
         assert all(1 <= o <= len(SPACE.ops) for n in op.nodes for o in n[2:])
         wired = node_input_mutation(cell, rng)
         assert all(0 <= x < s + 2 for s, n in enumerate(wired.nodes) for x in n[:2])
+
+
+def test_edge_mutation_draws_only_table_i_ops():
+    assert len(SPACE.ops) > len(TS_ENAS_OPS) and "dil_conv_5x5" in SPACE.ops  # CARS-H's op has a code
+    table_i = {SPACE.op_code(op) for op in TS_ENAS_OPS}
+    assert len(table_i) == 13
+    cell = FineCode.from_rough(RoughCode(((0, 0, 2),)), SPACE).cells[0]
+    drawn = Counter()
+    for seed in range(300):
+        mutated = edge_mutation(cell, SPACE, random.Random(seed))
+        changed = [o for new, old in zip(mutated.nodes, cell.nodes) for o, p in zip(new[2:], old[2:]) if o != p]
+        assert len(changed) == 1
+        drawn.update(changed)
+    assert set(drawn) <= table_i and len(drawn) >= 12  # every Table I op but the edge's own can be drawn
 
 
 def test_delete_node_zeroes_its_code_and_cascades_to_nodes_left_without_input():

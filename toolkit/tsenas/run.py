@@ -18,12 +18,12 @@ Fitness is validation accuracy (section V.C): :func:`toolkit.holdout.hold_out` k
 class's training images apart as D_valid, the SuperNet and every candidate train on the rest, and
 every choice (tournaments, environmental selection, the top-S cut, the best of three, the chosen
 network) ranks on ``val_acc``. The test split is read once, for the chosen network, after the
-last generation (``test_acc`` in ``network`` summary, ``run.json`` and the ``run_end`` event).
+last generation (``test_acc`` in the result's ``best``, ``run.json`` and the ``run_end`` event).
 
 Every individual is trained once, when it is born (Algorithm 2 evaluates P_t at each generation's
 start; with its weights already inherited and trained, a second brief training would only add
-epochs). Parent selection is a binary tournament on accuracy (the paper does not say how parents
-are picked). Candidates are evaluated through any executor (:func:`toolkit.evaluate.evaluate_all`)
+epochs). Parent selection is a binary tournament on validation accuracy (the paper does not say
+how parents are picked). Candidates are evaluated through any executor (:func:`toolkit.evaluate.evaluate_all`)
 as plain values, so a process pool or a Dask cluster runs them.
 
 Random draws come from ``random.Random`` seeded by (seed, generation) and evaluations from seeds
