@@ -60,13 +60,14 @@ def tiny_step(kwargs, order, mode, device, seed=0):
     model.zero_grad()
     architect = Architect(model, w_opt, order=order, compile=mode)
     alpha_loss, alpha_grads = architect.alpha_gradient(xt, yt, xv, yv, LR)
-    result = {"alpha_loss": alpha_loss.detach(), "alpha_grads": [g.detach() for g in alpha_grads],
+    # clones: a CUDA graph's next replay overwrites its outputs
+    result = {"alpha_loss": alpha_loss.detach().clone(), "alpha_grads": [g.detach().clone() for g in alpha_grads],
               "buffers": [b.clone() for b in model.buffers()]}
     if order == 2:  # its w step is the first-order variant's compiled forward, checked there
         return result
     w_loss = F.cross_entropy(architect.forward(xt), yt)  # the w step runs the same (compiled) forward
     w_loss.backward(inputs=model.weight_parameters())
-    return {**result, "w_loss": w_loss.detach(), "w_grads": [p.grad for p in model.weight_parameters()],
+    return {**result, "w_loss": w_loss.detach().clone(), "w_grads": [p.grad.clone() for p in model.weight_parameters()],
             "buffers": [b.clone() for b in model.buffers()]}
 
 
