@@ -368,6 +368,27 @@ def epoch_table(args):
                   f"{1e3 * step:.0f} | {projected / 3600:.2f} |", flush=True)
 
 
+def mmap_threshold_table(args):
+    """Step time with glibc's mmap threshold at 128 KiB (the toolkit's) against 32 MiB, alternated in one process."""
+    import ctypes
+
+    libc, cfg = ctypes.CDLL("libc.so.6"), CONFIGS[args.config]
+    thresholds = (128 * 1024, 32 * 1024 * 1024)
+    print("| variant | impl | 128 KiB ms | 32 MiB ms | ratio |\n|---|---|---|---|---|")
+    for variant in args.variants:
+        for impl in IMPLS:
+            stepper = Stepper(impl, variant, cfg, args.device)
+            batch = stepper.batches(make_data(cfg, args.device))
+            stepper.step(*batch)
+            times = {t: [] for t in thresholds}
+            for r in range(args.repeats):
+                for threshold in thresholds if r % 2 == 0 else thresholds[::-1]:
+                    libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD
+                    times[threshold].append(timed(stepper, batch))
+            low, high = (statistics.median(times[t]) for t in thresholds)
+            print(f"| {variant} | {impl} | {1e3 * low:.0f} | {1e3 * high:.0f} | {low / high:.2f}x |", flush=True)
+
+
 def step_times(config, data):
     """Run the search ``config`` and return the clock time at the end of each step."""
     stamps = []
@@ -426,6 +447,8 @@ def main():
     parser.add_argument("--compile-backend", default="inductor",
                         help="torch.compile backend (aot_eager: a quick CPU check of the compiled path)")
     parser.add_argument("--epoch", action="store_true", help="only one full search epoch per variant and setting")
+    parser.add_argument("--mmap-threshold", action="store_true",
+                        help="only the step time with glibc's mmap threshold at 128 KiB against 32 MiB (Linux)")
     parser.add_argument("--epoch-images", type=int, default=50000, help="fake training images for --epoch")
     parser.add_argument("--channels-last", action="store_true", help="toolkit in channels-last layout")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the toolkit's choice)")
@@ -454,6 +477,8 @@ def main():
         return contention_table(args)
     if args.epoch:
         return epoch_table(args)
+    if args.mmap_threshold:
+        return mmap_threshold_table(args)
     args.rss = args.rss and args.device.type == "cpu"
     cfg = CONFIGS[args.config]
     start = time.time()

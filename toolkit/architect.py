@@ -60,8 +60,9 @@ class Architect:
         """
         self.optimizer.zero_grad(set_to_none=True)
         scaling = scaler is not None and scaler.is_enabled()
-        loss, grads = self.alpha_gradient(x_train, y_train, x_val, y_val, lr,
-                                          scaler.get_scale() if scaling else 1.0)
+        # scaler.scale (not get_scale) sets up the scaler's state on its first use, which step needs
+        loss_scale = float(scaler.scale(torch.ones((), device=self.arch[0][1].device))) if scaling else 1.0
+        loss, grads = self.alpha_gradient(x_train, y_train, x_val, y_val, lr, loss_scale)
         for (_, p), g in zip(self.arch, grads):
             p.grad = g
         if scaling:
