@@ -102,6 +102,11 @@ def run_edges(edges: list[nn.Module], xs: list[torch.Tensor], weights: list[torc
     return outputs
 
 
+def _laid_out(x: torch.Tensor, layout: torch.memory_format | None) -> torch.Tensor:
+    """``x`` in memory ``layout``; None leaves it as it is (a GPU keeps the layout its input has)."""
+    return x if layout is None else x.contiguous(memory_format=layout)
+
+
 def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Tensor],
               scales: list[torch.Tensor | None]) -> list[torch.Tensor]:
     """``sum_o w_o * o(x)`` (DARTS eq. 2) of several fusable mixed ops in one pass.
@@ -122,18 +127,18 @@ def run_mixed(ops: list[MixedOp], xs: list[torch.Tensor], weights: list[torch.Te
     # 1x1 convolution (the factorized reduce) on a channels-last input corrupts the heap in torch 2.14's
     # CPU build at some small channel counts (4 -> 2 channels on 8x8 or 16x16 crashes the process).
     cpu = xs[0].device.type == "cpu"
-    layout, whole_layout = (torch.channels_last, torch.contiguous_format) if cpu else (torch.preserve_format,) * 2
-    x = (xs[0] if E == 1 else torch.cat(xs, dim=1)).contiguous(memory_format=layout)
+    layout, whole_layout = (torch.channels_last, torch.contiguous_format) if cpu else (None, None)
+    x = _laid_out(xs[0] if E == 1 else torch.cat(xs, dim=1), layout)
     relu_x = F.relu(x) if any(plan[0] for plan in ops[0]._plans) else None
     out = None
     for i, (relu_first, body, norm) in enumerate(ops[0]._plans):
         if body is None:  # 'none'
             continue
         if E > 1 and not ops[0]._fusable[i]:  # edge by edge
-            y = torch.cat([w[i] * op.ops[i](xe.contiguous(memory_format=whole_layout))
+            y = torch.cat([w[i] * op.ops[i](_laid_out(xe, whole_layout))
                            for w, op, xe in zip(weights, ops, xs)], dim=1)
         elif norm is None and E == 1:
-            y = weights[0][i] * body(x.contiguous(memory_format=whole_layout))
+            y = weights[0][i] * body(_laid_out(x, whole_layout))
         else:
             h = relu_x if relu_first else x
             for same in zip(*(op._layers[i] for op in ops)):
