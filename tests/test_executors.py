@@ -3,6 +3,7 @@ real Dask LocalCluster (same machine, one thread per evaluation), results in spe
 results that pickle, and one clear error for a scheduler that is not there."""
 
 import pickle
+import re
 import socket
 from concurrent.futures import Executor, Future
 
@@ -161,7 +162,10 @@ def closed_port() -> int:
 
 def test_unreachable_scheduler_and_bad_options_are_one_clear_error(monkeypatch, capsys):
     address = f"tcp://127.0.0.1:{closed_port()}"
-    with pytest.raises(ToolkitError, match=f"cannot reach the Dask scheduler at '{address}'.*dask scheduler"):
+    # a refused connection is named as such, or, where Dask's retries outlast the deadline on a busy
+    # machine, as an address that did not answer: one line with what to check either way
+    unreachable = f"(cannot reach the Dask scheduler at '{address}'|the Dask scheduler at '{address}' did not answer)"
+    with pytest.raises(ToolkitError, match=f"{unreachable}.*dask scheduler"):
         with make_executor("dask", scheduler=address, timeout=1):
             pass
     with pytest.raises(ToolkitError, match="needs the dask executor"):
@@ -173,7 +177,7 @@ def test_unreachable_scheduler_and_bad_options_are_one_clear_error(monkeypatch, 
     monkeypatch.setattr("toolkit.executors.CONNECT_TIMEOUT", 1)
     code = main(["evaluate", "DARTS_V2", "--quiet", "--executor", "dask", "--scheduler", address])
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: cannot reach the Dask scheduler") and err.count("\n") == 1
+    assert code == 2 and re.match(f"error: {unreachable}", err) and err.count("\n") == 1
     assert "Traceback" not in err
 
 
