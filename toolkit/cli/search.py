@@ -90,7 +90,7 @@ def resolve(args, method: str | None = None, preset: str | None = None) -> tuple
     return configure(SearchConfig, get_method(method, "search"), preset, search_flags(args), method=method)
 
 
-def config_from_args(args, parser_defaults: dict | None = None) -> SearchConfig:
+def config_from_args(args) -> SearchConfig:
     """The SearchConfig of the parsed options; the preset's values apply to options not given."""
     return resolve(args, preset=getattr(args, "preset", None))[0]
 

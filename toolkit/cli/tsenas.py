@@ -59,10 +59,6 @@ def resolve(args):
     return configure(TsEnasConfig, get_method("ts-enas", "population"), args.preset, given_fields(args, TsEnasConfig))
 
 
-def config_from_args(args, parser_defaults: dict | None = None):
-    return resolve(args)[0]
-
-
 def cell_space(sources):
     """Table II with each named cell pair (published name or genotype file) added."""
     from ..tsenas import table_ii
@@ -95,7 +91,7 @@ def run(args) -> int:
             raise ToolkitError(f"cannot resume: '{out}' holds no ts-enas run")
     else:
         inherit_data_settings(args, None)
-        config, space = config_from_args(args), cell_space(sources)
+        config, space = resolve(args)[0], cell_space(sources)
     with executor_from_args(args) as executor:
         result = run_ts_enas(config, space=space, executor=executor, run_dir=out, resume=args.resume,
                              stop=getattr(args, "stop", None), progress=not args.quiet)
