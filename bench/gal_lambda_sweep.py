@@ -20,7 +20,7 @@ import torch
 from toolkit import PUBLISHED
 from toolkit.data import load_dataset
 from toolkit.gal import GalConfig, lambda_sweep
-from toolkit.loop import evaluate, make_loader
+from toolkit.steps import evaluate, make_loader
 from toolkit.model import count_parameters
 from toolkit.train import TrainResult, build_network, train_network
 

@@ -36,7 +36,7 @@ from toolkit.gal import (
 )
 from toolkit.gal.masks import mask_parameters
 from toolkit.genotype import CellPair
-from toolkit.loop import Session
+from toolkit.steps import Session
 from toolkit.train import train_network
 
 DARTS_V2 = PUBLISHED["DARTS_V2"]

@@ -252,7 +252,7 @@ def test_a_list_of_reductions_is_stored_as_a_tuple():
 def test_masks_turning_nan_stop_pruning_as_diverged(monkeypatch):
     import toolkit.gal.adversarial as adversarial
     from toolkit.data import load_dataset
-    from toolkit.loop import Session
+    from toolkit.steps import Session
     from toolkit.train import build_network
 
     config = GalConfig(dataset="fake", channels=4, cells=3, reductions=(2,), gal_epochs=1, gal_batch_size=32)
@@ -290,7 +290,7 @@ def test_last_batch_of_one_with_the_auxiliary_head_trains(capsys, tmp_path):
     assert result.status == "finished"
     assert [e["steps"] for e in seen if e.kind == "step"] == [3, 3, 3]
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
-    from toolkit.loop import make_loader, train_batches
+    from toolkit.steps import make_loader, train_batches
 
     for samples, batch in ((10, 3), (7, 3), (1, 4), (64, 64), (65, 64), (66, 64)):
         loader = make_loader(torch.utils.data.TensorDataset(torch.zeros(samples, 1)), batch, True)

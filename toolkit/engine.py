@@ -20,7 +20,7 @@ Example (a method that fits y = 2x; an Epochs is its state, a step and an epoch 
     >>> import torch
     >>> from torch.utils.data import TensorDataset
     >>> from toolkit.config import RunConfig
-    >>> from toolkit.loop import make_loader
+    >>> from toolkit.steps import make_loader
     >>> class Fit(Epochs):
     ...     kind, name, epochs, steps = "fit", "fit y = 2x", 30, 2
     ...     def __init__(self):

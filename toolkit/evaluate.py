@@ -39,7 +39,7 @@ from .errors import ToolkitError
 from .events import StopSignal
 from .genotype import CellPair, Network
 from .holdout import Holdout, hold_out
-from .loop import require
+from .steps import require
 from .runtime import configure_threads
 from .train import build_network, train_network
 

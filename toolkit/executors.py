@@ -76,7 +76,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
             installed, a scheduler that cannot be reached in time or that is not a Dask scheduler, or
             a stop while connecting.
     """
-    from .loop import require  # here: workers importing this module need not load the run loop
+    from .steps import require  # here: workers importing this module need not load the run loop
 
     require(kind, str, "kind", f"pass one of: {', '.join(EXECUTORS)}")
     require(scheduler, (str, type(None)), "scheduler", "pass an address such as 'tcp://host:8786', or None")

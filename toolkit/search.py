@@ -22,7 +22,7 @@ from .engine import Diverged, Epochs, Session, run_epochs
 from .errors import ToolkitError
 from .events import Listener, StopSignal
 from .genotype import CellPair
-from .loop import evaluate, make_loader, require, require_run_arguments, weight_step
+from .steps import evaluate, make_loader, require, require_run_arguments, weight_step
 from .memory import StepMemory
 from .methods import get_method
 from .rundir import RunDir

@@ -46,7 +46,7 @@ from ..data import DatasetSplits
 from ..engine import Diverged, Epochs, Session, run_epochs
 from ..events import EventBus
 from ..holdout import VALID_FRACTION, Holdout, hold_out
-from ..loop import evaluate, make_loader
+from ..steps import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
 from ..rundir import RunDir
 from ..runtime import seeded, to_device

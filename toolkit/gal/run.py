@@ -17,7 +17,7 @@ from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
 from ..events import EventBus, Listener, StopSignal
 from ..genotype import CellPair, Network
-from ..loop import evaluate, make_loader, require, require_run_arguments, train_batches
+from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..model import EvalNetwork, count_parameters
 from ..rundir import CHECKPOINT, RunDir, load_checkpoint, read_json
 from ..runtime import pick_device, seeded

@@ -44,7 +44,7 @@ from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
 from ..executors import wait_some
 from ..genotype import CellPair
-from ..loop import require, require_run_arguments, train_batches
+from ..steps import require, require_run_arguments, train_batches
 from ..rundir import RunDir
 from ..runtime import configure_threads, seeded
 from ..search import build_supernet, run_search

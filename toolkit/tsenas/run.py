@@ -59,7 +59,7 @@ from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
 from ..genotype import Network
 from ..holdout import VALID_FRACTION, Holdout, hold_out
-from ..loop import evaluate, make_loader, require, require_run_arguments, train_batches
+from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..model import EvalNetwork
 from ..rundir import RunDir
 from ..runtime import pick_device

@@ -1,4 +1,4 @@
-"""Plumbing every training loop shares: loaders, evaluation and the w step (the loop itself: engine.py)."""
+"""Steps every training loop shares: loaders, evaluation, the w step, argument checks (loop: engine.py)."""
 
 from __future__ import annotations
 
