@@ -30,8 +30,8 @@ import torch
 from toolkit import PUBLISHED
 from toolkit.data import DatasetSplits, ImageTensorDataset, load_dataset
 from toolkit.gal import GalConfig, kept_from_masks, prune_network, train_masks
-from toolkit.steps import Session, evaluate, make_loader
 from toolkit.model import EvalNetwork, count_parameters
+from toolkit.steps import Session, evaluate, make_loader
 from toolkit.train import TrainResult, build_network, train_network
 
 

@@ -20,8 +20,8 @@ import torch
 from toolkit import PUBLISHED
 from toolkit.data import load_dataset
 from toolkit.gal import GalConfig, lambda_sweep
-from toolkit.steps import evaluate, make_loader
 from toolkit.model import count_parameters
+from toolkit.steps import evaluate, make_loader
 from toolkit.train import TrainResult, build_network, train_network
 
 

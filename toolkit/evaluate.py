@@ -39,8 +39,8 @@ from .errors import ToolkitError
 from .events import StopSignal
 from .genotype import CellPair, Network
 from .holdout import Holdout, hold_out
-from .steps import require
 from .runtime import configure_threads
+from .steps import require
 from .train import build_network, train_network
 
 TIMING_KEYS = ("seconds",)  # result keys that depend on the machine's load, not on the computation

@@ -22,11 +22,11 @@ from .engine import Diverged, Epochs, Session, run_epochs
 from .errors import ToolkitError
 from .events import Listener, StopSignal
 from .genotype import CellPair
-from .steps import evaluate, make_loader, require, require_run_arguments, weight_step
 from .memory import StepMemory
 from .methods import get_method
 from .rundir import RunDir
 from .runtime import autocast, compile_plan, grad_scaler, log, prepare_model, seeded, to_device
+from .steps import evaluate, make_loader, require, require_run_arguments, weight_step
 from .supernet import Supernet, is_arch_name
 
 

@@ -14,10 +14,10 @@ from .data import DatasetSplits, load_dataset
 from .engine import Diverged, Epochs, Session, run_epochs
 from .events import Listener, StopSignal
 from .genotype import CellPair, Network
-from .steps import evaluate, make_loader, require, require_run_arguments, weight_step
 from .model import EvalNetwork, NetworkSizes, count_parameters
 from .rundir import RunDir
 from .runtime import grad_scaler, prepare_model, seeded, to_device
+from .steps import evaluate, make_loader, require, require_run_arguments, weight_step
 
 
 @dataclass

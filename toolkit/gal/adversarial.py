@@ -46,10 +46,10 @@ from ..data import DatasetSplits
 from ..engine import Diverged, Epochs, Session, run_epochs
 from ..events import EventBus
 from ..holdout import VALID_FRACTION, Holdout, hold_out
-from ..steps import evaluate, make_loader
 from ..model import EvalNetwork, count_parameters
 from ..rundir import RunDir
 from ..runtime import seeded, to_device
+from ..steps import evaluate, make_loader
 from .config import GalConfig
 from .discriminator import Discriminator
 from .fista import FISTA

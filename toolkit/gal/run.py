@@ -17,10 +17,10 @@ from ..engine import Session, event_bus, steps_left
 from ..errors import ToolkitError
 from ..events import EventBus, Listener, StopSignal
 from ..genotype import CellPair, Network
-from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..model import EvalNetwork, count_parameters
 from ..rundir import CHECKPOINT, RunDir, load_checkpoint, read_json
 from ..runtime import pick_device, seeded
+from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..train import TrainResult, as_network, build_network, train_network
 from .adversarial import epoch_steps, mask_data, train_masks
 from .config import GalConfig

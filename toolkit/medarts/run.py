@@ -44,10 +44,10 @@ from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
 from ..executors import wait_some
 from ..genotype import CellPair
-from ..steps import require, require_run_arguments, train_batches
 from ..rundir import RunDir
 from ..runtime import configure_threads, seeded
 from ..search import build_supernet, run_search
+from ..steps import require, require_run_arguments, train_batches
 from .config import MeDartsConfig
 from .individual import Individual
 from .inherit import crossover, crossover_pairs, inherit

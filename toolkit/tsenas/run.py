@@ -59,10 +59,10 @@ from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
 from ..genotype import Network
 from ..holdout import VALID_FRACTION, Holdout, hold_out
-from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..model import EvalNetwork
 from ..rundir import RunDir
 from ..runtime import pick_device
+from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..train import build_network, train_network
 from .cellspace import CellSpace, table_ii
 from .config import TsEnasConfig
