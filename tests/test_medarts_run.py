@@ -2,6 +2,7 @@
 exactly, crossover children carry the right parents, a Dask cluster and a resumed run give the
 sequential result, the generation events carry the front, and the CLI runs and refuses bad input."""
 
+import dataclasses
 import json
 import math
 
@@ -18,7 +19,6 @@ from toolkit.events import StopSignal
 from toolkit.executors import InlineExecutor
 from toolkit.genotype import CellPair
 from toolkit.medarts import (
-    PRESETS,
     Individual,
     MeDartsConfig,
     Stage,
@@ -27,7 +27,9 @@ from toolkit.medarts import (
     objectives,
     para_aug,
     run_me_darts,
+    stage_plan,
 )
+from toolkit.methods import METHODS
 from toolkit.train import build_network
 
 TINY = StagePlan(
@@ -179,7 +181,7 @@ def test_stop_after_a_stage_and_resume_gives_the_uninterrupted_result(recorded, 
 
 def test_config_checks_and_round_trip():
     assert MeDartsConfig.from_dict(json.loads(json.dumps(CONFIG.to_dict()))) == CONFIG
-    assert MeDartsConfig().stages == PRESETS["cpu-small"] and MeDartsConfig(preset="paper").stages.final.epochs == 15
+    assert MeDartsConfig().stages == stage_plan("cpu-small") and MeDartsConfig(preset="paper").stages.final.epochs == 15
     with pytest.raises(ToolkitError, match="preset 'big'"):
         MeDartsConfig(preset="big")
     with pytest.raises(ToolkitError, match="stage init: K=4 does not divide the 6 channels"):
@@ -193,7 +195,9 @@ def test_config_checks_and_round_trip():
 
 
 def test_cli_runs_all_stages_and_refuses_bad_input(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(PRESETS, "cpu-small", TINY.scaled(epochs=1, train_samples=100))
+    entry = METHODS["me-darts"]  # the registry holds the stage plans: a tiny cpu-small for this test
+    tiny = {"stages": TINY.scaled(epochs=1, train_samples=100).to_dict()}
+    monkeypatch.setitem(METHODS, "me-darts", dataclasses.replace(entry, presets={**entry.presets, "cpu-small": tiny}))
     out = tmp_path / "md"
     code = main(["search", "me-darts", "--edge", "pcdarts", "--quiet", "--out", str(out)])
     text = capsys.readouterr().out

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from toolkit import ToolkitError
-from toolkit.medarts.stages import PRESETS, Stage, StagePlan, stage_plan
+from toolkit.medarts.config import MeDartsConfig
+from toolkit.medarts.stages import Stage, StagePlan, stage_plan
 
 
 def test_paper_preset_is_table_ii():
@@ -24,7 +25,7 @@ def test_paper_preset_is_table_ii():
 
 def test_cpu_preset_is_the_default_and_fits_digits():
     plan = stage_plan()
-    assert plan == PRESETS["cpu-small"]
+    assert MeDartsConfig().stages == plan and MeDartsConfig().preset == "cpu-small"
     assert [s.cells for s in plan] == sorted(s.cells for s in plan)
     assert plan.final.train_samples <= 1390  # digits: the smallest class has 139 training images
     assert plan.total_epochs * 5 == stage_plan("paper").total_epochs * 2  # Table II's epochs, scaled
@@ -33,12 +34,12 @@ def test_cpu_preset_is_the_default_and_fits_digits():
 
 
 def test_plan_round_trips_through_json():
-    for plan in PRESETS.values():
+    for plan in map(stage_plan, ("cpu-small", "paper")):
         assert StagePlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
     with pytest.raises(ToolkitError, match="exactly the stages"):
         StagePlan.from_dict({"init": {}})
     with pytest.raises(ToolkitError, match="not a stage"):
-        StagePlan.from_dict({**PRESETS["paper"].to_dict(), "mid": {"name": "mid", "layers": 3}})
+        StagePlan.from_dict({**stage_plan("paper").to_dict(), "mid": {"name": "mid", "layers": 3}})
 
 
 def test_scaled_replaces_a_field_in_every_stage():
@@ -81,5 +82,5 @@ def test_bad_plans_are_refused():
         StagePlan(init, mid, replace(final, cells=mid.cells - 1))
     with pytest.raises(ToolkitError, match="fewer train_samples"):
         StagePlan(init, replace(mid, train_samples=init.train_samples - 10), final)
-    with pytest.raises(ToolkitError, match="unknown ME-DARTS preset 'gpu'"):
+    with pytest.raises(ToolkitError, match="me-darts has no preset 'gpu'; its presets: cpu-small, paper"):
         stage_plan("gpu")

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field, fields
 
 from .errors import ToolkitError
 from .genotype import default_reductions
-from .methods import get_method, methods
+from .methods import get_method
 from .space import SearchSpace
 
-METHODS = {name: m.partial for name, m in methods("search").items()}  # search method -> edge mode (registry view)
 K_VALUES = (1, 2, 4, 8, 16)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("off", "bf16", "fp16")
@@ -82,19 +81,36 @@ def check_range(config, name: str, low=None, high=None, low_open: bool = False, 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Options every loop shares."""
+    """Options every loop shares.
 
-    dataset: str = "digits"  # digits | mnist | fashion_mnist | cifar10 | cifar100 | folder | fake
-    data_dir: str = "data"  # where torchvision sets / an ImageFolder tree live
-    image_size: int | None = None  # resize inputs (None keeps the native size)
-    epochs: int = 10  # passes over the training data
-    batch_size: int = 64  # DARTS: 64 (search), 96 (evaluation)
-    seed: int = 0  # seeds Python, NumPy, torch and the data order
-    device: str = "auto"  # auto (CUDA > MPS > CPU) | cpu | cuda | mps
-    amp: str = "off"  # off | bf16 | fp16 (mixed precision on GPU)
-    channels_last: bool = False  # channels-last memory format (faster convs on recent GPUs)
-    lr: float = 0.025  # SGD learning rate for the weights (cosine-annealed)
-    lr_min: float = 0.001  # final learning rate of the cosine schedule
+    Attributes:
+        dataset: the data set; digits needs no download (the names: toolkit.data.DATASETS).
+        data_dir: folder with torchvision datasets or an ImageFolder tree.
+        image_size: resize images to this side (None: native size).
+        epochs: passes over the training data.
+        batch_size: batch size (DARTS: 64 for the search, 96 for evaluation).
+        seed: random seed of Python, NumPy, torch and the data order.
+        device: auto (CUDA, then MPS, then CPU), cpu, cuda (or cuda:N) or mps.
+        amp: mixed precision on GPU: off, bf16 or fp16.
+        channels_last: channels-last memory format (faster convolutions on recent GPUs).
+        lr: SGD learning rate of the weights (cosine-annealed).
+        lr_min: final learning rate of the cosine schedule.
+        momentum: SGD momentum.
+        weight_decay: weight decay of the weights.
+        grad_clip: gradient norm clip.
+    """
+
+    dataset: str = "digits"
+    data_dir: str = "data"
+    image_size: int | None = None
+    epochs: int = 10
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "off"
+    channels_last: bool = False
+    lr: float = 0.025
+    lr_min: float = 0.001
     momentum: float = 0.9
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
@@ -139,22 +155,38 @@ class SearchConfig(RunConfig):
     """A differentiable search (DARTS, PC-DARTS, ADARTS).
 
     Paper sizes: C=16, 8 cells, 50 epochs, batch 64 on CIFAR-10.
+
+    Attributes:
+        method: the search method of the registry (toolkit.methods): darts, pcdarts or adarts; fields left at
+            None take its defaults.
+        space: candidate ops and intermediate nodes per cell.
+        channels: initial channels C of the supernet (DARTS: 16).
+        cells: cells L (DARTS: 8).
+        reductions: 1-based positions of reduction cells (None: L//3+1 and 2L//3+1).
+        order: 1: first-order DARTS, 2: second-order (unrolled).
+        arch_lr: Adam learning rate of α.
+        arch_weight_decay: weight decay of α.
+        k: channel fraction 1/K entering the mixed op of pcdarts and adarts (None: the method's).
+        edge_norm: PC-DARTS edge normalisation β (None: the method's, on for pcdarts only).
+        warmup_epochs: epochs of weight-only training before α starts to move (PC-DARTS: 15).
+        train_portion: share of the training images that train the weights (the rest train α).
+        compile: torch.compile the search step: off, on (static shapes: the last short batch is dropped) or
+            cudagraphs (also replayed as CUDA graphs, CUDA only); where it cannot apply, one line says so and
+            the step runs eagerly.
     """
 
-    method: str = "darts"  # darts | pcdarts | adarts (toolkit.methods; None fields below take its defaults)
-    space: SearchSpace = field(default_factory=SearchSpace)  # ops and nodes per cell
-    channels: int = 8  # initial channels C of the supernet (paper: 16)
-    cells: int = 5  # cells L (paper: 8)
-    reductions: tuple[int, ...] | None = None  # 1-based reduction positions (default L//3+1, 2L//3+1)
-    order: int = 1  # 1 = first-order DARTS, 2 = second-order (unrolled)
-    arch_lr: float = 3e-4  # Adam learning rate for α
+    method: str = "darts"
+    space: SearchSpace = field(default_factory=SearchSpace)
+    channels: int = 8
+    cells: int = 5
+    reductions: tuple[int, ...] | None = None
+    order: int = 1
+    arch_lr: float = 3e-4
     arch_weight_decay: float = 1e-3
-    k: int | None = None  # channel fraction 1/K entering the mixed op (None: the method's, darts 1, others 4)
-    edge_norm: bool | None = None  # PC-DARTS edge normalisation β (None: the method's, on for pcdarts only)
-    warmup_epochs: int = 0  # epochs of weight-only training before α updates (PC-DARTS: 15)
-    train_portion: float = 0.5  # share of the training set used for w (the rest updates α)
-    # off | on (torch.compile of the step, static shapes: the last short batch is dropped) | cudagraphs
-    # (compiled and replayed as CUDA graphs; CUDA only). Where it cannot apply, one line says so and it runs eager.
+    k: int | None = None
+    edge_norm: bool | None = None
+    warmup_epochs: int = 0
+    train_portion: float = 0.5
     compile: str = "off"
 
     def __post_init__(self):
@@ -188,7 +220,7 @@ class SearchConfig(RunConfig):
     @property
     def partial(self) -> str:
         """The supernet edge mode this method uses: none, random or attention."""
-        return METHODS[self.method]
+        return get_method(self.method, "search").partial
 
     @property
     def uses_edge_norm(self) -> bool:
@@ -200,20 +232,33 @@ class SearchConfig(RunConfig):
 class TrainConfig(RunConfig):
     """Training an evaluation network from a genotype (DARTS evaluation, DARTS-GAL baselines).
 
-    Paper sizes: C=36, 20 cells, 600 epochs, batch 96, auxiliary 0.4, drop-path 0.2 on CIFAR-10.
+    Paper sizes: C=36, 20 cells, 600 epochs, batch 96, auxiliary 0.4, drop-path 0.2 on CIFAR-10
+    (the registry's training presets, :data:`toolkit.methods.TRAINING`).
+
+    Attributes:
+        channels: initial channels C (DARTS evaluation: 36).
+        cells: cells when stacking a cell pair (DARTS evaluation: 20; a full network description keeps its own).
+        reductions: 1-based reduction positions when stacking (None: L//3+1 and 2L//3+1).
+        auxiliary_weight: weight of the auxiliary head's loss (0: no auxiliary head; DARTS: 0.4).
+        drop_path: drop-path probability, ramped linearly over the epochs (DARTS: 0.2).
+        dropout: dropout before the classifier.
+        crop_padding: random crop after zero padding by this many pixels (None: 4 on cifar10/100, off elsewhere;
+            0: off).
+        flip: random left-right flip (None: on for cifar10/100, off elsewhere, as flips change digits).
+        cutout: side of the square cutout zeroes (0: off; DARTS evaluation: 16).
     """
 
     epochs: int = 20
-    channels: int = 16  # initial channels C
-    cells: int = 5  # cells when stacking a cell pair (ignored for a full network description)
-    reductions: tuple[int, ...] | None = None  # 1-based reduction positions when stacking
-    auxiliary_weight: float = 0.0  # weight of the auxiliary head's loss (0 = no auxiliary head)
-    drop_path: float = 0.0  # drop-path probability, ramped linearly over the epochs
-    dropout: float = 0.0  # dropout before the classifier
+    channels: int = 16
+    cells: int = 5
+    reductions: tuple[int, ...] | None = None
+    auxiliary_weight: float = 0.0
+    drop_path: float = 0.0
+    dropout: float = 0.0
     lr_min: float = 0.0
-    crop_padding: int | None = None  # random crop after this zero padding (None: 4 on CIFAR, off elsewhere; 0: off)
-    flip: bool | None = None  # random left-right flip (None: on for CIFAR, off elsewhere: flips change digits)
-    cutout: int = 0  # side of the square cutout zeroes (0: off; DARTS evaluation: 16)
+    crop_padding: int | None = None
+    flip: bool | None = None
+    cutout: int = 0
 
     def __post_init__(self):
         super().__post_init__()
@@ -241,6 +286,47 @@ def field_default(cls, name: str):
     if f.default is not dataclasses.MISSING:
         return f.default
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+def field_help(cls, name: str) -> str:
+    """The one-line description of field ``name`` of config class ``cls``: its entry in the ``Attributes:``
+    section of the docstring of ``cls`` or of the nearest base class documenting it (an entry may name
+    several fields, ``a, b: text``). The command line's help texts are these, so help and API agree.
+
+    Example:
+        >>> field_help(TrainConfig, "epochs")
+        'passes over the training data.'
+    """
+    for klass in cls.__mro__:
+        text = _attributes(klass.__dict__.get("__doc__") or "").get(name)
+        if text is not None:
+            return text
+    raise ToolkitError(f"{cls.__name__}.{name} has no description; add it to the class's Attributes section")
+
+
+def _attributes(doc: str) -> dict[str, str]:
+    """``{field: text}`` of a Google-style ``Attributes:`` section (continuation lines joined)."""
+    lines = doc.expandtabs().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Attributes:"), None)
+    if start is None:
+        return {}
+    entries: dict[str, str] = {}
+    names: list[str] = []
+    indent = None
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        depth = len(line) - len(line.lstrip())
+        indent = depth if indent is None else indent
+        if depth < indent:
+            break
+        if depth == indent:
+            head, _, text = line.strip().partition(": ")
+            names = [n.strip() for n in head.split(",")]
+            entries.update(dict.fromkeys(names, text.strip()))
+        else:
+            entries.update({n: f"{entries[n]} {line.strip()}" for n in names})
+    return entries
 
 
 def configure(cls, entry=None, preset: str | None = None, flags: Mapping | None = None,

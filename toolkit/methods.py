@@ -47,6 +47,8 @@ class Method:
         preset_sources: for each preset, where its numbers come from (paper and section), shown by
             ``--dry-run`` and the help texts.
         loop: ``"module:function"`` of the loop that runs a config of this method.
+        config: ``"module:Class"`` of the config dataclass whose fields the method's settings are (its
+            command-line flags and panel knobs); :meth:`field_defaults` gives every field's default.
         tunables: the method-specific fields a panel shows as controls.
         citation: the paper, by title, authors and arXiv id or venue.
     """
@@ -62,6 +64,7 @@ class Method:
     tunables: tuple[str, ...] = ()
     citation: str = ""
     preset_sources: Mapping[str, str] = field(default_factory=dict)
+    config: str = "toolkit.config:SearchConfig"
 
     def __post_init__(self):
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
@@ -74,6 +77,28 @@ class Method:
         """The loop function (imported on first use, so reading the registry stays cheap)."""
         module, name = self.loop.split(":")
         return getattr(importlib.import_module(module), name)
+
+    @property
+    def config_class(self) -> type:
+        """The config dataclass of this method (imported on first use)."""
+        module, name = self.config.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def field_defaults(self) -> dict[str, Any]:
+        """Every setting of this method and its default: the config class's defaults with the method's
+        defaults applied (:func:`toolkit.config.configure` with no preset). A config class may narrow
+        this with a ``field_defaults(method)`` classmethod (ME-DARTS: its members' search settings less
+        those each stage sets). The command line shows these as its flags' defaults.
+        """
+        cls = self.config_class
+        if hasattr(cls, "field_defaults"):
+            return cls.field_defaults(self)
+        from dataclasses import fields
+
+        from .config import configure
+
+        config = configure(cls, self)[0]
+        return {f.name: getattr(config, f.name) for f in fields(cls)}
 
     def edge_factory(self, k: int = 1):
         """The supernet edge factory of a search method (see :mod:`toolkit.edges`) at channel fraction 1/K.
@@ -190,19 +215,40 @@ GAL_PAPER = {"epochs": 50, "batch_size": 128, "lr": 0.01, "dropout": 0.0, "chann
 GAL_SMALL = {**GAL_PAPER, "cells": 5, "reductions": (2, 3)}
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
                 {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL,
+                config="toolkit.gal.config:GalConfig",
                 presets={"paper-mnist": {**GAL_SMALL, "dataset": "mnist"},
                          "paper-fashion-mnist": {**GAL_SMALL, "dataset": "fashion_mnist"},
                          "paper-cifar10": {**GAL_PAPER, "dataset": "cifar10", "cells": 12, "reductions": (5, 9)}},
                 preset_sources={"paper-mnist": "DARTS-GAL sections 3.4, 4 and 4.1",
                                 "paper-fashion-mnist": "DARTS-GAL sections 3.4, 4 and 4.1",
                                 "paper-cifar10": "DARTS-GAL sections 3.4, 4 and 4.2"}))
-# The stage plans themselves live in toolkit.medarts.stages (PRESETS); these name them.
+
+
+def _stage(name: str, cells: int, channels: int, epochs: int, train_samples: int, population: int,
+           parents: int = 0, **more) -> dict[str, Any]:
+    """One stage of an ME-DARTS plan as :class:`toolkit.medarts.stages.Stage` fields."""
+    return {"name": name, "cells": cells, "channels": channels, "epochs": epochs, "train_samples": train_samples,
+            "population": population, "parents": parents, **more}
+
+
+# The stage plans (toolkit.medarts.stages explains both). "paper": ME-DARTS Table II; its channels 8 / 12 / 16
+# are read from section III.C.1 (they grow with the cells, in proportion to DARTS' 8 cells at C=16) and its
+# populations (8, 4 + 4 children, 1) from Table I; neither is given as a number. "cpu-small": Table II scaled
+# to digits on a 2-core CPU (epochs 1 : 1 : 3, samples 1 : 1 : 2, batch 32, images at most 8x8).
+ME_DARTS_PAPER = {"init": _stage("init", 4, 8, 5, 10000, 8), "mid": _stage("mid", 6, 12, 5, 10000, 8, 4),
+                  "final": _stage("final", 8, 16, 15, 20000, 1, 1)}
+_SMALL = {"batch_size": 32, "max_image_size": 8}
+ME_DARTS_CPU_SMALL = {"init": _stage("init", 3, 8, 2, 600, 4, **_SMALL),
+                      "mid": _stage("mid", 4, 8, 2, 600, 4, 2, **_SMALL),
+                      "final": _stage("final", 5, 8, 6, 1200, 1, 1, **_SMALL)}
+# Its settings are the SearchConfig every member runs ("method": the edge mode, darts by default) and the
+# stage plan its preset names (MeDartsConfig.preset); a preset's "stages" is the plan.
 register(Method("me-darts", "ME-DARTS (a population of searches in three stages on proxy data, NSGA-II selection)",
                 "population", {"preset": "cpu-small", "method": "darts"}, "toolkit.medarts.run:run_me_darts",
-                presets={"cpu-small": {"preset": "cpu-small"}, "paper": {"preset": "paper"}},
+                presets={"cpu-small": {"stages": ME_DARTS_CPU_SMALL}, "paper": {"stages": ME_DARTS_PAPER}},
                 preset_sources={"paper": "ME-DARTS section III.C, Table II; channels 8 / 12 / 16 read from III.C.1",
                                 "cpu-small": "Table II scaled to digits on a 2-core CPU"},
-                tunables=("method", "preset"), citation=ME_DARTS))
+                tunables=("method", "preset"), citation=ME_DARTS, config="toolkit.medarts.config:MeDartsConfig"))
 
 TS_ENAS = ("TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Search, J. Zou, S. Wu, Y. Xia, "
            "W. Jiang, Z. Wu, J. Zheng")
@@ -223,7 +269,8 @@ register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the ce
                                        # digits-sized work on any data set: 1,500 training images at most
                                        # (digits keeps its 1,438), images at most 8x8 (digits' own size)
                                        "max_train_images": 1500, "max_image_size": 8}},
-                tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS))
+                tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS,
+                config="toolkit.tsenas.config:TsEnasConfig"))
 
 
 # Evaluation networks (``python -m toolkit train --preset NAME``), a TrainConfig's fields. Not a search method,
@@ -241,4 +288,4 @@ TRAINING = Method("train", "train an evaluation network", "train", {}, "toolkit.
                            "adarts": {**DARTS_EVALUATION, "batch_size": 64, "lr": 0.017, "drop_path": 0.3}},
                   preset_sources={"darts": "DARTS section 3.3 and its code (also PC-DARTS, ME-DARTS IV.C)",
                                   "adarts": "ADARTS section IV.C.2"},
-                  citation=DARTS)
+                  citation=DARTS, config="toolkit.config:TrainConfig")

@@ -54,7 +54,7 @@ TS_ENAS_OPS = (
     "sep_conv_7x7",
 )
 
-PRESETS = {"darts": DARTS_OPS, "ts_enas": TS_ENAS_OPS}
+SPACE_PRESETS = {"darts": DARTS_OPS, "ts_enas": TS_ENAS_OPS}
 
 MAX_NODES = 8
 
@@ -90,9 +90,9 @@ class SearchSpace:
     @classmethod
     def preset(cls, name: str, nodes: int = 4) -> SearchSpace:
         """A named space: 'darts' (8 ops) or 'ts_enas' (13 ops, TS-ENAS paper Table I)."""
-        if name not in PRESETS:
-            raise ToolkitError(f"unknown search space '{name}'; choose one of: {', '.join(PRESETS)}")
-        return cls(PRESETS[name], nodes)
+        if name not in SPACE_PRESETS:
+            raise ToolkitError(f"unknown search space '{name}'; choose one of: {', '.join(SPACE_PRESETS)}")
+        return cls(SPACE_PRESETS[name], nodes)
 
     def without(self, *names: str) -> SearchSpace:
         """The same space with some ops disabled."""

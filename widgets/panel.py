@@ -38,7 +38,7 @@ import ipywidgets as w
 from toolkit.config import K_VALUES, SearchConfig
 from toolkit.errors import ToolkitError
 from toolkit.methods import get_method, methods
-from toolkit.space import DARTS_OPS, MAX_NODES, PRESETS, TS_ENAS_OPS, SearchSpace
+from toolkit.space import DARTS_OPS, MAX_NODES, SPACE_PRESETS, TS_ENAS_OPS, SearchSpace
 
 from .live import LiveSearchView, RunStatus
 from .runner import BackgroundRun, describe_error, error_html
@@ -136,7 +136,7 @@ for _method in methods("search").values():  # the registry's search methods, lab
 
 def ordered_ops(checked: set[str], preset: str) -> tuple[str, ...]:
     """Checked ops in the preset's order (the α column order the CLI uses), then any others."""
-    first = [o for o in PRESETS[preset] if o in checked]
+    first = [o for o in SPACE_PRESETS[preset] if o in checked]
     return tuple(first + [o for o in ALL_OPS if o in checked and o not in first])
 
 
@@ -178,14 +178,14 @@ class SearchPanel(w.VBox):
 
     def _build_controls(self, config: SearchConfig) -> dict[str, w.Widget]:
         ops = set(config.space.ops)
-        preset = next((p for p, o in PRESETS.items() if set(o) == ops), "darts")
+        preset = next((p for p, o in SPACE_PRESETS.items() if set(o) == ops), "darts")
         slider = dict(continuous_update=False, style=WIDE)
         c = {
             "dataset": w.Dropdown(options=DATASETS, value=config.dataset, description="dataset"),
             "method": w.Dropdown(options=[(s.label, n) for n, s in METHODS.items()], value=config.method,
                                  description="method", layout=w.Layout(width="380px")),
             "seed": w.IntText(value=config.seed, description="seed", layout=w.Layout(width="160px")),
-            "preset": w.ToggleButtons(options=[(PRESET_LABELS[p], p) for p in PRESETS], value=preset,
+            "preset": w.ToggleButtons(options=[(PRESET_LABELS[p], p) for p in SPACE_PRESETS], value=preset,
                                       description="space", style={"button_width": "150px"}),
             "nodes": w.IntSlider(value=config.space.nodes, min=1, max=MAX_NODES, description="nodes per cell",
                                  **slider),
@@ -214,7 +214,7 @@ class SearchPanel(w.VBox):
 
     def _apply_preset(self, preset: str) -> None:
         for op, box in self.op_boxes.items():
-            box.value = op in PRESETS[preset]
+            box.value = op in SPACE_PRESETS[preset]
 
     def _on_method(self) -> None:
         spec = METHODS[self.controls["method"].value]

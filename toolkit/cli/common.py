@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import ToolkitError
 from ..rundir import read_json
 
-DATA_DEFAULTS = {"dataset": "digits", "data_dir": "data", "image_size": None}
+DATA_FIELDS = ("dataset", "data_dir", "image_size")  # a run folder's data settings, which a continuing command keeps
 NO_FILES = ("digits", "fake")  # datasets that read nothing from --data-dir
 
 
@@ -25,43 +25,107 @@ def positive_int(text: str) -> int:
     return value
 
 
-def shown_default(cls, name: str) -> str:
-    """A field's dataclass default as the help texts show it (so help and API agree)."""
-    from ..config import field_default
-
-    value = field_default(cls, name)
+def shown(value) -> str:
+    """A default as the help texts show it: ``0.025``, ``3e-4``, ``2 3`` for a tuple."""
     if isinstance(value, tuple):
         return " ".join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def add_field(g, cls, name: str, help: str, flag: str | None = None, **kwargs) -> None:
-    """An option setting config field ``name`` of ``cls``: default None (not given), help ending with the
-    dataclass default, so a preset or method default applies unless the option is given."""
-    g.add_argument(flag or "--" + name.replace("_", "-"), dest=name, default=None,
-                   help=f"{help} (default: {shown_default(cls, name)})", **kwargs)
+def join_names(names) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def add_run_arguments(p: argparse.ArgumentParser, cls, run_folder: bool = True) -> None:
-    """Dataset, schedule, device and output options shared by search, train, prune and evaluate, as fields
-    of config class ``cls`` (``run_folder``: --out and --resume, for commands that write a run folder), and
-    --preset and --dry-run."""
+class Fields:
+    """The options of one command that set config fields, made from the one source of settings.
+
+    ``entries`` are the registry's methods the command runs (:mod:`toolkit.methods`). An option's help
+    text is the field's description in its config class's docstring (:func:`toolkit.config.field_help`)
+    and the default it shows is each method's (:meth:`~toolkit.methods.Method.field_defaults`): one
+    value, or the most common one and the others by method, and the methods it does not apply to. The
+    option's own default is None ("not given"), so the method's defaults and a preset apply under it
+    (:func:`toolkit.config.configure`) and :meth:`given` knows exactly what the user set.
+    """
+
+    def __init__(self, entries) -> None:
+        self.entries = list(entries)
+        self.defaults = {entry.name: entry.field_defaults() for entry in self.entries}
+        self.options: dict[str, str] = {}  # option dest -> the config field it sets
+        self.made: list[str] = []  # the options made here (help and default from the source), by dest
+
+    def add(self, g, name: str, note: str = "", flag: str | None = None, **kwargs) -> None:
+        """An option ``--name`` setting field ``name``; ``note`` adds what only the command line needs to say."""
+        g.add_argument(flag or "--" + name.replace("_", "-"), dest=name, default=None,
+                       help=self.help(name, note), **kwargs)
+        self.options[name] = name
+        self.made.append(name)
+
+    def help(self, name: str, note: str = "") -> str:
+        """Field ``name``'s description from its config class, ``note``, then the default shown."""
+        from ..config import field_help
+
+        cls = next(e.config_class for e in self.entries if name in e.config_class.__dataclass_fields__)
+        return f"{field_help(cls, name).rstrip('.')}{'; ' + note if note else ''} (default: {self.shown(name)})"
+
+    def shown(self, name: str) -> str:
+        """The default of field ``name`` as the help shows it, per method where the methods differ."""
+        groups: dict[str, list[str]] = {}
+        for method, defaults in self.defaults.items():
+            if name in defaults:
+                groups.setdefault(shown(defaults[name]), []).append(method)
+        if not groups:
+            raise ToolkitError(f"no method of this command has a setting '{name}'")
+        ordered = sorted(groups.items(), key=lambda item: -len(item[1]))  # stable: the most common value first
+        text = "; ".join([ordered[0][0], *(f"{join_names(methods)} {value}" for value, methods in ordered[1:])])
+        missing = [m for m, defaults in self.defaults.items() if name not in defaults]
+        if not missing:
+            return text
+        having = self.applies_to(name)
+        return text + (f"; {join_names(having)} only" if len(having) < len(missing) else
+                       f"; not for {join_names(missing)}")
+
+    def applies_to(self, field: str) -> list[str]:
+        """The methods of the command having setting ``field``."""
+        return [method for method, defaults in self.defaults.items() if field in defaults]
+
+    def given(self, args, entry) -> dict:
+        """The fields of ``entry``'s settings the options set (None: not given), reductions as a tuple; an
+        option given for a method without that setting is one ToolkitError line naming the methods it
+        applies to."""
+        values = {}
+        for dest, name in self.options.items():
+            value = getattr(args, dest, None)
+            if value is None:
+                continue
+            if name not in self.defaults[entry.name]:
+                raise ToolkitError(f"--{dest.replace('_', '-')} applies to {join_names(self.applies_to(name))}, "
+                                   f"not {entry.name}")
+            if dest == name:
+                values[name] = tuple(value) if name == "reductions" else value
+        return values
+
+
+def add_run_arguments(p: argparse.ArgumentParser, fields: Fields, run_folder: bool = True) -> None:
+    """Dataset, schedule, device and output options shared by search, train, prune and evaluate (their help
+    and defaults from ``fields``); ``run_folder``: --out and --resume, for commands that write a run folder;
+    and --quiet and --dry-run."""
+    from ..config import AMP_MODES
+    from ..data import DATASETS
+
     g = p.add_argument_group("data and run")
-    add_field(g, cls, "dataset", "digits (offline), mnist, fashion_mnist, cifar10, cifar100, folder, fake; a command "
-                                 "continuing a run folder takes the run's")
-    add_field(g, cls, "data_dir", "folder with torchvision datasets or an ImageFolder tree")
-    add_field(g, cls, "image_size", "resize images to this size (None: native size)", type=positive_int)
-    add_field(g, cls, "epochs", "epochs", type=positive_int)
-    add_field(g, cls, "batch_size", "batch size", type=positive_int)
-    add_field(g, cls, "lr", "SGD learning rate of the weights", type=float)
-    add_field(g, cls, "lr_min", "final learning rate of the cosine schedule", type=float)
-    add_field(g, cls, "momentum", "SGD momentum", type=float)
-    add_field(g, cls, "weight_decay", "weight decay of the weights", type=float)
-    add_field(g, cls, "grad_clip", "gradient norm clip", type=float)
-    add_field(g, cls, "seed", "random seed", type=int)
-    add_field(g, cls, "device", "auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
-    add_field(g, cls, "amp", "mixed precision on GPU", choices=("off", "bf16", "fp16"))
-    add_field(g, cls, "channels_last", "channels-last memory format (GPU)", action="store_const", const=True)
+    fields.add(g, "dataset", f"one of {', '.join(DATASETS)}; a command continuing a run folder takes the run's")
+    fields.add(g, "data_dir")
+    fields.add(g, "image_size", type=positive_int)
+    fields.add(g, "epochs", type=positive_int)
+    fields.add(g, "batch_size", type=positive_int)
+    for name in ("lr", "lr_min", "momentum", "weight_decay", "grad_clip"):
+        fields.add(g, name, type=float)
+    fields.add(g, "seed", type=int)
+    fields.add(g, "device")
+    fields.add(g, "amp", choices=AMP_MODES)
+    fields.add(g, "channels_last", action="store_const", const=True)
     if run_folder:
         g.add_argument("--out", default=None, help="run folder (default runs/<command>-<time>); must not exist")
         g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -71,22 +135,12 @@ def add_run_arguments(p: argparse.ArgumentParser, cls, run_folder: bool = True) 
                         "preset or flag), the data sizes and the steps per stage; write and train nothing")
 
 
-def given_fields(args, cls) -> dict:
-    """The config fields of ``cls`` the options set (None: not given); reductions as a tuple."""
-    from dataclasses import fields
-
-    values = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
-    if values.get("reductions") is not None:
-        values["reductions"] = tuple(values["reductions"])
-    return values
-
-
 def inherit_data_settings(args, folder: str | Path | None, note: str = "") -> None:
     """Fill --dataset, --data-dir and --image-size from the run folder a command continues (its
     config.json) unless given; a given value that differs from the run's is an error naming both."""
     saved = read_json(Path(folder) / "config.json") if folder is not None else None
     saved = saved if isinstance(saved, dict) else {}
-    for key in DATA_DEFAULTS:
+    for key in DATA_FIELDS:
         given, flag = getattr(args, key), "--" + key.replace("_", "-")
         if key not in saved:
             continue  # not given: the config's default (or the preset's) applies
@@ -131,10 +185,6 @@ def output_folder(args, command: str) -> str:
     if args.resume:
         raise ToolkitError("--resume needs --out naming the run folder to continue")
     return f"runs/{command}-{datetime.now():%Y%m%d-%H%M%S}"
-
-
-def parse_reductions(values) -> tuple[int, ...] | None:
-    return None if values is None else tuple(values)
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:

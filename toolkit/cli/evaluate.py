@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from ..config import TrainConfig
 from ..genotype import load_architecture
 from ..methods import TRAINING
 from .common import (
+    Fields,
     add_executor_arguments,
     add_run_arguments,
     inherit_data_settings,
@@ -27,10 +27,11 @@ def register(sub) -> None:
     p.add_argument("architectures", nargs="+", metavar="ARCHITECTURE",
                    help="a published cell name or a genotype.json / network.json path")
     add_preset_argument(p)
-    add_run_arguments(p, TrainConfig, run_folder=False)
-    add_network_arguments(p, TrainConfig)
+    fields = Fields([TRAINING])
+    add_run_arguments(p, fields, run_folder=False)
+    add_network_arguments(p, fields)
     add_executor_arguments(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, fields=fields)
 
 
 def run(args) -> int:

@@ -10,23 +10,23 @@ from ..methods import get_method
 from ..rundir import read_json
 from .common import data_flags, executor_from_args, inherit_data_settings, output_folder, stopped_hint
 
-STAGE_FLAGS = ("epochs", "batch_size", "cells", "channels")  # set per stage by the preset
-
 
 def resolve(args, resolve_search):
     """The MeDartsConfig of the parsed options and the sources of its search's fields:
     ``resolve_search(args, method)`` (the search command's) resolves the edge mode's SearchConfig, the
-    preset names the stage plan (:data:`toolkit.medarts.stages.PRESETS`)."""
-    from ..medarts import MeDartsConfig
+    preset names the stage plan (the registry's ME-DARTS presets, :mod:`toolkit.methods`)."""
+    from ..medarts.config import STAGE_FIELDS, MeDartsConfig
 
-    given = [f"--{k.replace('_', '-')}" for k in STAGE_FLAGS if getattr(args, k) is not None]
+    method = get_method("me-darts", "population")
+    given = [f"--{k.replace('_', '-')}" for k in STAGE_FIELDS if getattr(args, k) is not None]
     if given:
         raise ToolkitError(f"{', '.join(given)} is set per stage by the ME-DARTS preset; drop it and choose "
-                           f"--preset cpu-small or --preset paper")
-    method = get_method("me-darts", "population")
-    plan = method.settings(args.preset)["preset"]  # one error line listing the presets for an unknown one
+                           f"--preset {' or --preset '.join(method.presets)}")
+    args.fields.given(args, method)  # an option of another method only (e.g. ts-enas's) is an error
+    preset = args.preset or method.defaults["preset"]
+    method.preset(preset)  # one error line listing the presets for an unknown one
     search, sources = resolve_search(args, args.edge or method.defaults["method"])
-    return MeDartsConfig(search, preset=plan), sources
+    return MeDartsConfig(search, preset=preset.rpartition(":")[2]), sources
 
 
 def config_from_args(args, resolve_search):
@@ -39,7 +39,7 @@ def dry_run(args, resolve_search) -> int:
     config, sources = resolve(args, resolve_search)
     entry = get_method("me-darts", "population")
     preset = args.preset or entry.defaults["preset"]
-    extra = [f"stage plan: {preset} (toolkit.medarts.stages.PRESETS; cells, channels, epochs, batch size, "
+    extra = [f"stage plan: {preset} (the registry's me-darts presets; cells, channels, epochs, batch size, "
              f"D_sample and population per stage below replace the search's), evaluation network "
              f"{config.eval_cells} cells, C={config.eval_channels}"]
     return dryrun.report("search me-darts", preset, entry, config.search, sources, config.search,

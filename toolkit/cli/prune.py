@@ -19,9 +19,8 @@ from ..errors import ToolkitError
 from ..gal.config import ADVERSARIAL, RETRAIN, GalConfig
 from ..methods import get_method
 from .common import (
-    add_field,
+    Fields,
     add_run_arguments,
-    given_fields,
     inherit_data_settings,
     output_folder,
     positive_int,
@@ -45,30 +44,27 @@ def register(sub) -> None:
     entry = get_method("gal", "prune")
     presets = ", ".join(f"{n} ({entry.preset_sources.get(n, '')})" for n in entry.presets)
     p.add_argument("--preset", default=None, help=f"a paper's settings, under the options you give: {presets}")
-    add_run_arguments(p, GalConfig)
-    add_network_arguments(p, GalConfig)
+    fields = Fields([entry])
+    add_run_arguments(p, fields)
+    add_network_arguments(p, fields)
     g = p.add_argument_group("pruning (DARTS-GAL paper eqs. 4-7)")
-    add_field(g, GalConfig, "lam", "λ of the L1 penalty on the masks (larger prunes more)", type=float)
-    add_field(g, GalConfig, "gal_epochs", "mask-training epochs of at most --reference-steps steps each",
-              type=positive_int)
-    add_field(g, GalConfig, "gal_batch_size", "batch of the mask training (paper: 100)", type=positive_int)
-    add_field(g, GalConfig, "reference_steps", "most steps of one mask-training epoch (a larger value: full passes)",
-              type=positive_int)
-    add_field(g, GalConfig, "threshold", "prune nodes whose mask is <= this (0: exact zeros only)", type=float)
-    add_field(g, GalConfig, "adversarial", "adversarial loss: wasserstein or log (eq. 5)", choices=ADVERSARIAL)
-    add_field(g, GalConfig, "retrain", "retrain the pruned network from scratch (as the paper) or from inherited "
-                                       "weights", choices=RETRAIN)
-    add_field(g, GalConfig, "mask_lr", "step size of the proximal mask update", type=float)
-    add_field(g, GalConfig, "g_lr", "SGD learning rate of the generator's weights (paper: 0.01)", type=float)
-    add_field(g, GalConfig, "d_lr", "Adam learning rate of the discriminator", type=float)
-    add_field(g, GalConfig, "d_steps", "discriminator updates per generator update (paper: 5)", type=positive_int)
-    add_field(g, GalConfig, "noise", "dropout rate of the generator noise z", type=float)
-    p.set_defaults(func=run)
+    fields.add(g, "lam", type=float)
+    for name in ("gal_epochs", "gal_batch_size", "reference_steps"):
+        fields.add(g, name, type=positive_int)
+    fields.add(g, "threshold", type=float)
+    fields.add(g, "adversarial", choices=ADVERSARIAL)
+    fields.add(g, "retrain", choices=RETRAIN)
+    for name in ("mask_lr", "g_lr", "d_lr"):
+        fields.add(g, name, type=float)
+    fields.add(g, "d_steps", type=positive_int)
+    fields.add(g, "noise", type=float)
+    p.set_defaults(func=run, fields=fields)
 
 
 def resolve(args) -> tuple[GalConfig, dict]:
     """The GalConfig of the parsed options and each field's source (:func:`toolkit.config.configure`)."""
-    return configure(GalConfig, get_method("gal", "prune"), args.preset, given_fields(args, GalConfig))
+    entry = get_method("gal", "prune")
+    return configure(GalConfig, entry, args.preset, args.fields.given(args, entry))
 
 
 def config_from_args(args) -> GalConfig:

@@ -6,22 +6,21 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ..config import SearchConfig, configure
+from ..config import SearchConfig, configure, field_default
 from ..errors import ToolkitError
 from ..methods import get_method, methods
 from ..rundir import read_json
-from ..space import PRESETS, SearchSpace
+from ..space import SPACE_PRESETS, SearchSpace
 from . import dryrun, tsenas
 from .common import (
+    Fields,
     add_executor_arguments,
-    add_field,
     add_run_arguments,
     data_flags,
-    given_fields,
     inherit_data_settings,
+    join_names,
     output_folder,
     positive_int,
-    shown_default,
     stopped_hint,
 )
 
@@ -39,43 +38,52 @@ def register(sub) -> None:
     p.add_argument("--preset", default=None, help="named settings of the method (a paper's, with its section in "
                                                   "--dry-run), applied under the options you give "
                                                   f"({', '.join(presets)})")
-    add_run_arguments(p, SearchConfig)
-    g = p.add_argument_group("search space and supernet (defaults: SearchConfig's, then the method's)")
-    g.add_argument("--space", default=None, choices=tuple(PRESETS), help="op preset (default darts: 8 ops)")
-    g.add_argument("--ops", default=None, help="comma-separated ops to enable instead of the preset")
-    g.add_argument("--nodes", type=int, default=None, help="intermediate nodes per cell (default 4)")
-    add_field(g, SearchConfig, "channels", "initial channels C (DARTS: 16)", type=int)
-    g.add_argument("--cells", nargs="+", default=None, metavar="L",
-                   help=f"cells L (default: {shown_default(SearchConfig, 'cells')}; DARTS: 8); ts-enas: cell pairs to "
-                        "add to its cell space, by published name or genotype.json of a search")
-    add_field(g, SearchConfig, "reductions", "1-based positions of reduction cells (None: L//3+1 and 2L//3+1)",
-              type=positive_int, nargs="+")
-    add_field(g, SearchConfig, "order", "1: first-order, 2: second-order DARTS", type=int, choices=(1, 2))
-    add_field(g, SearchConfig, "compile", "torch.compile the search step (cudagraphs: also CUDA graphs, CUDA only)",
-              choices=("off", "on", "cudagraphs"))
-    add_field(g, SearchConfig, "arch_lr", "Adam learning rate of α", type=float)
-    add_field(g, SearchConfig, "arch_weight_decay", "weight decay of α", type=float)
-    add_field(g, SearchConfig, "k", "channel fraction 1/K for pcdarts/adarts (None: the method's, 4)", type=int)
-    add_field(g, SearchConfig, "edge_norm", "edge normalisation β (None: on for pcdarts, off for darts and adarts)",
-              action=argparse.BooleanOptionalAction)
-    add_field(g, SearchConfig, "warmup_epochs", "epochs before α starts to move", type=int)
-    add_field(g, SearchConfig, "train_portion", "share of the training images that train the weights (the rest α)",
-              type=float)
-    g = p.add_argument_group("me-darts")
-    g.add_argument("--edge", default=None, choices=tuple(search),
-                   help="the search each individual runs (default darts); the preset sets cells, channels, "
-                        "epochs and batch size per stage")
+    fields = Fields([*search.values(), *population.values()])
+    add_run_arguments(p, fields)
+    add_space_arguments(p, fields)
     add_executor_arguments(p)
-    tsenas.add_arguments(p)
-    p.set_defaults(func=run)
+    tsenas.add_arguments(p, fields)
+    p.set_defaults(func=run, fields=fields)
 
 
-def search_flags(args) -> dict:
-    """The SearchConfig fields the options give (None: not given)."""
-    values = given_fields(args, SearchConfig)
+def add_space_arguments(p, fields: Fields) -> None:
+    """The search space and supernet options (defaults: the configs' and the registry's)."""
+    space = field_default(SearchConfig, "space")
+    name = next(n for n, ops in SPACE_PRESETS.items() if ops == space.ops)
+    g = p.add_argument_group("search space and supernet")
+    g.add_argument("--space", default=None, choices=tuple(SPACE_PRESETS),
+                   help=f"op preset (default: {name}, {len(space.ops)} ops)")
+    g.add_argument("--ops", default=None, help="comma-separated ops to enable instead of the preset")
+    g.add_argument("--nodes", type=int, default=None, help=f"intermediate nodes per cell (default: {space.nodes})")
+    fields.options.update(space="space", ops="space", nodes="space")  # the three options set the field space
+    fields.add(g, "channels", type=int)
+    g.add_argument("--cells", nargs="+", default=None, metavar="L",
+                   help=f"{fields.help('cells')}; ts-enas: cell pairs to add to its cell space, by published name "
+                        "or genotype.json of a search")
+    fields.add(g, "reductions", type=positive_int, nargs="+")
+    fields.add(g, "order", type=int, choices=(1, 2))
+    fields.add(g, "compile", choices=("off", "on", "cudagraphs"))
+    fields.add(g, "arch_lr", type=float)
+    fields.add(g, "arch_weight_decay", type=float)
+    fields.add(g, "k", type=int)
+    fields.add(g, "edge_norm", action=argparse.BooleanOptionalAction)
+    fields.add(g, "warmup_epochs", type=int)
+    fields.add(g, "train_portion", type=float)
+    g = p.add_argument_group("me-darts")
+    edge = get_method("me-darts").defaults["method"]
+    g.add_argument("--edge", default=None, choices=tuple(methods("search")),
+                   help=f"the search each individual runs (default: {edge}); the preset sets cells, channels, "
+                        "epochs and batch size per stage")
+
+
+def search_flags(args, entry) -> dict:
+    """The SearchConfig fields the options give for method ``entry`` (None: not given)."""
+    values = args.fields.given(args, entry)
     if args.space is not None or args.ops is not None or args.nodes is not None:
-        ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else PRESETS[args.space or "darts"]
-        values["space"] = SearchSpace(ops, 4 if args.nodes is None else args.nodes)
+        nodes = field_default(SearchConfig, "space").nodes if args.nodes is None else args.nodes
+        ops = tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else \
+            SPACE_PRESETS[args.space or "darts"]
+        values["space"] = SearchSpace(ops, nodes)
     if args.cells is not None:
         values["cells"] = _cell_count(args.cells)
     return values
@@ -85,9 +93,12 @@ def resolve(args, method: str | None = None, preset: str | None = None) -> tuple
     """The SearchConfig of the parsed options and each field's source: the config's defaults, the method's,
     the preset's, then the options given (:func:`toolkit.config.configure`)."""
     method = method or args.method
-    if args.k is not None and method == "darts":
-        raise ToolkitError("--k applies to pcdarts and adarts; plain darts sends all channels through each edge")
-    return configure(SearchConfig, get_method(method, "search"), preset, search_flags(args), method=method)
+    entry = get_method(method, "search")
+    if args.k is not None and entry.partial == "none":
+        partial = [n for n, m in methods("search").items() if m.partial != "none"]
+        raise ToolkitError(f"--k applies to {join_names(partial)}; plain {method} sends all channels through "
+                           "each edge")
+    return configure(SearchConfig, entry, preset, search_flags(args, entry), method=method)
 
 
 def config_from_args(args) -> SearchConfig:
@@ -116,9 +127,6 @@ def run(args) -> int:
         if args.edge is not None:
             raise ToolkitError("--edge applies to me-darts, not ts-enas")
         return tsenas.run(args)
-    given = [key for key in tsenas.TUNABLE if getattr(args, key) is not None]
-    if given:
-        raise ToolkitError(f"--{given[0].replace('_', '-')} applies to ts-enas, not {args.method}")
     if args.method in methods("population"):
         from .medarts import run as run_population
 

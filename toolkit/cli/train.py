@@ -13,10 +13,9 @@ from ..methods import TRAINING
 from ..rundir import read_json
 from . import dryrun
 from .common import (
-    add_field,
+    Fields,
     add_run_arguments,
     data_flags,
-    given_fields,
     inherit_data_settings,
     output_folder,
     positive_int,
@@ -25,22 +24,18 @@ from .common import (
 )
 
 
-def add_network_arguments(p, cls) -> None:
+def add_network_arguments(p, fields: Fields) -> None:
     """Network size and regularisation options of an evaluation network (train, evaluate, prune)."""
     g = p.add_argument_group("network")
-    add_field(g, cls, "channels", "initial channels C (DARTS evaluation: 36)", type=positive_int)
-    add_field(g, cls, "cells", "cells when stacking a cell pair (DARTS evaluation: 20)", type=positive_int)
-    add_field(g, cls, "reductions", "1-based reduction positions (None: L//3+1 and 2L//3+1)", type=positive_int,
-              nargs="+")
-    add_field(g, cls, "auxiliary_weight", "auxiliary head loss weight (DARTS: 0.4)", type=float)
-    add_field(g, cls, "drop_path", "drop-path probability (DARTS: 0.2)", type=float)
-    add_field(g, cls, "dropout", "dropout before the classifier", type=float)
+    fields.add(g, "channels", type=positive_int)
+    fields.add(g, "cells", type=positive_int)
+    fields.add(g, "reductions", type=positive_int, nargs="+")
+    for name in ("auxiliary_weight", "drop_path", "dropout"):
+        fields.add(g, name, type=float)
     g = p.add_argument_group("augmentation of the training images (DARTS protocol)")
-    add_field(g, cls, "crop_padding", "random crop after zero padding by this many pixels (None: 4 on cifar10/100, "
-                                      "off elsewhere; 0: off)", type=int)
-    add_field(g, cls, "flip", "random left-right flip (None: on for cifar10/100, off elsewhere)",
-              action=argparse.BooleanOptionalAction)
-    add_field(g, cls, "cutout", "side of the cutout square (0: off; DARTS: 16)", type=int)
+    fields.add(g, "crop_padding", type=int)
+    fields.add(g, "flip", action=argparse.BooleanOptionalAction)
+    fields.add(g, "cutout", type=int)
 
 
 def add_preset_argument(p) -> None:
@@ -56,14 +51,15 @@ def register(sub) -> None:
     p.add_argument("--genotype", default=None,
                    help="genotype.json / network.json path or a published cell name (not needed with --resume)")
     add_preset_argument(p)
-    add_run_arguments(p, TrainConfig)
-    add_network_arguments(p, TrainConfig)
-    p.set_defaults(func=run)
+    fields = Fields([TRAINING])
+    add_run_arguments(p, fields)
+    add_network_arguments(p, fields)
+    p.set_defaults(func=run, fields=fields)
 
 
 def resolve(args) -> tuple[TrainConfig, dict]:
     """The TrainConfig of the parsed options and each field's source (:func:`toolkit.config.configure`)."""
-    return configure(TrainConfig, TRAINING, args.preset, given_fields(args, TrainConfig))
+    return configure(TrainConfig, TRAINING, args.preset, args.fields.given(args, TRAINING))
 
 
 def saved(folder: str):

@@ -7,56 +7,30 @@ from pathlib import Path
 from ..errors import ToolkitError
 from ..methods import get_method
 from ..rundir import read_json
-from .common import (
-    add_field,
-    executor_from_args,
-    given_fields,
-    inherit_data_settings,
-    output_folder,
-    positive_int,
-    stopped_hint,
-)
-
-# search options TS-ENAS has no use for: given, they are an error
-UNUSED = ("space", "ops", "nodes", "reductions", "order", "arch_lr", "arch_weight_decay", "k", "edge_norm",
-          "warmup_epochs", "train_portion")
+from .common import executor_from_args, inherit_data_settings, output_folder, positive_int, stopped_hint
 
 
-TUNABLE = ("population", "rough_generations", "survivors", "fine_generations", "supernet_epochs", "n_min", "n_max",
-           "crossover_rate", "mutation_rate", "level_threshold", "update_every", "max_train_images", "max_image_size")
-
-
-def add_arguments(p) -> None:
-    """The options only ts-enas has (default: the preset's, else the paper's settings)."""
-    from ..tsenas.config import TsEnasConfig
-
-    g = p.add_argument_group("ts-enas (defaults: TsEnasConfig's, TS-ENAS section V.C where it gives one)")
-    add_field(g, TsEnasConfig, "population", "P, rough-stage population", type=positive_int)
-    add_field(g, TsEnasConfig, "rough_generations", "T0, rough-stage generations", type=int)
-    add_field(g, TsEnasConfig, "survivors", "S, individuals of the fine stage", type=positive_int)
-    add_field(g, TsEnasConfig, "fine_generations", "T1, fine-stage generations", type=int)
-    add_field(g, TsEnasConfig, "supernet_epochs", "SuperNet training epochs", type=positive_int)
-    add_field(g, TsEnasConfig, "n_min", "fewest cells N of a network", type=positive_int)
-    add_field(g, TsEnasConfig, "n_max", "most cells N of a network", type=positive_int)
-    add_field(g, TsEnasConfig, "crossover_rate", "crossover probability", type=float)
-    add_field(g, TsEnasConfig, "mutation_rate", "mutation probability", type=float)
-    add_field(g, TsEnasConfig, "level_threshold", "accuracies closer than this form one level", type=float)
-    add_field(g, TsEnasConfig, "update_every", "generations between SuperNet weight write-backs", type=positive_int)
-    add_field(g, TsEnasConfig, "max_train_images", "keep at most this many training images, class-balanced "
-                                                   "(cpu-small 1500)", type=positive_int)
-    add_field(g, TsEnasConfig, "max_image_size", "shrink larger images to this side (cpu-small 8)",
-              type=positive_int)
+def add_arguments(p, fields) -> None:
+    """The options only ts-enas has (help and defaults: TsEnasConfig's, the registry's for ts-enas)."""
+    g = p.add_argument_group("ts-enas")
+    for name in ("population", "survivors", "supernet_epochs", "n_min", "n_max", "update_every"):
+        fields.add(g, name, type=positive_int)
+    for name in ("rough_generations", "fine_generations"):
+        fields.add(g, name, type=int)
+    for name in ("crossover_rate", "mutation_rate", "level_threshold"):
+        fields.add(g, name, type=float)
+    fields.add(g, "max_train_images", "cpu-small: 1500", type=positive_int)
+    fields.add(g, "max_image_size", "cpu-small: 8", type=positive_int)
 
 
 def resolve(args):
-    """The TsEnasConfig of the parsed options and each field's source (:func:`toolkit.config.configure`)."""
+    """The TsEnasConfig of the parsed options and each field's source (:func:`toolkit.config.configure`);
+    an option ts-enas has no setting for is an error naming the methods it applies to."""
     from ..config import configure
     from ..tsenas.config import TsEnasConfig
 
-    for key in UNUSED:
-        if getattr(args, key, None) is not None:
-            raise ToolkitError(f"--{key.replace('_', '-')} applies to the differentiable searches, not ts-enas")
-    return configure(TsEnasConfig, get_method("ts-enas", "population"), args.preset, given_fields(args, TsEnasConfig))
+    entry = get_method("ts-enas", "population")
+    return configure(TsEnasConfig, entry, args.preset, args.fields.given(args, entry))
 
 
 def cell_space(sources):

@@ -37,29 +37,56 @@ class GalConfig(TrainConfig):
     The inherited :class:`~toolkit.config.TrainConfig` fields (epochs, batch_size, lr, ...) train the
     baseline and, unchanged, the pruned network (section 3.4 keeps the hyper-parameters). The
     fields below drive the adversarial pruning stage (eqs. 4-7).
+
+    Attributes:
+        epochs: epochs of the baseline training and of the retraining (paper, MNIST: 50).
+        lam: λ of the L1 penalty R_λ(s) = λ·||s||_1 on the masks (eq. 7; larger prunes more), in the units of
+            eq. 6's data loss on the logits.
+        gal_epochs: mask-training epochs of at most reference_steps steps each (paper: not stated).
+        gal_batch_size: batch of the mask training (paper: 100).
+        g_lr: SGD learning rate of the generator's weights W_G (paper: 0.01, which diverges with frozen batch-norm
+            statistics).
+        mask_lr: step size of the proximal (FISTA) mask update; the soft threshold is mask_lr·λ per step.
+        reference_steps: most steps of one mask-training epoch (a larger value: full passes; 23 is digits at
+            batch 64).
+        adaptive_restart: FISTA also restarts its momentum when it opposes the step (False: the masks collapse).
+        d_lr: Adam learning rate of the discriminator W_D.
+        d_steps: discriminator updates per generator update (section 3.4: 5).
+        adversarial: adversarial loss: wasserstein (section 3.4) or log (eq. 5).
+        gp_weight: gradient penalty keeping the Wasserstein critic 1-Lipschitz (WGAN-GP).
+        adv_weight: weight of the adversarial loss in the generator objective.
+        data_weight: weight of the data loss (eq. 6) in the generator objective.
+        g_weight_decay: R(W_G) = ½·decay·||W_G||² (eq. 7).
+        d_weight_decay: R(W_D) = ½·decay·||W_D||² (eq. 7).
+        noise: dropout rate of the generator noise z, active only in generator updates (section 3.3).
+        d_hidden: width of the discriminator's four hidden layers.
+        mask_init: initial soft-mask value (1: the generator starts as the baseline).
+        threshold: prune nodes whose mask is <= this (0: exact zeros only).
+        retrain: retrain the pruned network from scratch (as the paper) or from the generator's inherited
+            weights (inherit).
     """
 
-    epochs: int = 10  # baseline training and retraining (paper, MNIST: 50)
-    lam: float = get_method("gal").defaults["lam"]  # λ of R_λ(s) = λ·||s||_1 (eq. 7), units of eq. 6 on logits
-    gal_epochs: int = 5  # mask-training epochs of at most reference_steps steps each (paper: not stated)
-    gal_batch_size: int = 64  # batch of the mask-training stage (paper: 100)
-    g_lr: float = 0.001  # SGD learning rate of W_G (paper: 0.01, which diverges with frozen BN statistics)
-    mask_lr: float = 0.003  # step of the proximal (FISTA) mask update; soft threshold mask_lr·λ per step
-    reference_steps: int = 23  # steps per mask-training epoch on larger data sets (digits at batch 64)
-    adaptive_restart: bool = True  # FISTA also restarts its momentum when it opposes the step (False: collapses)
-    d_lr: float = 1e-4  # Adam learning rate of the discriminator W_D
-    d_steps: int = 5  # discriminator updates per generator update (section 3.4: 5)
-    adversarial: str = "wasserstein"  # wasserstein (section 3.4) | log (eq. 5)
-    gp_weight: float = 10.0  # gradient penalty keeping the Wasserstein critic 1-Lipschitz (WGAN-GP)
-    adv_weight: float = 1.0  # weight of the adversarial loss in the generator objective
-    data_weight: float = 1.0  # weight of the data loss eq. 6 in the generator objective
-    g_weight_decay: float = 3e-4  # R(W_G) = ½·decay·||W_G||² (eq. 7)
-    d_weight_decay: float = 3e-4  # R(W_D) = ½·decay·||W_D||² (eq. 7)
-    noise: float = 0.1  # dropout rate of the noise z, active only in generator updates (section 3.3)
-    d_hidden: int = 128  # width of the discriminator's four hidden layers
-    mask_init: float = 1.0  # initial soft-mask value (1 = the generator starts as the baseline)
-    threshold: float = 0.0  # a node is pruned when its mask is <= threshold (0: exact zeros only)
-    retrain: str = "scratch"  # scratch (the paper) | inherit (start from the generator's weights)
+    epochs: int = 10
+    lam: float = get_method("gal").defaults["lam"]
+    gal_epochs: int = 5
+    gal_batch_size: int = 64
+    g_lr: float = 0.001
+    mask_lr: float = 0.003
+    reference_steps: int = 23
+    adaptive_restart: bool = True
+    d_lr: float = 1e-4
+    d_steps: int = 5
+    adversarial: str = "wasserstein"
+    gp_weight: float = 10.0
+    adv_weight: float = 1.0
+    data_weight: float = 1.0
+    g_weight_decay: float = 3e-4
+    d_weight_decay: float = 3e-4
+    noise: float = 0.1
+    d_hidden: int = 128
+    mask_init: float = 1.0
+    threshold: float = 0.0
+    retrain: str = "scratch"
 
     def __post_init__(self):
         super().__post_init__()

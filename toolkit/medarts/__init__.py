@@ -31,10 +31,10 @@ from .proxy import proxy_data, sample_size
 from .proxy_check import ProxyCheck, check_proxy, kendall_tau, pearson_r, random_cell_pair
 from .run import MeDartsResult, MemberSpec, run_me_darts, search_member
 from .selection import crowding_distance, dominates, non_dominated_fronts, normalise, objectives, para_aug, select
-from .stages import PRESETS, Stage, StagePlan, stage_plan
+from .stages import Stage, StagePlan, stage_plan
 
 __all__ = [
-    "PRESETS", "Individual", "MeDartsConfig", "MeDartsResult", "MemberSpec", "ProxyCheck", "Stage", "StagePlan",
+    "Individual", "MeDartsConfig", "MeDartsResult", "MemberSpec", "ProxyCheck", "Stage", "StagePlan",
     "check_proxy", "crossover", "crossover_pairs", "crowding_distance", "dominates", "inherit", "kendall_tau",
     "non_dominated_fronts", "normalise", "objectives", "para_aug", "pearson_r", "proxy_data", "random_cell_pair",
     "run_me_darts", "sample_size", "search_member", "select", "stage_plan",

@@ -30,6 +30,8 @@ from .selection import EVAL_CELLS, EVAL_CHANNELS
 from .stages import Stage, StagePlan, stage_plan
 
 _DEFAULTS = get_method("me-darts", "population").defaults  # the registry's defaults
+# the search settings each stage sets for its members: cells, channels, epochs and batch_size
+STAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Stage) if f.name in SearchConfig.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,19 @@ class MeDartsConfig:
         for stage in self.stages:  # every stage's search config must be valid (e.g. K divides the channels)
             self.member_config(stage, self.search.seed)
 
+    @classmethod
+    def field_defaults(cls, method) -> dict:
+        """The settings of an ME-DARTS run a command line or panel gives, with their defaults: the fields of
+        the SearchConfig every member runs (its edge method's, the registry's ``method``: darts) less
+        :data:`STAGE_FIELDS`, which each stage of the plan sets (:meth:`toolkit.methods.Method.field_defaults`)."""
+        search = get_method(method.defaults["method"], "search").field_defaults()
+        return {name: value for name, value in search.items() if name not in STAGE_FIELDS}
+
     def member_config(self, stage: Stage, seed: int) -> SearchConfig:
         """The search one individual runs in ``stage`` (the stage's sizes, the individual's seed)."""
         try:
-            return replace(self.search, cells=stage.cells, channels=stage.channels, epochs=stage.epochs,
-                           batch_size=stage.batch_size, seed=seed, warmup_epochs=min(self.search.warmup_epochs,
-                                                                                     stage.epochs))
+            return replace(self.search, **{name: getattr(stage, name) for name in STAGE_FIELDS}, seed=seed,
+                           warmup_epochs=min(self.search.warmup_epochs, stage.epochs))
         except ToolkitError as e:
             raise ToolkitError(f"stage {stage.name}: {e}") from None
 

@@ -7,7 +7,8 @@ data for more epochs ("inadequate-to-adequate"); every stage searches on the pro
 native resolution, section III.C.2).
 
 A :class:`Stage` holds one stage's settings; a :class:`StagePlan` the three in order, checked so
-that each stage can be filled from the one before. Two presets:
+that each stage can be filled from the one before. Two presets, held by the method registry
+(:mod:`toolkit.methods`, ``presets`` of ``me-darts``) and read with :func:`stage_plan`:
 
 - ``"paper"``: Table II (4 / 6 / 8 cells, 5 / 5 / 15 epochs, 10000 / 10000 / 20000 training
   images, half resolution: 32x32 -> 16x16 on CIFAR). Section III.C.1 says the ``init`` supernets
@@ -169,25 +170,10 @@ class StagePlan:
         return StagePlan(*(replace(stage, **fields) for stage in self))
 
 
-PRESETS: dict[str, StagePlan] = {
-    "paper": StagePlan(
-        Stage("init", cells=4, channels=8, epochs=5, train_samples=10000, population=8),
-        Stage("mid", cells=6, channels=12, epochs=5, train_samples=10000, population=8, parents=4),
-        Stage("final", cells=8, channels=16, epochs=15, train_samples=20000, population=1, parents=1),
-    ),
-    "cpu-small": StagePlan(
-        Stage("init", cells=3, channels=8, epochs=2, train_samples=600, population=4, batch_size=32,
-              max_image_size=8),
-        Stage("mid", cells=4, channels=8, epochs=2, train_samples=600, population=4, parents=2, batch_size=32,
-              max_image_size=8),
-        Stage("final", cells=5, channels=8, epochs=6, train_samples=1200, population=1, parents=1, batch_size=32,
-              max_image_size=8),
-    ),
-}
-
-
 def stage_plan(preset: str = "cpu-small") -> StagePlan:
-    """The named stage plan: ``"cpu-small"`` (default, a laptop CPU on digits) or ``"paper"`` (Table II)."""
-    if preset not in PRESETS:
-        raise ToolkitError(f"unknown ME-DARTS preset '{preset}'; choose one of: {', '.join(PRESETS)}")
-    return PRESETS[preset]
+    """The stage plan of the registry's ME-DARTS preset ``preset`` (:mod:`toolkit.methods`, where both plans
+    are written): ``"cpu-small"`` (default, a laptop CPU on digits) or ``"paper"`` (Table II). An unknown
+    name is one ToolkitError line listing the presets."""
+    from ..methods import get_method
+
+    return StagePlan.from_dict(get_method("me-darts", "population").preset(preset)["stages"])

@@ -17,15 +17,18 @@ class TsEnasConfig(RunConfig):
     """A TS-ENAS search (section V.C). ``epochs`` is each individual's brief training.
 
     Attributes:
+        epochs: each individual's brief training, in epochs (section V.C: 10).
         channels: initial channels C of every network (and of the SuperNet).
         population: P, the rough stage's population (Algorithm 2).
         rough_generations: T0, generations of the rough stage after the initial population.
         survivors: S, the individuals that enter the fine stage.
         fine_generations: T1, generations of the fine stage (Algorithm 4).
-        crossover_rate, mutation_rate: γ and β of Algorithm 2.
-        level_threshold: α of the environmental selection: accuracies closer than this form a level.
-        n_min, n_max: the range of N, the number of cells (Algorithm 3).
-        supernet_epochs: training of the SuperNet before the first generation (Algorithm 2 line 3).
+        crossover_rate: γ of Algorithm 2, the crossover probability.
+        mutation_rate: β of Algorithm 2, the mutation probability.
+        level_threshold: α of the environmental selection: accuracies closer than this form one level.
+        n_min: fewest cells N of a network (Algorithm 3).
+        n_max: most cells N of a network (Algorithm 3).
+        supernet_epochs: epochs of SuperNet training before the first generation (Algorithm 2 line 3).
         update_every: generations between two write-backs of cell weights into the SuperNet (IV.B.2).
         max_train_images: keep at most this many training images (the same count per class, seeded)
             before D_valid is held out; None keeps all (the paper). Sizes a laptop preset by the data.
