@@ -20,7 +20,7 @@ from toolkit.cli import search as cli_search
 from toolkit.cli import train as cli_train
 from toolkit.cli import tsenas as cli_tsenas
 from toolkit.cli.common import shown
-from toolkit.config import SearchConfig, field_default, field_help
+from toolkit.config import SearchConfig, field_default, field_help, method_settings
 from toolkit.errors import ToolkitError
 from toolkit.methods import TRAINING, get_method, methods
 
@@ -89,7 +89,7 @@ def subparser(command: str) -> argparse.ArgumentParser:
 def test_every_flag_default_is_the_config_default(argv, entry):
     args = parse(argv)
     config = resolved(args, entry)
-    settings = entry.field_defaults()
+    settings = method_settings(entry)
     checked = 0
     for action in field_actions(subparser(argv[0]), args):
         flag = action.option_strings[0]
@@ -127,7 +127,7 @@ def test_help_texts_come_from_the_config_docstrings(command):
         cls = next(e.config_class for e in entries if action.dest in e.config_class.__dataclass_fields__)
         assert action.help.startswith(field_help(cls, action.dest).rstrip(".")), action.option_strings[0]
     for action in parser._actions:  # no option sets a config field on its own terms
-        fields = set().union(*(e.field_defaults() for e in entries))
+        fields = set().union(*(method_settings(e) for e in entries))
         if action.dest in fields and action.dest not in ("method", "cells"):
             assert action.dest in args.fields.options, action.option_strings
 

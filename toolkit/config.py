@@ -373,6 +373,23 @@ def configure(cls, entry=None, preset: str | None = None, flags: Mapping | None 
     return cls(**values), sources
 
 
+def method_settings(method) -> dict[str, typing.Any]:
+    """Every setting of registry method ``method`` and its default: its config class's defaults with the
+    method's defaults applied (:func:`configure`, no preset). A config class may narrow this with a
+    ``method_settings(method)`` classmethod (ME-DARTS: its members' search settings less those each
+    stage sets). The command line shows these as its flags' defaults and accepts only these flags.
+
+    Example:
+        >>> method_settings(get_method("pcdarts"))["k"], "population" in method_settings(get_method("darts"))
+        (4, False)
+    """
+    cls = method.config_class
+    if hasattr(cls, "method_settings"):
+        return cls.method_settings(method)
+    config = configure(cls, method)[0]
+    return {f.name: getattr(config, f.name) for f in fields(cls)}
+
+
 def search_config(method: str, preset: str | None = None, **fields) -> SearchConfig:
     """A :class:`SearchConfig` for ``method`` with the registry's ``preset`` and then ``fields`` applied.
 

@@ -48,7 +48,8 @@ class Method:
             ``--dry-run`` and the help texts.
         loop: ``"module:function"`` of the loop that runs a config of this method.
         config: ``"module:Class"`` of the config dataclass whose fields the method's settings are (its
-            command-line flags and panel knobs); :meth:`field_defaults` gives every field's default.
+            command-line flags and panel knobs); :func:`toolkit.config.method_settings` gives every
+            field's default for this method.
         tunables: the method-specific fields a panel shows as controls.
         citation: the paper, by title, authors and arXiv id or venue.
     """
@@ -83,22 +84,6 @@ class Method:
         """The config dataclass of this method (imported on first use)."""
         module, name = self.config.split(":")
         return getattr(importlib.import_module(module), name)
-
-    def field_defaults(self) -> dict[str, Any]:
-        """Every setting of this method and its default: the config class's defaults with the method's
-        defaults applied (:func:`toolkit.config.configure` with no preset). A config class may narrow
-        this with a ``field_defaults(method)`` classmethod (ME-DARTS: its members' search settings less
-        those each stage sets). The command line shows these as its flags' defaults.
-        """
-        cls = self.config_class
-        if hasattr(cls, "field_defaults"):
-            return cls.field_defaults(self)
-        from dataclasses import fields
-
-        from .config import configure
-
-        config = configure(cls, self)[0]
-        return {f.name: getattr(config, f.name) for f in fields(cls)}
 
     def edge_factory(self, k: int = 1):
         """The supernet edge factory of a search method (see :mod:`toolkit.edges`) at channel fraction 1/K.

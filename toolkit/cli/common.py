@@ -43,15 +43,17 @@ class Fields:
 
     ``entries`` are the registry's methods the command runs (:mod:`toolkit.methods`). An option's help
     text is the field's description in its config class's docstring (:func:`toolkit.config.field_help`)
-    and the default it shows is each method's (:meth:`~toolkit.methods.Method.field_defaults`): one
+    and the default it shows is each method's (:func:`toolkit.config.method_settings`): one
     value, or the most common one and the others by method, and the methods it does not apply to. The
     option's own default is None ("not given"), so the method's defaults and a preset apply under it
     (:func:`toolkit.config.configure`) and :meth:`given` knows exactly what the user set.
     """
 
     def __init__(self, entries) -> None:
+        from ..config import method_settings
+
         self.entries = list(entries)
-        self.defaults = {entry.name: entry.field_defaults() for entry in self.entries}
+        self.defaults = {entry.name: method_settings(entry) for entry in self.entries}
         self.options: dict[str, str] = {}  # option dest -> the config field it sets
         self.made: list[str] = []  # the options made here (help and default from the source), by dest
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, replace
 
-from ..config import SearchConfig, check_range, check_types
+from ..config import SearchConfig, check_range, check_types, method_settings
 from ..errors import ToolkitError
 from ..methods import get_method
 from .selection import EVAL_CELLS, EVAL_CHANNELS
@@ -71,11 +71,11 @@ class MeDartsConfig:
             self.member_config(stage, self.search.seed)
 
     @classmethod
-    def field_defaults(cls, method) -> dict:
+    def method_settings(cls, method) -> dict:
         """The settings of an ME-DARTS run a command line or panel gives, with their defaults: the fields of
         the SearchConfig every member runs (its edge method's, the registry's ``method``: darts) less
-        :data:`STAGE_FIELDS`, which each stage of the plan sets (:meth:`toolkit.methods.Method.field_defaults`)."""
-        search = get_method(method.defaults["method"], "search").field_defaults()
+        :data:`STAGE_FIELDS`, which each stage of the plan sets (:func:`toolkit.config.method_settings`)."""
+        search = method_settings(get_method(method.defaults["method"], "search"))
         return {name: value for name, value in search.items() if name not in STAGE_FIELDS}
 
     def member_config(self, stage: Stage, seed: int) -> SearchConfig:
