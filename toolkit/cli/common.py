@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import shlex
 from datetime import datetime
@@ -191,18 +192,21 @@ def output_folder(args, command: str) -> str:
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     """Where candidates are evaluated (commands that evaluate several architectures share these)."""
+    from ..executors import CONNECT_TIMEOUT, CONNECT_TIMEOUT_ENV, EXECUTORS, make_executor
+
+    kind = inspect.signature(make_executor).parameters["kind"].default
     g = p.add_argument_group("where candidates are evaluated")
-    g.add_argument("--executor", default="local", choices=("local", "process", "dask"),
-                   help="local: one after another in this process (default); process: a pool of worker "
-                        "processes on this machine; dask: a Dask cluster (pip install 'nas-toolkit[cluster]')")
+    g.add_argument("--executor", default=kind, choices=EXECUTORS,
+                   help=f"local: one after another in this process; process: a pool of worker processes on this "
+                        f"machine; dask: a Dask cluster (pip install 'nas-toolkit[cluster]') (default: {kind})")
     g.add_argument("--workers", type=positive_int, default=None,
                    help="candidates evaluated at once with process or a local Dask cluster (default: CPU cores)")
     g.add_argument("--scheduler", default=None,
                    help="a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask; without it a "
                         "local cluster of --workers processes is started)")
     g.add_argument("--connect-timeout", type=float, default=None, metavar="SECONDS",
-                   help="seconds to reach --scheduler, handshake included, before giving up (default: "
-                        "$NAS_TOOLKIT_CONNECT_TIMEOUT, else 30)")
+                   help=f"seconds to reach --scheduler, handshake included, before giving up (default: "
+                        f"${CONNECT_TIMEOUT_ENV}, else {CONNECT_TIMEOUT:g})")
 
 
 def executor_from_args(args):
