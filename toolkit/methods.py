@@ -114,10 +114,6 @@ class Method:
             raise ToolkitError(f"{self.name} has no preset '{name}'; its presets: {known}")
         return self.presets[name]
 
-    def settings(self, preset: str | None = None) -> dict[str, Any]:
-        """The method's defaults with ``preset`` applied on top."""
-        return {**self.defaults, **self.preset(preset)}
-
 
 METHODS: dict[str, Method] = {}
 KINDS = ("search", "prune", "population")

@@ -2,9 +2,9 @@
 
 Trains the baseline (or loads one with ``--baseline``), learns sparse node masks adversarially,
 removes the masked nodes, retrains the smaller network and prints the kept-nodes table with the
-parameters and test accuracy before and after. The defaults (λ=12, 10 epochs of baseline training
-and of retraining, 5 epochs of mask training, threshold 0) pruned DARTS V2 on digits (C=16, 5 cells,
-``--reductions 2 3``) by 49% with no loss of test accuracy in bench/RESULTS.md's λ sweep. A mask
+parameters and test accuracy before and after. Every option's help text and default is
+:class:`~toolkit.gal.GalConfig`'s (whose docstring says what its defaults did to DARTS V2 on digits in
+bench/RESULTS.md's λ sweep). A mask
 training that collapses stops with an error naming a smaller λ. ``--resume --out RUN`` continues a
 stopped run where it stopped (add ``--baseline`` again if the run pruned a given baseline).
 """

@@ -58,8 +58,8 @@ def add_space_arguments(p, fields: Fields) -> None:
     fields.options.update(space="space", ops="space", nodes="space")  # the three options set the field space
     fields.add(g, "channels", type=int)
     g.add_argument("--cells", nargs="+", default=None, metavar="L",
-                   help=f"{fields.help('cells')}; ts-enas: cell pairs to add to its cell space, by published name "
-                        "or genotype.json of a search")
+                   help=f"{fields.help('cells')}; ts-enas takes instead cell pairs to add to its cell space, by "
+                        "published name or genotype.json of a search")
     fields.add(g, "reductions", type=positive_int, nargs="+")
     fields.add(g, "order", type=int, choices=(1, 2))
     fields.add(g, "compile", choices=("off", "on", "cudagraphs"))

@@ -19,8 +19,9 @@ def add_arguments(p, fields) -> None:
         fields.add(g, name, type=int)
     for name in ("crossover_rate", "mutation_rate", "level_threshold"):
         fields.add(g, name, type=float)
-    fields.add(g, "max_train_images", "cpu-small: 1500", type=positive_int)
-    fields.add(g, "max_image_size", "cpu-small: 8", type=positive_int)
+    small = get_method("ts-enas", "population").preset("cpu-small")
+    for name in ("max_train_images", "max_image_size"):
+        fields.add(g, name, f"cpu-small: {small[name]}", type=positive_int)
 
 
 def resolve(args):
