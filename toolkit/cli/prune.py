@@ -3,10 +3,10 @@
 Trains the baseline (or loads one with ``--baseline``), learns sparse node masks adversarially,
 removes the masked nodes, retrains the smaller network and prints the kept-nodes table with the
 parameters and test accuracy before and after. Every option's help text and default is
-:class:`~toolkit.gal.GalConfig`'s (whose docstring says what its defaults did to DARTS V2 on digits in
-bench/RESULTS.md's λ sweep). A mask
-training that collapses stops with an error naming a smaller λ. ``--resume --out RUN`` continues a
-stopped run where it stopped (add ``--baseline`` again if the run pruned a given baseline).
+:class:`~toolkit.gal.GalConfig`'s (whose docstring says what its defaults did to DARTS V2 on digits
+in bench/RESULTS.md's λ sweep). A mask training that collapses stops with an error naming a smaller
+λ. ``--resume --out RUN`` continues a stopped run where it stopped (add ``--baseline`` again if the
+run pruned a given baseline).
 """
 
 from __future__ import annotations
