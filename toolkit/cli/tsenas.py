@@ -13,12 +13,11 @@ from .common import executor_from_args, inherit_data_settings, output_folder, po
 def add_arguments(p, fields) -> None:
     """The options only ts-enas has (help and defaults: TsEnasConfig's, the registry's for ts-enas)."""
     g = p.add_argument_group("ts-enas")
-    for name in ("population", "survivors", "supernet_epochs", "n_min", "n_max", "update_every"):
-        fields.add(g, name, type=positive_int)
-    for name in ("rough_generations", "fine_generations"):
-        fields.add(g, name, type=int)
-    for name in ("crossover_rate", "mutation_rate", "level_threshold"):
-        fields.add(g, name, type=float)
+    for name, kind in (("population", positive_int), ("rough_generations", int), ("survivors", positive_int),
+                       ("fine_generations", int), ("supernet_epochs", positive_int), ("n_min", positive_int),
+                       ("n_max", positive_int), ("crossover_rate", float), ("mutation_rate", float),
+                       ("level_threshold", float), ("update_every", positive_int)):
+        fields.add(g, name, type=kind)
     small = get_method("ts-enas", "population").preset("cpu-small")
     for name in ("max_train_images", "max_image_size"):
         fields.add(g, name, f"cpu-small: {small[name]}", type=positive_int)
