@@ -17,7 +17,7 @@ from toolkit.methods import get_method
 from toolkit.space import SearchSpace
 from toolkit.supernet import Supernet
 
-METHODS = ("darts", "pcdarts", "adarts")
+SEARCH_METHODS = ("darts", "pcdarts", "adarts")
 
 
 def supernet(method: str, cells: int, seed: int, space: SearchSpace = SearchSpace()) -> Supernet:
@@ -32,7 +32,7 @@ def supernet(method: str, cells: int, seed: int, space: SearchSpace = SearchSpac
     return model
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SEARCH_METHODS)
 def test_inheritance_copies_alpha_exactly_into_a_deeper_supernet(method):
     source = supernet(method, cells=3, seed=1)
     parent = Individual.from_supernet(source, "init-0", seed=1)
@@ -49,7 +49,7 @@ def test_inheritance_copies_alpha_exactly_into_a_deeper_supernet(method):
     assert Individual.from_supernet(target, "mid-0") == Individual.from_supernet(source, "mid-0")
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SEARCH_METHODS)
 def test_crossover_swaps_the_reduction_cells(method):
     g1 = Individual.from_supernet(supernet(method, cells=3, seed=1), "init-1", seed=1)
     g2 = Individual.from_supernet(supernet(method, cells=3, seed=2), "init-2", seed=2)
