@@ -521,6 +521,25 @@ class PopulationView(w.VBox):
         self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics, depth=depth, label=self.label)
 
 
+class StagedPopulationView(PopulationView):
+    """ME-DARTS' view in the run panel: one colour per stage (x ``para_aug``, maximised, y validation
+    accuracy), and a status line counting the members of each stage of the config's plan.
+
+    Args:
+        config: the :class:`~toolkit.medarts.MeDartsConfig` (its stages give the members per stage).
+    """
+
+    def __init__(self, config):
+        super().__init__(x="para_aug", y="val_acc", x_better="higher", label="stage",
+                         x_title="para_aug (parameters of the 20-cell network)", y_title="validation accuracy",
+                         plan=[stage.population for stage in config.stages], member_kind="search")
+
+    def prepare(self, config, inputs: dict) -> dict:
+        """Before a run: follow the plan of the config it runs (a panel's stage plan may have changed)."""
+        self.status.plan = dict(enumerate((stage.population for stage in config.stages), start=1))
+        return inputs
+
+
 def _individual(item, role: str, caption: str | None) -> tuple[object, str]:
     """(architecture, caption) of a member record or an architecture; ``role`` starts the caption."""
     if isinstance(item, Mapping) and "genotype" in item:
