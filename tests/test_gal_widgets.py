@@ -136,6 +136,15 @@ def test_panel_builds_its_config_from_the_controls():
     panel.knobs["retrain"].value = "inherit"
     assert panel.config == replace(GalConfig(reductions=(2, 3)), lam=20.0, gal_epochs=2, retrain="inherit")
     assert "nas-run-panel" in panel._dom_classes and isinstance(panel.view, GalView)
+    assert statuses(panel) == [panel.view.status] == [panel.status]  # one status line: the stage-naming one
+
+
+def statuses(widget) -> list:
+    """Every status line below ``widget`` (a page reads the first one it finds)."""
+    from widgets.live import RunStatus
+
+    found = [widget] if isinstance(widget, RunStatus) else []
+    return found + [s for child in getattr(widget, "children", ()) for s in statuses(child)]
 
 
 def test_panel_runs_in_the_background_and_shows_the_report():

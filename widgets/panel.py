@@ -285,6 +285,7 @@ class RunPanel(w.VBox):
         self.error = w.HTML("")
         self.error.add_class("nas-error")
         self._view_factory, self.view = None, None
+        self._status_box = w.Box([self._status], layout=w.Layout(width="100%"))  # empty when the view has one
         self._view_box = w.Box([], layout=w.Layout(width="100%"))
         super().__init__(self._layout())
         self.add_class("nas-run-panel")
@@ -331,7 +332,7 @@ class RunPanel(w.VBox):
         knobs = list(self.knobs.values())
         rows += [w.HBox(knobs[i:i + 2]) for i in range(0, len(knobs), 2)]
         buttons = w.HBox([self.run_button, self.stop_button, self.resume_button, self.note])
-        return [*rows, buttons, self._status, self.error, self._view_box]
+        return [*rows, buttons, self._status_box, self.error, self._view_box]
 
     def _apply_preset(self, preset: str) -> None:
         for op, box in self.op_boxes.items():
@@ -351,7 +352,8 @@ class RunPanel(w.VBox):
             self._view_factory = factory
             self.view = factory(self.base if self.base is not None else SearchConfig()) if factory else None
             self._view_box.children = [self.view] if self.view is not None else []
-        self._status.layout.display = "none" if getattr(self.view, "status", None) else ""
+        # one status line in the panel: the view's own, or the panel's (a page finds the one that moves)
+        self._status_box.children = [] if getattr(self.view, "status", None) else [self._status]
 
     @property
     def status(self) -> RunStatus:
