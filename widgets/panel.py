@@ -111,12 +111,15 @@ def _stage_plan(config) -> w.Widget:  # ME-DARTS: a named stage plan, or the one
     from toolkit.medarts.stages import PRESETS as PLANS, stage_plan
 
     given = config.stages != stage_plan(config.preset)
-    options = ([("the plan given", None)] if given else []) + [(name, name) for name in PLANS]
-    return w.Dropdown(options=options, value=None if given else config.preset, description="stage plan", style=WIDE)
+    options = ([("the plan given", GIVEN)] if given else []) + [(name, name) for name in PLANS]
+    return w.Dropdown(options=options, value=GIVEN if given else config.preset, description="stage plan", style=WIDE)
+
+
+GIVEN = "given"  # the stage plan knob's value for the config's own plan
 
 
 def _apply_stage_plan(config, value):
-    return config if value is None else dataclasses.replace(config, preset=value, stages=None)
+    return config if value == GIVEN else dataclasses.replace(config, preset=value, stages=None)
 
 
 def _int_slider(name: str, description: str, low: int, high: int) -> Callable[[Any], w.Widget]:
