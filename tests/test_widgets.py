@@ -190,6 +190,20 @@ def test_stop_button_ends_a_long_run_at_the_next_step():
     assert panel.stop_button.disabled
 
 
+def test_resume_continues_a_stopped_search_from_its_run_folder(tmp_path):
+    panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 3}), run_dir=tmp_path)
+    run = panel.run()
+    wait_for(lambda: run.last_event is not None and run.last_event.kind == "step")
+    panel.stop_button.click()
+    stopped = run.wait(60)
+    assert stopped.status == "stopped" and len(stopped.history) < 3 and not panel.resume_button.disabled
+    panel.resume_button.click()
+    resumed = panel.run_handle.wait(120)
+    assert resumed.status == "finished" and [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert panel.run_folder == tmp_path / "run-1" and (tmp_path / "run-1" / "genotype.json").is_file()
+    assert panel.resume_button.disabled and panel.result is resumed
+
+
 def test_failures_in_the_run_appear_in_the_panel(extra_method):
     extra_method("explode", "explode")
     panel = RunPanel("explode", PruneConfig())
