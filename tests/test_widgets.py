@@ -18,8 +18,8 @@ from toolkit.config import SearchConfig  # noqa: E402
 from toolkit.errors import ToolkitError  # noqa: E402
 from toolkit.events import EventBus  # noqa: E402
 from toolkit.genotype import Genotype  # noqa: E402
-from toolkit.space import TS_ENAS_OPS, SearchSpace  # noqa: E402
 from toolkit.methods import METHODS, Method, register  # noqa: E402
+from toolkit.space import TS_ENAS_OPS, SearchSpace  # noqa: E402
 from widgets import (  # noqa: E402
     BackgroundRun,
     LinePlot,

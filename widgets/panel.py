@@ -108,7 +108,8 @@ def _member_method(config) -> w.Widget:  # ME-DARTS: the search every member run
 
 
 def _stage_plan(config) -> w.Widget:  # ME-DARTS: a named stage plan, or the one given
-    from toolkit.medarts.stages import PRESETS as PLANS, stage_plan
+    from toolkit.medarts.stages import PRESETS as PLANS
+    from toolkit.medarts.stages import stage_plan
 
     given = config.stages != stage_plan(config.preset)
     options = ([("the plan given", GIVEN)] if given else []) + [(name, name) for name in PLANS]
@@ -475,7 +476,8 @@ class RunPanel(w.VBox):
 
 
 def run_panel(method: str, config=None, *, data=None, run_dir=None, **inputs) -> RunPanel:
-    """A run panel for ``method`` (display it by leaving it last in a cell; run with the button or ``await panel.run()``)."""
+    """A run panel for ``method`` (display it by leaving it last in a cell; run it with the button or
+    ``result = await panel.run()``)."""
     return RunPanel(method, config, data=data, run_dir=run_dir, **inputs)
 
 
