@@ -305,8 +305,8 @@ class RunPanel(w.VBox):
         preset = next((p for p, o in PRESETS.items() if set(o) == ops), "darts")
         c = {
             "dataset": w.Dropdown(options=DATASETS, value=config.dataset, description="dataset"),
-            "method": w.Dropdown(options=[(m.label, n) for n, m in methods("search").items()], value=config.method,
-                                 description="method", layout=w.Layout(width="380px")),
+            "method": w.Dropdown(options=[(m.label, n) for n, m in methods("search").items()],
+                                 value=self._entry.name, description="method", layout=w.Layout(width="380px")),
             "seed": w.IntText(value=config.seed, description="seed", layout=w.Layout(width="160px")),
             "preset": w.ToggleButtons(options=[(PRESET_LABELS[p], p) for p in PRESETS], value=preset,
                                       description="space", style={"button_width": "150px"}),
