@@ -30,8 +30,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # The panel whose run Run All starts and waits for (None: no such panel in the notebook).
-RUN_PANELS = {"00_quickstart": ".nas-search-panel", "01_darts": ".nas-search-panel",
-              "03_darts_gal": ".nas-gal-panel"}
+RUN_PANELS = {"00_quickstart": ".nas-run-panel", "01_darts": ".nas-run-panel", "03_darts_gal": ".nas-run-panel",
+              "04_me_darts": ".nas-run-panel", "05_ts_enas": ".nas-run-panel"}
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

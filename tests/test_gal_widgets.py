@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -15,6 +14,7 @@ from toolkit.gal import GalConfig, GalResult, SweepPoint, prune_network
 from widgets.gal import (
     GalLiveView,
     GalPanel,
+    GalView,
     SweepProgress,
     node_labels,
     pruning_view,
@@ -129,10 +129,21 @@ def test_sweep_plot_has_one_point_per_lambda_and_the_baseline():
 
 def test_panel_builds_its_config_from_the_controls():
     panel = GalPanel(GalConfig(reductions=(2, 3)), DARTS_V2)
-    panel.controls["lam"].value = 20.0
-    panel.controls["gal_epochs"].value = 2
-    panel.controls["retrain"].value = "inherit"
+    assert set(panel.knobs) == {"lam", "gal_epochs", "epochs", "retrain"}  # the registry's tunables of 'gal'
+    panel.knobs["lam"].value = 20.0
+    panel.knobs["gal_epochs"].value = 2
+    panel.knobs["retrain"].value = "inherit"
     assert panel.config == replace(GalConfig(reductions=(2, 3)), lam=20.0, gal_epochs=2, retrain="inherit")
+    assert "nas-run-panel" in panel._dom_classes and isinstance(panel.view, GalView)
+    assert statuses(panel) == [panel.view.status] == [panel.status]  # one status line: the stage-naming one
+
+
+def statuses(widget) -> list:
+    """Every status line below ``widget`` (a page reads the first one it finds)."""
+    from widgets.live import RunStatus
+
+    found = [widget] if isinstance(widget, RunStatus) else []
+    return found + [s for child in getattr(widget, "children", ()) for s in statuses(child)]
 
 
 def test_panel_runs_in_the_background_and_shows_the_report():
@@ -142,14 +153,12 @@ def test_panel_runs_in_the_background_and_shows_the_report():
                        device="cpu", d_hidden=8, lam=100.0)
     panel = GalPanel(config, DARTS_V2, data=data)
     result = panel.run().wait(timeout=120)
-    for _ in range(100):  # the panel fills its report from the run's done callback, just after wait() returns
-        if panel.result is not None:
-            break
-        time.sleep(0.05)
-    assert result.report is not None and "kept nodes" in panel.report.value
-    assert len(panel.cells.children[0].children) == 3
-    assert panel._baseline is result.baseline  # the next run with the same training settings reuses it
-    panel.controls["lam"].value = 50.0
+    assert panel.result is result  # the report is in place when wait() returns
+    assert result.report is not None and "kept nodes" in panel.view.report.value
+    assert len(panel.view.cells.children[0].children) == 3
+    assert panel.view._baseline is result.baseline  # the next run with the same training settings reuses it
+    assert (panel.run_folder / "report.json").is_file()  # each run has its own folder (a temporary one here)
+    panel.knobs["lam"].value = 50.0
     second = panel.run()  # the previous run's table and drawings go at once
-    assert "appear when this run (λ=50) finishes" in panel.report.value and panel.cells.children == ()
-    second.wait(timeout=120)
+    assert "appear when this run (λ=50) finishes" in panel.view.report.value and panel.view.cells.children == ()
+    assert second.wait(timeout=120).baseline is result.baseline

@@ -39,8 +39,7 @@ def test_api_cli_and_panel_build_the_same_search(name):
 
 def test_every_front_end_lists_the_registry():
     pytest.importorskip("ipywidgets")
-    from widgets.panel import METHODS as PANEL_METHODS
-    from widgets.panel import lam_knob, search_panel
+    from widgets.panel import make_knob, search_panel
 
     search = methods("search")
     assert build_parser().parse_args(["search", "adarts"]).method == "adarts"
@@ -48,9 +47,10 @@ def test_every_front_end_lists_the_registry():
                    if a.dest == "method").choices
     assert tuple(choices) == (*search, *methods("population"))  # me-darts, ts-enas
     panel = search_panel()
-    assert [value for _, value in panel.controls["method"].options] == list(PANEL_METHODS)
-    assert all(PANEL_METHODS[n].label == m.label and PANEL_METHODS[n].knobs == m.tunables for n, m in search.items())
-    assert lam_knob().value == GalConfig().lam == get_method("gal").defaults["lam"]  # the panel's λ is GAL's λ
+    assert panel.controls["method"].options == tuple((m.label, n) for n, m in search.items())
+    assert set(panel.knobs) == {t for m in search.values() for t in m.tunables}  # the knobs are the tunables
+    lam = make_knob("lam", GalConfig()).value
+    assert lam == GalConfig().lam == get_method("gal").defaults["lam"]  # the panel's λ is GAL's λ
     assert get_method("gal").run is run_gal and get_method("darts").run is run_search
 
 

@@ -361,3 +361,47 @@ def test_a_stage_method_says_stage_everywhere():
     assert "lineage of g (in stage 2)" in text and "e · stage 1" in text and "gen " not in text
     assert [t.name for t in view.scatter.figure.data if t.mode == "markers"][-1] == "stage 2"
     assert view.best.figure.layout.xaxis.title.text == "stage"
+
+
+def _statuses(widget) -> list:
+    from widgets.live import RunStatus
+
+    found = [widget] if isinstance(widget, RunStatus) else []
+    return found + [s for child in getattr(widget, "children", ()) for s in _statuses(child)]
+
+
+def test_me_darts_panel_knobs_choose_the_member_search_and_the_stage_plan():
+    from toolkit.config import SearchConfig
+    from toolkit.medarts import MeDartsConfig, Stage, StagePlan, stage_plan
+    from widgets import run_panel
+    from widgets.population import StagedPopulationView
+
+    plan = StagePlan(Stage("init", cells=3, channels=4, epochs=1, train_samples=100, population=2),
+                     Stage("mid", cells=3, channels=4, epochs=1, train_samples=100, population=2, parents=2),
+                     Stage("final", cells=3, channels=4, epochs=1, train_samples=100, population=1, parents=1))
+    config = MeDartsConfig(SearchConfig(dataset="digits"), stages=plan)
+    panel = run_panel("me-darts", config)
+    assert set(panel.knobs) == {"method", "preset"} and panel.knobs["preset"].label == "the plan given"
+    assert panel.config == config and isinstance(panel.view, StagedPopulationView)
+    assert _statuses(panel) == [panel.status] and panel.status.plan == {1: 2, 2: 2, 3: 1}
+    panel.knobs["method"].value = "pcdarts"
+    panel.knobs["preset"].value = "paper"
+    assert panel.config.search.method == "pcdarts" and panel.config.stages == stage_plan("paper")
+    assert panel.view.prepare(panel.config, {}) == {} and panel.status.plan == {
+        k: s.population for k, s in enumerate(stage_plan("paper"), start=1)}
+
+
+def test_ts_enas_panel_knobs_set_population_and_generations():
+    from toolkit.tsenas import ts_enas_config
+    from widgets import run_panel
+    from widgets.population import PopulationView
+
+    config = ts_enas_config("cpu-small", population=4, rough_generations=2, fine_generations=1)
+    panel = run_panel("ts-enas", config)
+    assert set(panel.knobs) == {"population", "rough_generations", "fine_generations"}
+    assert [panel.knobs[n].value for n in ("population", "rough_generations", "fine_generations")] == [4, 2, 1]
+    panel.knobs["population"].value = 6
+    panel.knobs["fine_generations"].value = 3
+    assert (panel.config.population, panel.config.fine_generations) == (6, 3)
+    assert isinstance(panel.view, PopulationView) and _statuses(panel) == [panel.status]
+    assert panel.run_button.description == "Run" and panel.resume_button.disabled

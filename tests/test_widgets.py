@@ -1,5 +1,6 @@
 """Headless widget tests: set control values, click buttons, check configs, figure data and run state."""
 
+import dataclasses
 import threading
 import time
 
@@ -17,14 +18,13 @@ from toolkit.config import SearchConfig  # noqa: E402
 from toolkit.errors import ToolkitError  # noqa: E402
 from toolkit.events import EventBus  # noqa: E402
 from toolkit.genotype import Genotype  # noqa: E402
+from toolkit.methods import METHODS, Method, register  # noqa: E402
 from toolkit.space import TS_ENAS_OPS, SearchSpace  # noqa: E402
 from widgets import (  # noqa: E402
-    METHODS,
     BackgroundRun,
     LinePlot,
-    MethodSpec,
+    RunPanel,
     live_curves,
-    register_method,
     search_panel,
     show_cell,
     start_search,
@@ -36,13 +36,36 @@ TINY = SearchConfig(dataset="fake", epochs=2, channels=4, cells=3, batch_size=64
 
 
 
+@dataclasses.dataclass(frozen=True)
+class PruneConfig:  # a made-up method's settings
+    lam: float = 1.0
+    rounds: int = 2
+
+
+def run_prune(config, *, listeners=(), stop=None):
+    return config
+
+
+def explode(config, *, listeners=(), stop=None):
+    raise RuntimeError("out of memory on the imaginary GPU")
+
+
+RELEASE = threading.Event()
+
+
+def block(config, *, listeners=(), stop=None):
+    RELEASE.wait(30)
+    return config
+
+
 @pytest.fixture
 def extra_method():
+    """Register made-up methods (their loops are this module's functions) for one test."""
     added = []
 
-    def add(spec):
-        register_method(spec)
-        added.append(spec.name)
+    def add(name, loop, tunables=()):
+        register(Method(name, name, "prune", {}, f"{__name__}:{loop}", tunables=tunables))
+        added.append(name)
 
     yield add
     for name in added:
@@ -105,22 +128,14 @@ def test_method_knobs_show_only_with_their_methods(extra_method):
     assert shown() == {"order"}
     panel.controls["method"].value = "adarts"
     assert shown() == {"k", "order"} and panel.config.k == 4 and panel.config.method == "adarts"
-    seen = {}
-
-    def make(values, base):
-        seen.update(values)
-        return ("pruning config", values["lam"])
-
-    extra_method(MethodSpec("prune", "prune nodes", ("lam",), make, lambda config, listeners, stop: config,
-                            uses_space=False))
-    panel = search_panel()  # methods registered later appear in new panels
-    panel.controls["method"].value = "prune"
-    assert shown() == {"lam"} and panel._space_box.layout.display == "none"
+    extra_method("prune", "run_prune", ("lam", "rounds"))
+    panel = RunPanel("prune", PruneConfig())  # any method of the registry, knobs from its tunables
+    assert shown() == {"lam", "rounds"} and panel.controls == {} and not hasattr(panel, "_space_box")
     panel.knobs["lam"].value = 0.1
-    assert panel.config == ("pruning config", pytest.approx(0.1))
-    assert {"dataset", "epochs", "cells", "channels", "seed", "lam"} <= set(seen)
-    with pytest.raises(ToolkitError, match="unknown knob"):
-        register_method(MethodSpec("bad", "bad", ("temperature",), make, make))
+    panel.knobs["rounds"].value = 5  # a field without a tailored control gets one made from its type
+    assert panel.config == PruneConfig(lam=pytest.approx(0.1), rounds=5)
+    with pytest.raises(ToolkitError, match="needs the run's config"):
+        RunPanel("prune")
 
 
 def test_invalid_values_show_an_error_and_start_nothing():
@@ -175,19 +190,30 @@ def test_stop_button_ends_a_long_run_at_the_next_step():
     assert panel.stop_button.disabled
 
 
-def test_failures_in_the_run_appear_in_the_panel(extra_method):
-    def explode(config, listeners, stop):
-        raise RuntimeError("out of memory on the imaginary GPU")
+def test_resume_continues_a_stopped_search_from_its_run_folder(tmp_path):
+    panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 3}), run_dir=tmp_path)
+    run = panel.run()
+    wait_for(lambda: run.last_event is not None and run.last_event.kind == "step")
+    panel.stop_button.click()
+    stopped = run.wait(60)
+    assert stopped.status == "stopped" and len(stopped.history) < 3 and not panel.resume_button.disabled
+    panel.resume_button.click()
+    resumed = panel.run_handle.wait(120)
+    assert resumed.status == "finished" and [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert panel.run_folder == tmp_path / "run-1" and (tmp_path / "run-1" / "genotype.json").is_file()
+    assert panel.resume_button.disabled and panel.result is resumed
 
-    extra_method(MethodSpec("explode", "explode", (), lambda values, base: "cfg", explode))
-    panel = search_panel()
-    panel.controls["method"].value = "explode"
+
+def test_failures_in_the_run_appear_in_the_panel(extra_method):
+    extra_method("explode", "explode")
+    panel = RunPanel("explode", PruneConfig())
     panel.run_button.click()
     with pytest.raises(RuntimeError):
         panel.run_handle.wait(10)
-    wait_for(lambda: "imaginary GPU" in panel.error.value)
+    assert "imaginary GPU" in panel.error.value  # the done callback ran before wait() returned
     assert panel.run_handle.status == "failed" and "failed" in panel.status.line.value
     assert panel.run_handle.message == "RuntimeError: out of memory on the imaginary GPU"
+    assert panel.resume_button.disabled  # nothing stopped, nothing to resume
 
 
 def test_background_run_wait_timeout_result_and_callbacks():
@@ -333,16 +359,21 @@ def test_a_new_run_clears_the_previous_runs_views():
 
 
 def test_the_panel_clears_the_old_views_as_soon_as_run_is_pressed(extra_method):
-    release = threading.Event()
-    extra_method(MethodSpec("block", "block", (), lambda values, base: "cfg",
-                            lambda config, listeners, stop: release.wait(30)))
-    panel = search_panel()
-    panel.controls["method"].value = "block"
+    from widgets.live import LiveSearchView
+    from widgets.panel import VIEWS, register_view
+
+    extra_method("block", "block")
+    register_view("block", lambda config: LiveSearchView(status=False))  # a live view, keyed by method name
+    try:
+        panel = RunPanel("block", PruneConfig())
+    finally:
+        VIEWS.pop("block")
     fake_search_events(EventBus([panel.view]))  # what a previous run left on screen
     assert "after epoch 1" in panel.view.cell_view.value
+    RELEASE.clear()
     run = panel.run()  # this run emits nothing until it is released
     assert "after epoch" not in panel.view.cell_view.value and is_waiting(panel.view.loss.figure)
-    release.set()
+    RELEASE.set()
     run.wait(30)
 
 

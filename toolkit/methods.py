@@ -46,11 +46,14 @@ class Method:
         presets: named sets of config fields (e.g. a paper's settings), applied over ``defaults``.
         preset_sources: for each preset, where its numbers come from (paper and section), shown by
             ``--dry-run`` and the help texts.
-        loop: ``"module:function"`` of the loop that runs a config of this method.
+        loop: ``"module:function"`` of the loop that runs a config of this method. Front ends call it
+            as ``run(config=config, listeners=..., stop=..., **inputs)``, adding ``run_dir`` and
+            ``resume`` when it takes them (then a stopped run can be resumed from its folder).
         config: ``"module:Class"`` of the config dataclass whose fields the method's settings are (its
             command-line flags and panel knobs); :func:`toolkit.config.method_settings` gives every
             field's default for this method.
-        tunables: the method-specific fields a panel shows as controls.
+        tunables: the config fields a run panel shows as controls (one each), e.g. K, λ, order,
+            population, generations.
         citation: the paper, by title, authors and arXiv id or venue.
     """
 
@@ -195,8 +198,8 @@ GAL_PAPER = {"epochs": 50, "batch_size": 128, "lr": 0.01, "dropout": 0.0, "chann
              "g_lr": 0.01, "d_steps": 5, "reference_steps": 1_000_000}
 GAL_SMALL = {**GAL_PAPER, "cells": 5, "reductions": (2, 3)}
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
-                {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam",), citation=DARTS_GAL,
-                config="toolkit.gal.config:GalConfig",
+                {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam", "gal_epochs", "epochs", "retrain"),
+                citation=DARTS_GAL, config="toolkit.gal.config:GalConfig",
                 presets={"paper-mnist": {**GAL_SMALL, "dataset": "mnist"},
                          "paper-fashion-mnist": {**GAL_SMALL, "dataset": "fashion_mnist"},
                          "paper-cifar10": {**GAL_PAPER, "dataset": "cifar10", "cells": 12, "reductions": (5, 9)}},

@@ -3,10 +3,11 @@
 * :class:`GalLiveView` follows a :func:`toolkit.gal.run_gal` run: the mask values of every node
   (a heatmap of the current values and one line per node over the generator updates), the four
   losses of eqs. 4-7, and the test accuracy of the baseline and of the retrained pruned network.
-* :class:`GalPanel` adds the λ slider, the mask-training and training epochs, Run/Stop, and shows
-  the kept-nodes table and the cells before and after pruning when a run ends. The first run
-  trains the baseline; later runs with the same training settings reuse it, so moving λ only
-  repeats mask training, pruning and retraining.
+* :class:`GalView` is that view inside the one run panel (:func:`gal_panel`, a
+  :class:`widgets.panel.RunPanel` with the λ slider, the mask-training and training epochs and
+  Run / Stop / Resume): it shows the kept-nodes table and the cells before and after pruning when a
+  run ends. The first run trains the baseline; later runs with the same training settings reuse it,
+  so moving λ only repeats mask training, pruning and retraining.
 * :func:`pruning_view` draws every cell before (masks in the nodes, removed nodes greyed) and
   after pruning, side by side (kept nodes keep their numbers); :func:`sweep_plot` plots parameters
   against accuracy across λ, and :class:`SweepProgress` follows a running sweep.
@@ -17,12 +18,11 @@ run's curves, table and drawings.
 
 Example:
     >>> panel = gal_panel(GalConfig(reductions=(2, 3)), PUBLISHED["DARTS_V2"])  # doctest: +SKIP
-    >>> panel  # shows it; press Run or call panel.run().wait()  # doctest: +SKIP
+    >>> panel  # shows it; press Run, or ``result = await panel.run()`` in a cell  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from collections.abc import Sequence
 
@@ -31,12 +31,12 @@ import plotly.graph_objects as go
 
 from toolkit.errors import ToolkitError
 from toolkit.events import Event
-from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, orphaned_nodes, run_gal
+from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, orphaned_nodes
 
 from .cells import CellView
 from .live import HALF_WIDTH, RunStatus
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle, base_layout
-from .runner import BackgroundRun, describe_error, error_html
+from .runner import error_html
 
 WIDE = {"description_width": "initial"}
 HALF = HALF_WIDTH  # side-by-side charts: a plotly chart does not shrink to a half-width box
@@ -334,105 +334,44 @@ def lam_slider(value: float) -> w.FloatLogSlider:
                             readout_format=".3g", continuous_update=False, style=WIDE)
 
 
-class GalPanel(w.VBox):
-    """λ, epochs and retraining mode, Run/Stop, the live view, then the report and the pruned cells.
+class GalView(GalLiveView):
+    """DARTS-GAL's view in the run panel: the live view, then the kept-nodes table and the pruned cells.
 
-    Args:
-        config: the run's settings (the controls start from it; other fields are kept).
-        architecture: the cell pair or network to stack and prune.
-        data: preloaded dataset splits (default: load ``config.dataset`` in the run).
-        baseline: an already-trained baseline to prune (skips baseline training).
+    The first run trains the baseline; a later run with the same training settings
+    (:data:`BASELINE_FIELDS`) reuses it, so moving λ only repeats mask training, pruning and retraining.
 
     Attributes:
-        run_handle: the latest background run; result: the latest finished :class:`GalResult`.
+        report: the kept-nodes table (HTML); cells: the cells before and after pruning.
     """
 
-    def __init__(self, config: GalConfig, architecture, *, data=None, baseline=None):
-        self.base, self.architecture, self.data = config, architecture, data
-        self._baseline, self._baseline_key = baseline, self._key(config) if baseline is not None else None
-        self.result: GalResult | None = None
-        self.run_handle: BackgroundRun | None = None
-        slider = {"continuous_update": False, "style": WIDE}
-        self.controls = {
-            "lam": lam_slider(config.lam),
-            "gal_epochs": w.IntSlider(value=config.gal_epochs, min=1, max=50, description="mask-training epochs",
-                                      **slider),
-            "epochs": w.IntSlider(value=config.epochs, min=1, max=100, description="training epochs", **slider),
-            "retrain": w.ToggleButtons(options=[("retrain from scratch", "scratch"), ("inherit weights", "inherit")],
-                                       value=config.retrain, style={"button_width": "150px"}),
-        }
-        self.run_button = w.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
-        self.run_button.on_click(lambda _: self._on_run_click())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.view = GalLiveView()
-        self.error = w.HTML("")
+    def __init__(self):
+        super().__init__()
         self.report = w.HTML("")
         self.cells = w.VBox([])
-        c = self.controls
-        super().__init__([w.HBox([c["lam"], c["gal_epochs"]]), w.HBox([c["epochs"], c["retrain"]]),
-                          w.HBox([self.run_button, self.stop_button]), self.error, self.view, self.report,
-                          self.cells])
-        self.add_class("nas-gal-panel")
+        self.children = (*self.children, self.report, self.cells)
+        self._baseline, self._baseline_key = None, None
 
     @staticmethod
     def _key(config: GalConfig) -> tuple:
         return tuple(getattr(config, f) for f in BASELINE_FIELDS)
 
-    @property
-    def config(self) -> GalConfig:
-        """The config the controls describe (raises ToolkitError for invalid values)."""
-        c = self.controls
-        return dataclasses.replace(self.base, lam=float(c["lam"].value), gal_epochs=int(c["gal_epochs"].value),
-                                   epochs=int(c["epochs"].value), retrain=c["retrain"].value)
-
-    @property
-    def running(self) -> bool:
-        return self.run_handle is not None and not self.run_handle.done
-
-    def run(self) -> BackgroundRun:
-        """Start a run in the background and return its handle (``.wait()`` blocks, ``.stop()`` stops)."""
-        if self.running:
-            raise ToolkitError("a run is still going; press Stop (or call .stop()) before starting another")
-        config = self.config
-        baseline = self._baseline if self._baseline_key == self._key(config) else None
-        self.error.value = ""
-        self.view.reset()  # no curve, table or drawing of the previous run stays under the new status line
+    def prepare(self, config: GalConfig, inputs: dict) -> dict:
+        """The run's inputs: the trained baseline instead of the architecture when the training settings match."""
         self.report.value = (f"<i>The kept-node table and the pruned cells appear when this run "
                              f"(λ={config.lam:g}) finishes.</i>")
+        if self._baseline is not None and self._baseline_key == self._key(config):
+            return {**inputs, "architecture": None, "baseline": self._baseline}
+        return inputs
+
+    def reset(self) -> None:
+        super().reset()
         self.cells.children = []
-        self.run_button.disabled, self.stop_button.disabled = True, False
 
-        def target(listeners, stop):
-            return run_gal(None if baseline is not None else self.architecture, config, data=self.data,
-                           baseline=baseline, listeners=listeners, stop=stop)
-
-        self.run_handle = BackgroundRun(target, listeners=(self.view,), name="gal")
-        self.run_handle.add_done_callback(lambda run: self._on_done(run, config))
-        return self.run_handle
-
-    def stop(self) -> None:
-        if self.running:
-            self.run_handle.stop()
-            self.stop_button.disabled = True
-
-    def _on_run_click(self) -> None:
-        try:
-            self.run()
-        except Exception as e:  # noqa: BLE001 - a click must show the problem, not raise into the void
-            self.show_error(describe_error(e))
-
-    def show_error(self, message: str) -> None:
-        """Show a readable error under the buttons."""
-        self.error.value = error_html(message)
-
-    def _on_done(self, run: BackgroundRun, config: GalConfig) -> None:
-        self.run_button.disabled, self.stop_button.disabled = False, True
-        if run.error is not None:
-            self.show_error(run.message)
-            return
-        result: GalResult = run.result
-        self._baseline, self._baseline_key = result.baseline, self._key(config)
+    def finish(self, result: GalResult, config: GalConfig) -> None:
+        """Show the report and the pruned cells (or why there are none); remember the baseline."""
+        trained = len(result.history.get("baseline", ())) >= config.epochs
+        if result.baseline is not None and (result.status != "stopped" or trained):  # not one cut off by Stop
+            self._baseline, self._baseline_key = result.baseline, self._key(config)
         if result.report is not None:
             self.report.value = report_html(result.report)
             self.cells.children = [pruning_view(result)]
@@ -440,12 +379,26 @@ class GalPanel(w.VBox):
             self.report.value = error_html(result.message)
         else:
             self.report.value = f"<i>The run {html.escape(result.status)} before pruning; nothing to report.</i>"
-        self.result = result  # last: code waiting for it finds the report and drawings in place
 
 
-def gal_panel(config: GalConfig, architecture, *, data=None, baseline=None) -> GalPanel:
-    """A DARTS-GAL panel (display it by leaving it last in a cell; run with the button or ``.run()``)."""
-    return GalPanel(config, architecture, data=data, baseline=baseline)
+def gal_panel(config: GalConfig, architecture, *, data=None, baseline=None, run_dir=None):
+    """The run panel of DARTS-GAL (:class:`widgets.panel.RunPanel` with :class:`GalView`): λ, mask-training and
+    training epochs, retraining mode, Run / Stop / Resume (display it by leaving it last in a cell).
+
+    Args:
+        config: the run's settings (the controls start from it; other fields are kept).
+        architecture: the cell pair or network to stack and prune.
+        data: preloaded dataset splits (default: load ``config.dataset`` in the run).
+        baseline: an already-trained baseline to prune (skips baseline training).
+        run_dir: where the panel's run folders go (default: a temporary folder).
+    """
+    from .panel import RunPanel
+
+    inputs = {"baseline": baseline} if baseline is not None else {}
+    return RunPanel("gal", config, data=data, run_dir=run_dir, architecture=architecture, **inputs)
+
+
+GalPanel = gal_panel  # the one run panel, with DARTS-GAL's view
 
 
 def sweep_plot(points: Sequence[SweepPoint], *, title: str = "λ sweep: parameters against test accuracy",

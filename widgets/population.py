@@ -2,7 +2,9 @@
 its Pareto front, the best validation accuracy so far, a member's lineage and crossover/mutation drawings.
 
 :class:`PopulationView` is an ipywidgets box and an event listener at once: pass it to a run's
-listeners and it follows the ``generation`` events (:class:`toolkit.event_types.Generation`):
+listeners (the run panel, :func:`widgets.panel.run_panel`, shows it for TS-ENAS, and
+:class:`StagedPopulationView` for ME-DARTS) and it follows the ``generation`` events
+(:class:`toolkit.event_types.Generation`):
 
 * a progress bar over the whole run and a line saying which generation and member is being
   trained, e.g. ``stage 2/3 · member 3/4 (s2-3) · 12/40 steps`` (totals from ``plan``);
@@ -23,8 +25,7 @@ Search", J. Zou, S. Wu, Y. Xia, W. Jiang, Z. Wu, J. Zheng.
 Example:
     >>> me_darts = PopulationView(x="para_aug", x_better="higher", label="stage", plan=[8, 6, 4])  # doctest: +SKIP
     >>> ts_enas = PopulationView(x="parameters", y="val_acc")  # doctest: +SKIP
-    >>> run = BackgroundRun(lambda listeners, stop: run_me_darts(config, listeners=listeners, stop=stop),
-    ...                     listeners=[me_darts]); me_darts  # doctest: +SKIP
+    >>> panel = run_panel("me-darts", config, data=data)  # the run panel shows StagedPopulationView  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -519,6 +520,25 @@ class PopulationView(w.VBox):
         if member_id is None:
             raise ToolkitError("no generation yet: the lineage is known once the first generation is done")
         self.lineage_view.show(self.lineage, member_id, metrics=self.lineage_metrics, depth=depth, label=self.label)
+
+
+class StagedPopulationView(PopulationView):
+    """ME-DARTS' view in the run panel: one colour per stage (x ``para_aug``, maximised, y validation
+    accuracy), and a status line counting the members of each stage of the config's plan.
+
+    Args:
+        config: the :class:`~toolkit.medarts.MeDartsConfig` (its stages give the members per stage).
+    """
+
+    def __init__(self, config):
+        super().__init__(x="para_aug", y="val_acc", x_better="higher", label="stage",
+                         x_title="para_aug (parameters of the 20-cell network)", y_title="validation accuracy",
+                         plan=[stage.population for stage in config.stages], member_kind="search")
+
+    def prepare(self, config, inputs: dict) -> dict:
+        """Before a run: follow the plan of the config it runs (a panel's stage plan may have changed)."""
+        self.status.plan = dict(enumerate((stage.population for stage in config.stages), start=1))
+        return inputs
 
 
 def _individual(item, role: str, caption: str | None) -> tuple[object, str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -86,11 +87,21 @@ class BackgroundRun:
             self.status = "failed"
         finally:
             self.finished_at = time.time()
+            self._finish()
+
+    def _finish(self) -> None:
+        """Call the done callbacks, then mark the run done: whoever waits finds what they set up in place."""
+        while True:
             with self._lock:
-                self._done.set()
-                callbacks = list(self._callbacks)
+                callbacks, self._callbacks = self._callbacks, []
+                if not callbacks:
+                    self._done.set()
+                    return
             for callback in callbacks:
-                callback(self)
+                try:
+                    callback(self)
+                except Exception:  # noqa: BLE001 - one failing callback must not leave the run unfinished
+                    traceback.print_exc()
 
     @property
     def done(self) -> bool:
@@ -154,7 +165,8 @@ class BackgroundRun:
         return self.result
 
     def add_done_callback(self, callback: Callable[[BackgroundRun], None]) -> None:
-        """Call ``callback(run)`` when the run ends (at once if it already has), from the run's thread."""
+        """Call ``callback(run)`` when the run ends (at once if it already has), from the run's thread,
+        before :meth:`wait` and ``await`` return."""
         with self._lock:
             if not self._done.is_set():
                 self._callbacks.append(callback)
