@@ -169,7 +169,7 @@ def empty_plots(page) -> list[str]:
     """Titles of plotly charts without a single point, except in a panel that never ran."""
     return page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')]
         .filter(p => {
-            const panel = p.closest('.nas-search-panel, .nas-gal-panel');
+            const panel = p.closest('.nas-run-panel');
             const status = panel && panel.querySelector('.nas-status');
             if (status && /^\\s*ready/.test(status.textContent)) return false;  // not run yet
             return !(p.data || []).some(t => ((t.y || t.z || t.values || []).length) > 0);

@@ -34,6 +34,7 @@ from toolkit.events import Event
 from toolkit.gal import GalConfig, GalReport, GalResult, SweepPoint, orphaned_nodes
 
 from .cells import CellView
+from .figure import LiveFigure
 from .live import HALF_WIDTH, RunStatus
 from .plots import PALETTE, HeatmapPlot, LinePlot, Throttle, base_layout
 from .runner import error_html
@@ -413,7 +414,7 @@ def sweep_plot(points: Sequence[SweepPoint], *, title: str = "λ sweep: paramete
     merged: dict[tuple, list[float]] = {}
     for p in sorted(points, key=lambda p: (p.parameters_after, p.lam)):
         merged.setdefault((p.parameters_after, p.acc_after), []).append(p.lam)
-    fig = go.FigureWidget(layout=base_layout(title, "parameters", "test accuracy", height))
+    fig = LiveFigure(layout=base_layout(title, "parameters", "test accuracy", height))
     fig.add_scatter(x=[k[0] for k in merged], y=[k[1] for k in merged], mode="lines+markers+text",
                     text=["λ=" + ", ".join(f"{lam:g}" for lam in lams) for lams in merged.values()],
                     textposition="top center", name="pruned, retrained", marker={"size": 9, "color": PALETTE[0]},

@@ -35,6 +35,7 @@ from toolkit.profile import profile_search
 from toolkit.space import DARTS_OPS
 
 from .cells import CellView
+from .figure import LiveFigure
 from .live import FULL_WIDTH, HALF_WIDTH, row
 from .plots import LinePlot, base_layout
 from .runner import BackgroundRun
@@ -50,7 +51,7 @@ def channel_chart(values: Sequence[float], selected: Sequence[int], *, title: st
     """One bar per channel; channels in ``selected`` (those that enter the mixed op) highlighted."""
     chosen = set(int(c) for c in selected)
     colors = [ENTERS if c in chosen else BYPASSES for c in range(len(values))]
-    fig = go.FigureWidget(layout=base_layout(title, "channel", yaxis_title, height, FULL_WIDTH))
+    fig = LiveFigure(layout=base_layout(title, "channel", yaxis_title, height, FULL_WIDTH))
     fig.add_bar(x=list(range(len(values))), y=[float(v) for v in values], marker_color=colors,
                 hovertemplate="channel %{x}: %{y:.3f}<extra></extra>", name="channels")
     fig.update_xaxes(dtick=1 if len(values) <= 32 else None)

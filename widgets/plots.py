@@ -26,6 +26,8 @@ import plotly.graph_objects as go
 
 from toolkit.events import Event
 
+from .figure import LiveFigure
+
 FLUSH_KINDS = ("epoch_end", "run_end", "masks", "generation")
 WAITING = "waiting for the first epoch…"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -112,7 +114,7 @@ class LinePlot:
         self.styles = dict(styles or {})
         self.auto = metrics is None
         self.series: list[tuple[str, str | None, str]] = []  # (label, kind or None for any of kinds, field)
-        self.figure = go.FigureWidget(layout=base_layout(title, xaxis_title, yaxis_title, height, width))
+        self.figure = LiveFigure(layout=base_layout(title, xaxis_title, yaxis_title, height, width))
         if layout:
             self.figure.update_layout(layout)
         self._points: dict[str, tuple[list, list]] = {}
@@ -271,7 +273,7 @@ class HeatmapPlot:
                           margin={"l": 60, "r": 20, "t": 100 if title else 40, "b": 90}, font={"size": 12})
         fig.update_layout(title_font_size=14)
         self.waiting, self.height = waiting, height
-        self.figure = go.FigureWidget(fig)
+        self.figure = LiveFigure(fig)
         self._panel_titles = list(self.figure.layout.annotations)
         self._is_waiting = None
         self._show_waiting(True)

@@ -48,6 +48,7 @@ from toolkit.genotype import CellPair, Genotype, Network
 from toolkit.lineage import Lineage, draw_lineage, format_metric
 
 from .cells import CellView, svg_html, waiting_html
+from .figure import LiveFigure
 from .live import FULL_WIDTH, HALF_WIDTH, RunStatus
 from .plots import PALETTE, LinePlot, Throttle, base_layout, show_waiting
 
@@ -142,7 +143,7 @@ class PopulationScatter:
             raise ToolkitError(f"x_better must be 'lower' or 'higher', got {x_better!r}")
         self.x, self.y, self.x_better, self.label = x, y, x_better, label
         self.title = title
-        self.figure = go.FigureWidget(layout=base_layout(title or self._title(False), x_title or x, y_title or y,
+        self.figure = LiveFigure(layout=base_layout(title or self._title(False), x_title or x, y_title or y,
                                                          height, width))
         self.figure.update_layout(legend={"itemclick": "toggle"}, hovermode="closest")
         self.generations: list[dict] = []
