@@ -107,8 +107,9 @@ class Stages:
         return 0
 
     def run_start(self, done: int) -> dict:
-        """Extra ``run_start`` data (``total_steps`` counting the steps left, ...) with ``done`` units done."""
-        return {}
+        """``run_start`` data besides name, kind and config, with ``done`` units done: ``total_steps``, the
+        steps (``step`` events) the run will emit (default: one per unit left), and e.g. ``epochs``."""
+        return {"total_steps": len(self.units) - done}
 
     def run_unit(self, index: int, run: StageRun) -> str:
         """Run unit ``index``; return its status: 'finished' (the driver goes on) or another status
