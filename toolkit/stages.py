@@ -99,7 +99,7 @@ class Stages:
         """The value of the described attribute ``name`` read from its file (``kind`` left out)."""
         raise ToolkitError(f"a {self.kind} run cannot read its saved {name}; pass the {name} to resume with")
 
-    def prepare(self, run: StageRun) -> None:
+    def prepare(self, context: StageRun) -> None:
         """Build the method's state once its settings are known (data, networks, ...)."""
 
     def restore(self, run: RunDir) -> int:
@@ -111,7 +111,7 @@ class Stages:
         steps (``step`` events) the run will emit (default: one per unit left), and e.g. ``epochs``."""
         return {"total_steps": len(self.units) - done}
 
-    def run_unit(self, index: int, run: StageRun) -> str:
+    def run_unit(self, index: int, context: StageRun) -> str:
         """Run unit ``index``; return its status: 'finished' (the driver goes on) or another status
         (e.g. 'stopped', 'collapsed'), which ends the run with that status."""
         raise NotImplementedError

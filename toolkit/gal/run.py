@@ -168,8 +168,8 @@ class GalStages(Stages):
         self.masking = None
         self.acc_before: float | None = None
 
-    def prepare(self, run: StageRun) -> None:
-        self.context, self.result.run_dir = run, run.run.path if run.run else None
+    def prepare(self, context: StageRun) -> None:
+        self.context, self.result.run_dir = context, context.run.path if context.run else None
         config = self.config
         self.data = self.data or load_dataset(config.dataset, config.data_dir, seed=config.seed,
                                               image_size=config.image_size)
@@ -186,47 +186,47 @@ class GalStages(Stages):
         folder = self.context.folder if self.context.resume else (lambda name: None)
         return {"total_steps": sum(steps_left(folder(name), *sizes[name]) for name in self.units)}
 
-    def run_unit(self, index: int, run: StageRun) -> str:
-        return getattr(self, f"_{self.units[index]}")(run)
+    def run_unit(self, index: int, context: StageRun) -> str:
+        return getattr(self, f"_{self.units[index]}")(context)
 
-    def _baseline(self, run: StageRun) -> str:
+    def _baseline(self, context: StageRun) -> str:
         trained = train_network(self.architecture, self.config, data=self.data, name="baseline",
-                                session=run.session("baseline", self.config))
+                                session=context.session("baseline", self.config))
         self.result.history["baseline"], self.result.baseline, self.trained = trained.history, trained.model, trained
         return trained.status
 
-    def _masks(self, run: StageRun) -> str:
+    def _masks(self, context: StageRun) -> str:
         """Learn the masks of the baseline (DARTS-GAL paper Fig. 1, middle); ``masks.json`` however it ends."""
         if isinstance(self.trained, TrainResult):
             self.acc_before, self.result.baseline = self.trained.test_acc, self.trained.model
         else:
             self.acc_before = baseline_accuracy(self.result.baseline, self.data, self.config)
-        masking = train_masks(self.result.baseline, self.config, self.data, run.session("masks", self.config))
+        masking = train_masks(self.result.baseline, self.config, self.data, context.session("masks", self.config))
         self.masking = masking
         self.result.history["gal"], self.result.generator, self.result.masks = (masking.history, masking.generator,
                                                                                 masking.masks)
-        if run.run:
-            run.run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
+        if context.run:
+            context.run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
         self.result.message = masking.message if masking.status != "finished" else ""
         return masking.status
 
-    def _retrain(self, run: StageRun) -> str:
+    def _retrain(self, context: StageRun) -> str:
         """Prune the nodes whose masks fell under the threshold and retrain (Fig. 1, right); the report."""
         result, config, masking = self.result, self.config, self.masking
         result.keep = kept_from_masks(masking.masks, config.threshold)
         result.network = prune_network(result.baseline.network, result.keep)
-        if run.run:
-            run.run.write_json("pruned_network.json", result.network.to_dict())
+        if context.run:
+            context.run.write_json("pruned_network.json", result.network.to_dict())
         inherited = build_pruned(masking.generator, result.keep) if config.retrain == "inherit" else None
         retrained = train_network(result.network, config, data=self.data, model=inherited, name="retrain",
-                                  session=run.session("retrain", config))
+                                  session=context.session("retrain", config))
         result.history["retrain"], result.model = retrained.history, retrained.model
         masked_acc = masking.history[-1]["val_acc"] if masking.history else None
         result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
                                   count_parameters(result.baseline), retrained.parameters, self.acc_before,
                                   masked_acc, retrained.test_acc, config.lam, config.threshold)
-        if run.run:
-            run.run.write_json("report.json", {**result.report.to_dict(), "status": retrained.status})
+        if context.run:
+            context.run.write_json("report.json", {**result.report.to_dict(), "status": retrained.status})
         return retrained.status
 
     def finish(self, status: str, done: int, run: RunDir | None) -> tuple[dict, dict]:

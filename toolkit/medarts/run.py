@@ -248,9 +248,9 @@ class MeDartsStages(Stages):
         self.lineage: dict[str, list[str]] = {}
         self.genotype: CellPair | None = None
 
-    def prepare(self, run: StageRun) -> None:
-        self.context = run
-        self.members = run.folder("members") if self.executor is None else None  # in this process: resumable
+    def prepare(self, context: StageRun) -> None:
+        self.context = context
+        self.members = context.folder("members") if self.executor is None else None  # in this process: resumable
 
     def restore(self, run: RunDir) -> int:
         for index in range(len(self.stages)):
@@ -268,7 +268,7 @@ class MeDartsStages(Stages):
                                       self.members if self.context.resume else None)
         return {"total_steps": left, "epochs": self.config.stages.total_epochs}
 
-    def run_unit(self, index: int, run: StageRun) -> str:
+    def run_unit(self, index: int, context: StageRun) -> str:
         """Stage ``index``: its population (fresh, or the previous selection and its children), searched."""
         config, stage = self.config, self.stages[index]
         if index == 0:
@@ -280,10 +280,10 @@ class MeDartsStages(Stages):
             population = next_population(stage, [by_name[name] for name in prev["selected"]])
         specs = [MemberSpec(ind, config.member_config(stage, ind.seed), stage, config.search.seed,
                             config.eval_cells, config.eval_channels) for ind in population]
-        stage_bus = run.bus.child(stage.name)
+        stage_bus = context.bus.child(stage.name)
         stage_bus.emit("run_start", name=f"stage {index + 1}/{len(self.stages)} {stage.name}", kind="stage",
                        total_steps=self.steps[index] * stage.population, epochs=stage.epochs)
-        results = self._search_all(specs, stage_bus, run.stop)
+        results = self._search_all(specs, stage_bus, context.stop)
         stage_bus.emit("run_end", status="stopped" if results is None else "finished",
                        epochs_done=0 if results is None else stage.epochs)
         if results is None:

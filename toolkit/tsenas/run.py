@@ -290,10 +290,10 @@ class TsEnasStages(Stages):
     def parse(self, name: str, saved: dict):
         return TsEnasConfig.from_dict(saved) if name == "config" else CellSpace.from_dict(saved)
 
-    def prepare(self, run: StageRun) -> None:
+    def prepare(self, context: StageRun) -> None:
         config = self.config
-        self.context, self.data = run, search_data(config, self.data)
-        self.evaluator = _Evaluator(config, self.space, self.data, self.executor, run.bus, run.stop)
+        self.context, self.data = context, search_data(config, self.data)
+        self.evaluator = _Evaluator(config, self.space, self.data, self.executor, context.bus, context.stop)
         self.sn_network, self.slots = supernet_network(self.space, (config.n_max - 1) // 2)
         self.supernet = self.evaluator.build(self.sn_network, config.seed)
         self.last = config.rough_generations + config.fine_generations
@@ -324,13 +324,13 @@ class TsEnasStages(Stages):
         sn_steps = steps_left(sn_folder, config.supernet_epochs, steps_per_epoch) if done == 0 else 0
         return {"epochs": self.last + 1, "start_epoch": start, "total_steps": evaluations + sn_steps}
 
-    def run_unit(self, index: int, run: StageRun) -> str:
+    def run_unit(self, index: int, context: StageRun) -> str:
         if index > 0:
             return self._generation(index - 1)
         # Algorithm 2 lines 2-3, through the run loop: checkpointed, resumed mid-epoch exactly
         sn_config = dataclasses.replace(self.evaluator.train_config, epochs=self.config.supernet_epochs)
         trained = train_network(self.sn_network, sn_config, data=self.data, model=self.supernet, name="supernet",
-                                test=False, session=run.session(SUPERNET, sn_config))
+                                test=False, session=context.session(SUPERNET, sn_config))
         return trained.status
 
     def _generation(self, generation: int) -> str:
