@@ -254,15 +254,7 @@ def run_epochs(method: Epochs, session: Session) -> tuple[str, list[dict]]:
 def _run_epochs(method: Epochs, session: Session) -> tuple[str, list[dict]]:
     run, bus = session.run, session.bus
     where = run.path / CHECKPOINT if run else None
-    history: list[dict] = []
-    state = session.checkpoint_to_resume()
-    if state is not None:
-        validate_checkpoint(state, where, method.checkpoint_keys, method.epochs, method.steps, method.model)
-        restore(where, lambda: method.load_state_dict(state))
-        history = run.read_json("metrics.json", [])[:state["epoch"]]
-        method.resumed(run, state["epoch"])
-    elif run:
-        method.start(run)
+    state, history = _open(method, session, where)
     start, done = (state["epoch"], state.get("step", 0)) if state else (0, 0)
     pending_rng = state["rng"] if state else None  # restored just before the first step computed
 
@@ -313,11 +305,30 @@ def _run_epochs(method: Epochs, session: Session) -> tuple[str, list[dict]]:
         if method.halt:
             status = method.halt
             break
-    record, data = method.finish(status, history, run)
-    if run:
-        run.write_json("run.json", {"kind": method.kind, "status": status, **record})
-    bus.emit("run_end", status=status, **data)
+    _close(method, session, status, history)
     return status, history
+
+
+def _open(method: Epochs, session: Session, where: Path | None) -> tuple[dict | None, list[dict]]:
+    """A resumed run's checkpoint, checked and restored, and its epochs' records; a new run's description."""
+    run = session.run
+    state = session.checkpoint_to_resume()
+    if state is None:
+        if run:
+            method.start(run)
+        return None, []
+    validate_checkpoint(state, where, method.checkpoint_keys, method.epochs, method.steps, method.model)
+    restore(where, lambda: method.load_state_dict(state))
+    method.resumed(run, state["epoch"])
+    return state, run.read_json("metrics.json", [])[:state["epoch"]]
+
+
+def _close(method: Epochs, session: Session, status: str, history: list[dict]) -> None:
+    """The method's final files, ``run.json`` and ``run_end``."""
+    record, data = method.finish(status, history, session.run)
+    if session.run:
+        session.run.write_json("run.json", {"kind": method.kind, "status": status, **record})
+    session.bus.emit("run_end", status=status, **data)
 
 
 def validate_checkpoint(state, where: Path, keys: tuple[str, ...], epochs: int, steps: int,

@@ -26,8 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -198,57 +197,7 @@ def evaluate_all(specs: Iterable[EvalSpec], executor: Executor | None = None, *,
     specs = list(specs)
     for spec in specs:
         require(spec, EvalSpec, "each spec")
-    from .executors import InlineExecutor, wait_some  # executors imports nothing from here
+    from .executors import fan_out  # the worker side (evaluate) does not need the executors
 
-    executor = InlineExecutor() if executor is None else executor
-    results: list[dict | None] = [None] * len(specs)
-    pending: dict[Future, int] = {}
-
-    def collect(future: Future, index: int) -> None:
-        try:
-            results[index] = future.result()
-        except Exception as e:
-            if stop is not None and stop.requested and not isinstance(e, ToolkitError):
-                return  # a worker ended by the same Ctrl-C: not evaluated
-            failure = _failure(e, specs[index].name)
-            if failure is e:
-                raise
-            raise failure from e
-        if on_result is not None:
-            on_result(index, results[index])
-
-    try:
-        for index, spec in enumerate(specs):
-            if stop is not None and stop.requested:
-                break
-            future = executor.submit(evaluate, spec)
-            if future.done():  # an in-process executor ran it already: report it now, not at the end
-                collect(future, index)
-            else:
-                pending[future] = index
-        stopping = False
-        while pending:  # polled, never one blocking wait: a stop or a cluster without workers ends it
-            if stop is not None and stop.requested and not stopping:
-                stopping = True
-                for waiting in list(pending):
-                    if waiting.cancel():  # not started yet: never runs; running ones finish below
-                        del pending[waiting]
-            for future in wait_some(pending, executor):
-                if not future.cancelled():
-                    collect(future, pending[future])
-                del pending[future]
-    finally:
-        for future in pending:
-            future.cancel()
-    return results
-
-
-def _failure(error: Exception, name: str) -> Exception:
-    """The error to raise for a failed candidate: ours with its name, a dead worker explained, others as is."""
-    if isinstance(error, ToolkitError):
-        return ToolkitError(f"candidate '{name}': {error}")
-    if isinstance(error, BrokenProcessPool) or type(error).__name__ == "KilledWorker":
-        return ToolkitError(f"a worker process died while evaluating '{name}': out of memory (use fewer workers "
-                            f"or smaller networks), or a script that starts workers outside "
-                            f"'if __name__ == \"__main__\":' (spawned workers import the script again)")
-    return error
+    return fan_out(evaluate, [(spec,) for spec in specs], [spec.name for spec in specs], executor,
+                   on_result=on_result, stop=stop)

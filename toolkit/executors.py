@@ -25,8 +25,9 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from .errors import ToolkitError
 from .events import StopSignal
@@ -273,3 +274,80 @@ def wait_some(futures, executor: Executor | None = None, timeout: float = POLL_S
 
 def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def fan_out(fn: Callable, jobs: Sequence[tuple], names: Sequence[str], executor: Executor | None = None, *,
+            on_result: Callable[[int, object], None] | None = None, stop: StopSignal | None = None,
+            what: str = "candidate") -> list:
+    """``fn(*job)`` for every job through ``executor`` (default: one after another in this process), in job order.
+
+    The one fan-out of the population methods (:func:`toolkit.evaluate.evaluate_all`, ME-DARTS' members):
+    jobs are submitted in order until ``stop`` is set; an in-process executor's result is reported at once;
+    the rest are polled (:func:`wait_some`), so a stop is seen while waiting and a Dask cluster left
+    without workers becomes an error. Once stopped, jobs not started are cancelled and the running ones
+    finish. ``on_result(index, result)`` is called in this thread as each job finishes.
+
+    Returns:
+        the results in job order, None for a job that never ran (stopped first).
+
+    Raises:
+        ToolkitError: a job raised one (the message is prefixed with ``what`` and its name), or its worker
+            died (:func:`worker_failure`). Other exceptions from a worker propagate as is.
+    """
+    executor = InlineExecutor() if executor is None else executor
+    results: list = [None] * len(jobs)
+    pending: dict[Future, int] = {}
+
+    def collect(future: Future, index: int) -> None:
+        try:
+            results[index] = future.result()
+        except Exception as e:
+            if stop is not None and stop.requested and not isinstance(e, ToolkitError):
+                return  # a worker ended by the same Ctrl-C: not evaluated
+            failure = worker_failure(e, names[index], what)
+            if failure is e:
+                raise
+            raise failure from e
+        if on_result is not None:
+            on_result(index, results[index])
+
+    try:
+        for index, job in enumerate(jobs):
+            if stop is not None and stop.requested:
+                break
+            future = executor.submit(fn, *job)
+            if future.done():  # an in-process executor ran it already: report it now, not at the end
+                collect(future, index)
+            else:
+                pending[future] = index
+        _drain(pending, executor, collect, stop)
+    finally:
+        for future in pending:
+            future.cancel()
+    return results
+
+
+def _drain(pending: dict[Future, int], executor: Executor, collect, stop: StopSignal | None) -> None:
+    """Collect ``pending`` as they finish, polled, never one blocking wait; at a stop, cancel those not started."""
+    stopping = False
+    while pending:
+        if stop is not None and stop.requested and not stopping:
+            stopping = True
+            for waiting in list(pending):
+                if waiting.cancel():  # not started yet: never runs; running ones finish below
+                    del pending[waiting]
+        for future in wait_some(pending, executor):
+            if not future.cancelled():
+                collect(future, pending[future])
+            del pending[future]
+
+
+def worker_failure(error: Exception, name: str, what: str = "candidate") -> Exception:
+    """The error to raise for a failed job: ours with its name, a dead worker explained, others as is."""
+    if isinstance(error, ToolkitError):
+        return ToolkitError(f"{what} '{name}': {error}")
+    if isinstance(error, BrokenProcessPool) or type(error).__name__ == "KilledWorker":
+        return ToolkitError(f"a worker process died while evaluating '{name}': out of memory (use fewer workers "
+                            f"or smaller networks), or a script that starts workers outside "
+                            f"'if __name__ == \"__main__\":' (spawned workers import the script again)")
+    return error

@@ -321,6 +321,11 @@ def inherit_weights(target: nn.Module, source: nn.Module, *, cells: Mapping[int,
         else:
             report.copied.append(item[0])
             plan.append((new, item[1]))
+    return _carry_out(report, plan, s_state, strict)
+
+
+def _carry_out(report: InheritanceReport, plan: list, source_state: dict, strict: bool) -> InheritanceReport:
+    """Copy the planned tensors (none with ``strict`` when any would be skipped) and list the unused ones."""
     if strict and report.skipped:
         shown = "; ".join(f"{s.target}: {s.reason}" for s in report.skipped[:5])
         more = f" and {len(report.skipped) - 5} more" if len(report.skipped) > 5 else ""
@@ -330,7 +335,7 @@ def inherit_weights(target: nn.Module, source: nn.Module, *, cells: Mapping[int,
         for new, values in plan:
             new.copy_(values)
     used = {c.source for c in report.copied}
-    report.unused = [n for n in s_state if n not in used]
+    report.unused = [n for n in source_state if n not in used]
     return report
 
 

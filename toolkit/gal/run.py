@@ -6,20 +6,20 @@ intermediate nodes; the pruned network is retrained with the baseline's hyper-pa
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import nn
 
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, event_bus, steps_left
+from ..engine import steps_left
 from ..errors import ToolkitError
-from ..events import EventBus, Listener, StopSignal
+from ..events import Listener, StopSignal
 from ..genotype import CellPair, Network
 from ..model import EvalNetwork, count_parameters
 from ..rundir import CHECKPOINT, RunDir, load_checkpoint, read_json
 from ..runtime import pick_device, seeded
+from ..stages import StageRun, Stages, run_stages
 from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..train import TrainResult, as_network, build_network, train_network
 from .adversarial import epoch_steps, mask_data, train_masks
@@ -119,10 +119,12 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         stop: stops the current stage cleanly (with a checkpoint); later stages are skipped.
         run_dir: folder for ``config.json``, ``masks.json``, ``pruned_network.json``, ``report.json``
             and the stage run folders ``baseline/``, ``masks/`` and ``retrain/``.
-        resume: continue the stopped run in ``run_dir`` (give the same architecture or baseline):
-            finished stages are reloaded from their folders, the stopped one continues where it stopped.
+        resume: continue the stopped run in ``run_dir`` (give the same architecture or baseline, and
+            the config it was started with: :func:`toolkit.stages.check_resume`): finished stages are
+            reloaded from their folders, the stopped one continues where it stopped.
         progress: show a tqdm bar.
 
+    The run is a :class:`toolkit.stages.Stages` method on :func:`toolkit.stages.run_stages`.
     With the defaults on digits (DARTS V2, C=16, 5 cells, reductions at cells 2 and 3) the λ sweep
     of ``bench/RESULTS.md`` pruned 49% of the parameters and the retrained network tested 0.56
     points above the baseline. A mask training that collapses returns status 'collapsed' and a
@@ -144,82 +146,99 @@ def run_gal(architecture: CellPair | Network | None, config: GalConfig = GalConf
         raise ToolkitError("run_gal needs an architecture to train a baseline from, or a trained baseline")
     if baseline is None:
         architecture = as_network(architecture, config)  # bad cells/reductions fail before any folder exists
-    # each stage seeds itself again; the caller's random state is given back
-    with seeded(config.seed), contextlib.ExitStack() as held:
-        data = data or load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
-        run = RunDir(run_dir, resume=resume) if run_dir is not None else None
-        if run:
-            held.callback(run.release)  # the top folder's lock covers the stage folders; freed however this ends
-        if run and not (resume and (run.path / "config.json").is_file()):
-            run.write_json("config.json", {"kind": "gal", **config.to_dict()})
-        if run and resume and (run.path / "masks" / "run.json").is_file() and \
-                run.read_json("masks/run.json", {}).get("status") == "collapsed":
+    method = GalStages(architecture, config, data, baseline)
+    with seeded(config.seed):  # each stage seeds itself again; the caller's random state is given back
+        method.result.status = run_stages(method, listeners=listeners, stop=stop, run_dir=run_dir, resume=resume,
+                                          progress=progress)
+    return method.result
+
+
+class GalStages(Stages):
+    """DARTS-GAL as units of :func:`toolkit.stages.run_stages`: 'baseline' (unless one is given), 'masks',
+    'retrain', each an engine run in its sub-folder. A resumed run runs every unit again: a finished one
+    is read back from its folder without computing an epoch (so :meth:`restore` reports none done)."""
+
+    kind = name = "gal"
+
+    def __init__(self, architecture: Network | None, config: GalConfig, data: DatasetSplits | None,
+                 baseline: EvalNetwork | TrainResult | None):
+        self.architecture, self.config, self.data, self.trained = architecture, config, data, baseline
+        self.units = tuple(name for name in STAGES if baseline is None or name != "baseline")
+        self.result = GalResult(baseline.model if isinstance(baseline, TrainResult) else baseline)
+        self.masking = None
+        self.acc_before: float | None = None
+
+    def prepare(self, context: StageRun) -> None:
+        self.context, self.result.run_dir = context, context.run.path if context.run else None
+        config = self.config
+        self.data = self.data or load_dataset(config.dataset, config.data_dir, seed=config.seed,
+                                              image_size=config.image_size)
+
+    def restore(self, run: RunDir) -> int:
+        masks = run.read_json("masks/run.json", {})
+        if isinstance(masks, dict) and masks.get("status") == "collapsed":
             raise ToolkitError(f"the mask training of '{run.path}' collapsed, so there is nothing to resume; "
                                "start a new run with a smaller λ (--lam)")
-        stop = stop or StopSignal()
-        bus = event_bus(listeners, progress)
-        stages = [name for name in STAGES if baseline is None or name != "baseline"]
+        return 0
 
-        def stage_session(name: str) -> Session:
-            folder = run.path / name if run else None
-            again = resume and folder is not None and ((folder / "config.json").is_file() or
-                                                       (folder / CHECKPOINT).is_file())
-            return Session(config, stop=stop, run_dir=folder, resume=again, bus=bus.child(name), lock=False)
+    def run_start(self, done: int) -> dict:
+        sizes = stage_steps(self.config, self.data)
+        folder = self.context.folder if self.context.resume else (lambda name: None)
+        return {"total_steps": sum(steps_left(folder(name), *sizes[name]) for name in self.units)}
 
-        sizes = stage_steps(config, data)
-        total = sum(steps_left(run.path / name if run and resume else None, *sizes[name]) for name in stages)
-        bus.emit("run_start", name="gal", kind="gal", config=config.to_dict(), total_steps=total)
-        result = GalResult(baseline, run_dir=run.path if run else None)
+    def run_unit(self, index: int, context: StageRun) -> str:
+        return getattr(self, f"_{self.units[index]}")(context)
 
-        if baseline is None:
-            trained = train_network(architecture, config, data=data, name="baseline", session=stage_session("baseline"))
-            result.history["baseline"] = trained.history
-            if trained.status == "stopped":
-                result.baseline, result.status = trained.model, "stopped"
-                return _finish(run, result, bus)
-            baseline = trained
-        if isinstance(baseline, TrainResult):
-            acc_before, result.baseline = baseline.test_acc, baseline.model
+    def _baseline(self, context: StageRun) -> str:
+        trained = train_network(self.architecture, self.config, data=self.data, name="baseline",
+                                session=context.session("baseline", self.config))
+        self.result.history["baseline"], self.result.baseline, self.trained = trained.history, trained.model, trained
+        return trained.status
+
+    def _masks(self, context: StageRun) -> str:
+        """Learn the masks of the baseline (DARTS-GAL paper Fig. 1, middle); ``masks.json`` however it ends."""
+        if isinstance(self.trained, TrainResult):
+            self.acc_before, self.result.baseline = self.trained.test_acc, self.trained.model
         else:
-            acc_before = baseline_accuracy(baseline, data, config)
+            self.acc_before = baseline_accuracy(self.result.baseline, self.data, self.config)
+        masking = train_masks(self.result.baseline, self.config, self.data, context.session("masks", self.config))
+        self.masking = masking
+        self.result.history["gal"], self.result.generator, self.result.masks = (masking.history, masking.generator,
+                                                                                masking.masks)
+        if context.run:
+            context.run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
+        self.result.message = masking.message if masking.status != "finished" else ""
+        return masking.status
 
-        masking = train_masks(result.baseline, config, data, stage_session("masks"))
-        result.history["gal"], result.generator, result.masks = masking.history, masking.generator, masking.masks
-        if run:
-            run.write_json("masks.json", {"masks": masking.masks, "history": masking.history})
-        if masking.status != "finished":
-            result.status, result.message = masking.status, masking.message
-            return _finish(run, result, bus)
-
+    def _retrain(self, context: StageRun) -> str:
+        """Prune the nodes whose masks fell under the threshold and retrain (Fig. 1, right); the report."""
+        result, config, masking = self.result, self.config, self.masking
         result.keep = kept_from_masks(masking.masks, config.threshold)
         result.network = prune_network(result.baseline.network, result.keep)
-        if run:
-            run.write_json("pruned_network.json", result.network.to_dict())
+        if context.run:
+            context.run.write_json("pruned_network.json", result.network.to_dict())
         inherited = build_pruned(masking.generator, result.keep) if config.retrain == "inherit" else None
-        retrained = train_network(result.network, config, data=data, model=inherited, name="retrain",
-                                  session=stage_session("retrain"))
-        result.history["retrain"], result.model, result.status = retrained.history, retrained.model, retrained.status
+        retrained = train_network(result.network, config, data=self.data, model=inherited, name="retrain",
+                                  session=context.session("retrain", config))
+        result.history["retrain"], result.model = retrained.history, retrained.model
         masked_acc = masking.history[-1]["val_acc"] if masking.history else None
         result.report = GalReport(kept_rows(result.baseline.network, result.keep, masking.masks),
-                                  count_parameters(result.baseline), retrained.parameters, acc_before, masked_acc,
-                                  retrained.test_acc, config.lam, config.threshold)
-        if run:
-            run.write_json("report.json", {**result.report.to_dict(), "status": result.status})
-        return _finish(run, result, bus)
+                                  count_parameters(result.baseline), retrained.parameters, self.acc_before,
+                                  masked_acc, retrained.test_acc, config.lam, config.threshold)
+        if context.run:
+            context.run.write_json("report.json", {**result.report.to_dict(), "status": retrained.status})
+        return retrained.status
 
-
-def _finish(run: RunDir | None, result: GalResult, bus: EventBus) -> GalResult:
-    """Record how the run ended (``run.json``, as every run folder has; ``run_end``) and return the result."""
-    record = {"kind": "gal", "status": result.status, "stages": list(result.history)}
-    end = {"status": result.status, "epochs_done": sum(len(h) for h in result.history.values())}
-    if result.message:
-        record["message"] = end["message"] = result.message
-    if result.report is not None:
-        r = result.report
-        record.update(parameters_before=r.parameters_before, parameters_after=r.parameters_after,
-                      pruning_rate=r.pruning_rate, test_acc_before=r.acc_before, test_acc=r.acc_after)
-        end.update(test_acc=r.acc_after, parameters=r.parameters_after)
-    if run:
-        run.write_json("run.json", record)
-    bus.emit("run_end", **end)
-    return result
+    def finish(self, status: str, done: int, run: RunDir | None) -> tuple[dict, dict]:
+        """The ``run.json`` record (stages, message, parameters and accuracies) and the ``run_end`` data."""
+        result = self.result
+        record = {"stages": list(result.history)}
+        end = {"epochs_done": sum(len(h) for h in result.history.values())}
+        if result.message:
+            record["message"] = end["message"] = result.message
+        if result.report is not None:
+            r = result.report
+            record.update(parameters_before=r.parameters_before, parameters_after=r.parameters_after,
+                          pruning_rate=r.pruning_rate, test_acc_before=r.acc_before, test_acc=r.acc_after)
+            end.update(test_acc=r.acc_after, parameters=r.parameters_after)
+        return record, end

@@ -26,8 +26,6 @@ Y. Chen, R. Shi, J. Luo.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, replace
@@ -38,15 +36,15 @@ import torch
 
 from ..config import SearchConfig
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, event_bus, steps_left
+from ..engine import Session, steps_left
 from ..errors import ToolkitError
-from ..evaluate import _failure
 from ..events import EventBus, Listener, StopSignal
-from ..executors import wait_some
+from ..executors import fan_out
 from ..genotype import CellPair
 from ..rundir import RunDir
 from ..runtime import configure_threads, seeded
 from ..search import build_supernet, run_search
+from ..stages import StageRun, Stages, run_stages
 from ..steps import require, require_run_arguments, train_batches
 from .config import MeDartsConfig
 from .individual import Individual
@@ -205,12 +203,16 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
         stop: ends the run after the current step (in this process) or member; the unfinished stage
             is searched again on resume.
         run_dir: the run folder (see the module docstring); resume continues it at the first
-            unfinished stage.
+            unfinished stage, given the config it was started with (:func:`toolkit.stages.check_resume`).
         progress: a console bar over all members' steps.
+
+    The run is a :class:`toolkit.stages.Stages` method on :func:`toolkit.stages.run_stages`, whose
+    units are the stages; the members fan out through :func:`toolkit.executors.fan_out`.
 
     Raises:
         ToolkitError: bad input (a stage sample larger than the data, a K that does not divide a
-            stage's channels, ...), or a member's search that diverged.
+            stage's channels, ...), a member's search that diverged, or a resumed run's config.json
+            that differs from ``config``.
     """
     require(config, MeDartsConfig, "config")
     require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
@@ -222,91 +224,117 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
     if data is not None and executor is not None:
         raise ToolkitError("data= is for members searched in this process; an executor's workers load "
                            f"'{cfg.dataset}' by name, so drop data= or the executor")
-    steps = [member_steps(full, stage, config.member_config(stage, cfg.seed)) for stage in config.stages]
-    run = _open_run(config, run_dir, resume) if run_dir is not None else None
-    with run if run is not None else contextlib.nullcontext():  # the folder's lock, released however this ends
-        return _run_stages(config, full, steps, data, executor, listeners, stop, run, resume, progress)
+    method = MeDartsStages(config, full, data, executor)
+    status = run_stages(method, listeners=listeners, stop=stop, run_dir=run_dir, resume=resume, progress=progress)
+    return MeDartsResult(method.genotype, method.records, method.lineage, status,
+                         Path(run_dir) if run_dir is not None else None)
 
 
-def _open_run(config: MeDartsConfig, run_dir: str | Path, resume: bool) -> RunDir:
-    """The locked run folder: a new one with ``config.json``, or the resumed one, whose config must match."""
-    run = RunDir(run_dir, resume=resume)
-    with contextlib.ExitStack() as on_error:
-        on_error.callback(run.release)
-        if resume:
-            saved = run.read_json("config.json")
-            if saved != json.loads(json.dumps({"kind": "me-darts", **config.to_dict()})):
-                raise ToolkitError(f"cannot resume '{run.path}': its config.json differs from this config; resume "
-                                   f"with the config it was started with (MeDartsConfig.from_dict of its config.json)")
-        else:
-            run.write_json("config.json", {"kind": "me-darts", **config.to_dict()})
-        on_error.pop_all()
-    return run
+class MeDartsStages(Stages):
+    """ME-DARTS as units of :func:`toolkit.stages.run_stages`: one unit per stage (paper Table I), its
+    record ``stage_N.json`` written when it finishes and read back on resume."""
 
+    kind = "me-darts"
 
-def _run_stages(config: MeDartsConfig, full: DatasetSplits, steps: list[int], data: DatasetSplits | None,
-                executor: Executor | None, listeners, stop: StopSignal | None, run: RunDir | None, resume: bool,
-                progress: bool) -> MeDartsResult:
-    """The stages after the ones ``run`` holds already (all of them for a new run)."""
-    cfg = config.search
-    records: list[dict] = []
-    for index in range(len(config.stages)):
-        record = run.read_json(f"stage_{index + 1}.json") if run and resume else None
-        if record is None:
-            break
-        records.append(record)
-    stop = stop or StopSignal()
-    bus = event_bus(listeners, progress)
-    left = sum(steps[i] * stage.population for i, stage in enumerate(config.stages) if i > len(records))
-    if len(records) < len(config.stages):  # the first unfinished stage: its members' checkpoints count
-        left += _stage_steps_left(list(config.stages)[len(records)], len(records), steps[len(records)],
-                                  run.path / "members" if run and resume and executor is None else None)
-    bus.emit("run_start", name="me-darts " + cfg.method, kind="me-darts", total_steps=left,
-             epochs=config.stages.total_epochs, config=config.to_dict())
-    status = "finished"
-    stages = list(config.stages)
-    for index in range(len(records), len(stages)):
-        stage = stages[index]
+    def __init__(self, config: MeDartsConfig, full: DatasetSplits, data: DatasetSplits | None,
+                 executor: Executor | None):
+        self.config, self.full, self.data, self.executor = config, full, data, executor
+        self.name = "me-darts " + config.search.method
+        self.stages = list(config.stages)
+        self.units = tuple(stage.name for stage in self.stages)
+        self.steps = [member_steps(full, stage, config.member_config(stage, config.search.seed))
+                      for stage in self.stages]
+        self.records: list[dict] = []
+        self.lineage: dict[str, list[str]] = {}
+        self.genotype: CellPair | None = None
+
+    def prepare(self, context: StageRun) -> None:
+        self.context = context
+        self.members = context.folder("members") if self.executor is None else None  # in this process: resumable
+
+    def restore(self, run: RunDir) -> int:
+        for index in range(len(self.stages)):
+            record = run.read_json(f"stage_{index + 1}.json")
+            if record is None:
+                break
+            self.records.append(record)
+        return len(self.records)
+
+    def run_start(self, done: int) -> dict:
+        """Steps left: the later stages' members, and the first unfinished stage's, counting their checkpoints."""
+        left = sum(self.steps[i] * stage.population for i, stage in enumerate(self.stages) if i > done)
+        if done < len(self.stages):
+            left += _stage_steps_left(self.stages[done], done, self.steps[done],
+                                      self.members if self.context.resume else None)
+        return {"total_steps": left, "epochs": self.config.stages.total_epochs}
+
+    def run_unit(self, index: int, context: StageRun) -> str:
+        """Stage ``index``: its population (fresh, or the previous selection and its children), searched."""
+        config, stage = self.config, self.stages[index]
         if index == 0:
-            population = [_fresh(config, full, f"init-{i}", cfg.seed + i) for i in range(stage.population)]
+            population = [_fresh(config, self.full, f"init-{i}", config.search.seed + i)
+                          for i in range(stage.population)]
         else:
-            prev = records[index - 1]
+            prev = self.records[index - 1]
             by_name = {m["id"]: Individual.from_dict(m["individual"]) for m in prev["members"]}
             population = next_population(stage, [by_name[name] for name in prev["selected"]])
-        specs = [MemberSpec(ind, config.member_config(stage, ind.seed), stage, cfg.seed, config.eval_cells,
-                            config.eval_channels) for ind in population]
-        stage_bus = bus.child(stage.name)
-        stage_bus.emit("run_start", name=f"stage {index + 1}/{len(stages)} {stage.name}", kind="stage",
-                       total_steps=steps[index] * stage.population, epochs=stage.epochs)
-        members = run.path / "members" if run and executor is None else None
-        results = _search_all(specs, executor, stage_bus, stop, data, members)
+        specs = [MemberSpec(ind, config.member_config(stage, ind.seed), stage, config.search.seed,
+                            config.eval_cells, config.eval_channels) for ind in population]
+        stage_bus = context.bus.child(stage.name)
+        stage_bus.emit("run_start", name=f"stage {index + 1}/{len(self.stages)} {stage.name}", kind="stage",
+                       total_steps=self.steps[index] * stage.population, epochs=stage.epochs)
+        results = self._search_all(specs, stage_bus, context.stop)
         stage_bus.emit("run_end", status="stopped" if results is None else "finished",
                        epochs_done=0 if results is None else stage.epochs)
         if results is None:
-            status = "stopped"
-            break
-        following = stages[index + 1].parents if index + 1 < len(stages) else None
-        record = _stage_record(index + 1, stage, results, following)
-        records.append(record)
+            return "stopped"
+        following = self.stages[index + 1].parents if index + 1 < len(self.stages) else None
+        self.records.append(_stage_record(index + 1, stage, results, following))
+        return "finished"
+
+    def _search_all(self, specs: list[MemberSpec], bus: EventBus, stop: StopSignal) -> list[dict] | None:
+        """Every member's result in spec order, or None when a stop came first.
+
+        In this process each member searches in its own run folder ``members/<name>/`` (with a run
+        folder), resumed when it holds one: a finished member is read back, a stopped one continues
+        from its checkpoint exactly. On an executor a stopped stage is searched again."""
+        names = [spec.individual.name for spec in specs]
+        if self.executor is None:
+            jobs = [(spec, bus.child(name), stop, self.data, self.members / name if self.members else None)
+                    for spec, name in zip(specs, names)]
+        else:
+            jobs = [(spec,) for spec in specs]
+
+        def announce(index: int, result: dict) -> None:
+            if self.executor is not None:
+                _announce(bus.child(names[index]), specs[index], result)
+
+        results = fan_out(search_member, jobs, names, self.executor, on_result=announce, stop=stop, what="member")
+        return None if any(r is None or r["status"] != "finished" for r in results) else results
+
+    def save_unit(self, index: int, run: RunDir) -> None:
+        run.write_json(f"stage_{index + 1}.json", self.records[index])
+
+    def generation(self, index: int) -> dict:
+        record = self.records[index]
+        return {"index": index + 1, "pareto_front": record["pareto_front"], "population": [
+            {k: m[k] for k in ("id", "metrics", "genotype", "parents")} for m in record["members"]]}
+
+    def finish(self, status: str, done: int, run: RunDir | None) -> tuple[dict, dict]:
+        """The lineage and, when finished, the final individual's genotype (``genotype.json``)."""
+        records = self.records
+        self.lineage = {m["id"]: m["parents"] for r in records for m in r["members"]}
+        if status == "finished":
+            final = records[-1]["members"][[m["id"] for m in records[-1]["members"]].index(records[-1]["selected"][0])]
+            self.genotype = CellPair.from_dict(final["genotype"])
+        genotype = self.genotype
         if run:
-            run.write_json(f"stage_{index + 1}.json", record)
-        bus.emit("generation", index=index + 1, population=[
-            {k: m[k] for k in ("id", "metrics", "genotype", "parents")} for m in record["members"]],
-            pareto_front=record["pareto_front"])
-    lineage = {m["id"]: m["parents"] for r in records for m in r["members"]}
-    genotype = None
-    if status == "finished":
-        final = records[-1]["members"][[m["id"] for m in records[-1]["members"]].index(records[-1]["selected"][0])]
-        genotype = CellPair.from_dict(final["genotype"])
-    if run:
-        run.write_json("lineage.json", lineage)
-        if genotype is not None:
-            run.write_json("genotype.json", genotype.to_dict())
-        run.write_json("run.json", {"kind": "me-darts", "status": status, "stages_done": len(records),
-                                    "final": genotype and str(genotype)})
-    bus.emit("run_end", status=status, epochs_done=sum(stages[i].epochs for i in range(len(records))),
-             **({"genotype": genotype.to_dict(), "genotype_text": str(genotype)} if genotype else {}))
-    return MeDartsResult(genotype, records, lineage, status, run.path if run else None)
+            run.write_json("lineage.json", self.lineage)
+            if genotype is not None:
+                run.write_json("genotype.json", genotype.to_dict())
+        end = {"epochs_done": sum(self.stages[i].epochs for i in range(len(records))),
+               **({"genotype": genotype.to_dict(), "genotype_text": str(genotype)} if genotype else {})}
+        return {"stages_done": len(records), "final": genotype and str(genotype)}, end
 
 
 def _stage_steps_left(stage: Stage, index: int, steps: int, members: Path | None) -> int:
@@ -323,48 +351,6 @@ def _fresh(config: MeDartsConfig, data: DatasetSplits, name: str, seed: int) -> 
     member = config.member_config(config.stages.init, seed)
     with seeded(seed):
         return Individual.from_supernet(build_supernet(member, data), name, seed)
-
-
-def _search_all(specs: list[MemberSpec], executor: Executor | None, bus: EventBus, stop: StopSignal,
-                data: DatasetSplits | None, members: Path | None = None) -> list[dict] | None:
-    """Every member's result in spec order, or None when a stop came first.
-
-    In this process with ``members`` (a folder), each member searches in its own run folder
-    ``members/<name>/``, resumed when it holds one: a finished member is read back, a stopped one
-    continues from its checkpoint exactly. On an executor a stopped stage is searched again.
-    """
-    results: list[dict] = []
-    if executor is None:
-        for spec in specs:
-            if stop.requested:
-                return None
-            folder = members / spec.individual.name if members is not None else None
-            result = search_member(spec, bus.child(spec.individual.name), stop, data, folder)
-            if result["status"] != "finished":
-                return None
-            results.append(result)
-        return results
-    futures = [executor.submit(search_member, spec) for spec in specs]
-    try:
-        for spec, future in zip(specs, futures):
-            while not stop.requested and not future.done():  # polled: a stop or a cluster without workers ends it
-                wait_some([future], executor)
-            if stop.requested:
-                return None
-            result = future.result()
-            _announce(bus.child(spec.individual.name), spec, result)
-            results.append(result)
-    except ToolkitError as e:
-        raise ToolkitError(f"member '{spec.individual.name}': {e}") from None
-    except Exception as e:  # a worker lost for good (Dask's KilledWorker, a broken process pool)
-        failure = _failure(e, spec.individual.name)
-        if failure is e:
-            raise
-        raise failure from None
-    finally:
-        for future in futures:
-            future.cancel()
-    return results
 
 
 def _announce(bus: EventBus, spec: MemberSpec, result: dict) -> None:

@@ -41,7 +41,6 @@ uninterrupted run's).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import random
 from collections.abc import Sequence
@@ -53,7 +52,7 @@ import torch
 
 from ..config import RunConfig, TrainConfig
 from ..data import DatasetSplits, load_dataset
-from ..engine import Session, event_bus, steps_left
+from ..engine import steps_left
 from ..errors import ToolkitError
 from ..evaluate import EvalSpec, evaluate_all
 from ..events import StopSignal
@@ -62,6 +61,7 @@ from ..holdout import VALID_FRACTION, Holdout, hold_out
 from ..model import EvalNetwork
 from ..rundir import RunDir
 from ..runtime import pick_device
+from ..stages import StageRun, Stages, run_stages
 from ..steps import evaluate, make_loader, require, require_run_arguments, train_batches
 from ..train import build_network, train_network
 from .cellspace import CellSpace, table_ii
@@ -232,14 +232,16 @@ def _ranked(population: list[dict]) -> list[dict]:
     return sorted(population, key=lambda m: -m["val_acc"])
 
 
-def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: DatasetSplits | None = None,
+def run_ts_enas(config: TsEnasConfig | None, *, space: CellSpace | None = None, data: DatasetSplits | None = None,
                 executor: Executor | None = None, listeners: Sequence = (), stop: StopSignal | None = None,
                 run_dir: str | Path | None = None, resume: bool = False, progress: bool = False) -> TsEnasResult:
     """Run TS-ENAS (Algorithm 1) and return the best network found.
 
     Args:
-        config: the settings (:func:`toolkit.tsenas.config.ts_enas_config` for a preset).
-        space: the cell space (default Table II; :meth:`CellSpace.with_cells` adds searched cells).
+        config: the settings (:func:`toolkit.tsenas.config.ts_enas_config` for a preset); None when
+            resuming takes the run's saved config.json.
+        space: the cell space (default Table II; :meth:`CellSpace.with_cells` adds searched cells; None
+            when resuming takes the run's saved space.json).
         data: preloaded dataset splits for the SuperNet and the final test (candidates load the
             dataset by name); D_valid is held out of its training split either way.
         executor: where candidates are evaluated (default: one after another in this process).
@@ -247,7 +249,11 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
             stop signal checked between candidates and generations, a console bar.
         run_dir, resume: the run folder (locked while the run lasts); ``resume`` continues a SuperNet
             training that stopped from its checkpoint (``supernet/``), else after the last complete
-            generation (with the config and cell space saved there).
+            generation. A config or space given to a resumed run must equal the saved one
+            (:func:`toolkit.stages.check_resume`).
+
+    The run is a :class:`toolkit.stages.Stages` method on :func:`toolkit.stages.run_stages`, whose
+    units are the SuperNet's training and then one per generation.
     """
     require(space, (CellSpace, type(None)), "space", "pass table_ii() or None")
     require(data, (DatasetSplits, type(None)), "data", "pass load_dataset(...) or None")
@@ -255,128 +261,157 @@ def run_ts_enas(config: TsEnasConfig, *, space: CellSpace | None = None, data: D
     require_run_arguments(listeners, stop, run_dir, resume, progress)
     if resume and run_dir is None:
         raise ToolkitError("resume needs the run folder (run_dir) of the run to continue")
-    if not resume:
-        require(config, TsEnasConfig, "config")
-    run = RunDir(run_dir, resume=resume) if run_dir is not None else None
-    with run if run is not None else contextlib.nullcontext():  # the folder's lock, released however this ends
-        return _run(config, space, data, executor, listeners, stop, run, resume, progress)
+    require(config, (TsEnasConfig, type(None)) if resume else TsEnasConfig, "config")
+    method = TsEnasStages(config, space if space is not None or resume else table_ii(), data, executor)
+    status = run_stages(method, listeners=tuple(listeners), stop=stop, run_dir=run_dir, resume=resume,
+                        progress=progress)
+    return TsEnasResult(status, method.best, method.generations, method.space,
+                        Path(run_dir) if run_dir is not None else None, method.supernet)
 
 
-def _run(config: TsEnasConfig | None, space: CellSpace | None, data: DatasetSplits | None, executor: Executor | None,
-         listeners: Sequence, stop: StopSignal | None, run: RunDir | None, resume: bool,
-         progress: bool) -> TsEnasResult:
-    """Algorithm 1 in the (locked) run folder ``run``: the SuperNet, then the generations not done yet."""
-    if resume and run is not None:
-        config = TsEnasConfig.from_dict({k: v for k, v in run.read_json("config.json").items() if k != "kind"})
-        space = CellSpace.from_dict(run.read_json("space.json"))
-    space = space or table_ii()
-    if run is not None and not resume:
-        run.write_json("config.json", {"kind": "ts-enas", **config.to_dict()})
-        run.write_json("space.json", space.to_dict())
-    stop = stop or StopSignal()
-    data = search_data(config, data)
-    bus = event_bus(listeners, progress)
-    evaluator = _Evaluator(config, space, data, executor, bus, stop)
-    max_reductions = (config.n_max - 1) // 2
-    sn_network, slots = supernet_network(space, max_reductions)
-    supernet = evaluator.build(sn_network, config.seed)
-    last = config.rough_generations + config.fine_generations
-    state = run.load_checkpoint() if run is not None and run.has_checkpoint else None
-    start = 0 if state is None else state["generation"] + 1
-    steps_per_epoch = train_batches(len(data.train), config.batch_size)
-    sn_folder = run.path / SUPERNET if run is not None else None
-    evaluations = sum(config.population if g <= config.rough_generations else 2 * config.survivors
-                      for g in range(start, last + 1))
-    sn_steps = steps_left(sn_folder if resume else None, config.supernet_epochs, steps_per_epoch)
-    bus.emit("run_start", name="ts-enas", kind="ts-enas", epochs=last + 1, start_epoch=start,
-             total_steps=evaluations + (sn_steps if state is None else 0), config=config.to_dict())
-    lineage = run.read_json("lineage.json", {}) if run is not None and state is not None else {}
-    generations = [run.read_json(f"gen_{g:03d}.json") for g in range(start)] if start else []
-    if generations and any("val_acc" not in m for m in generations[-1]["population"]):
-        raise ToolkitError(f"'{run.path}' was made by a version that selected on the test split; it cannot be "
-                           "resumed with validation selection: start a new run")
-    if state is None:  # Algorithm 2 lines 2-3, through the run loop: checkpointed, resumed mid-epoch exactly
-        sn_config = dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs)
-        again = resume and sn_folder is not None and (sn_folder / "config.json").is_file()
-        session = Session(sn_config, stop=stop, bus=bus.child("supernet"), run_dir=sn_folder, resume=again,
-                          lock=False)
-        trained = train_network(sn_network, sn_config, data=data, model=supernet, name="supernet", test=False,
-                                session=session)
-        if trained.status != "finished":
-            return _end(bus, run, "stopped", 0, None, generations, space, supernet)
-        population, weights = [], {}
-    else:
-        supernet.load_state_dict(state["supernet"])
-        population, weights = state["population"], state["weights"]
+class TsEnasStages(Stages):
+    """TS-ENAS as units of :func:`toolkit.stages.run_stages`: the SuperNet's training (Algorithm 2 lines
+    2-3, an engine run in ``supernet/``), then generations 0..T0+T1, each saved as ``gen_NNN.json``,
+    ``lineage.json`` and ``checkpoint.pt`` (SuperNet and population weights) when it finishes."""
 
-    for generation in range(start, last + 1):
-        if stop.requested:
-            return _end(bus, run, "stopped", generation, None, generations, space, supernet)
+    kind = name = "ts-enas"
+    described = ("config", "space")
+
+    def __init__(self, config: TsEnasConfig | None, space: CellSpace | None, data: DatasetSplits | None,
+                 executor: Executor | None):
+        self.config, self.space, self.data, self.executor = config, space, data, executor
+        self.population: list[dict] = []
+        self.weights: dict = {}
+        self.lineage: dict = {}
+        self.generations: list[dict] = []
+        self.best: dict | None = None
+        self.supernet: EvalNetwork | None = None
+
+    def parse(self, name: str, saved: dict):
+        return TsEnasConfig.from_dict(saved) if name == "config" else CellSpace.from_dict(saved)
+
+    def prepare(self, context: StageRun) -> None:
+        config = self.config
+        self.context, self.data = context, search_data(config, self.data)
+        self.evaluator = _Evaluator(config, self.space, self.data, self.executor, context.bus, context.stop)
+        self.sn_network, self.slots = supernet_network(self.space, (config.n_max - 1) // 2)
+        self.supernet = self.evaluator.build(self.sn_network, config.seed)
+        self.last = config.rough_generations + config.fine_generations
+        self.units = (SUPERNET, *(f"generation {g}" for g in range(self.last + 1)))
+
+    def restore(self, run: RunDir) -> int:
+        """After a complete generation: its checkpoint, the generations and the lineage (else from the start,
+        the SuperNet's training continuing from its own folder)."""
+        if not run.has_checkpoint:
+            return 0
+        state = run.load_checkpoint()
+        start = state["generation"] + 1
+        self.lineage = run.read_json("lineage.json", {})
+        self.generations = [run.read_json(f"gen_{g:03d}.json") for g in range(start)]
+        if self.generations and any("val_acc" not in m for m in self.generations[-1]["population"]):
+            raise ToolkitError(f"'{run.path}' was made by a version that selected on the test split; it cannot be "
+                               "resumed with validation selection: start a new run")
+        self.supernet.load_state_dict(state["supernet"])
+        self.population, self.weights = state["population"], state["weights"]
+        return start + 1
+
+    def run_start(self, done: int) -> dict:
+        config, start = self.config, max(done - 1, 0)
+        evaluations = sum(config.population if g <= config.rough_generations else 2 * config.survivors
+                          for g in range(start, self.last + 1))
+        steps_per_epoch = train_batches(len(self.data.train), config.batch_size)
+        sn_folder = self.context.folder(SUPERNET) if self.context.resume else None
+        sn_steps = steps_left(sn_folder, config.supernet_epochs, steps_per_epoch) if done == 0 else 0
+        return {"epochs": self.last + 1, "start_epoch": start, "total_steps": evaluations + sn_steps}
+
+    def run_unit(self, index: int, context: StageRun) -> str:
+        if index > 0:
+            return self._generation(index - 1)
+        # Algorithm 2 lines 2-3, through the run loop: checkpointed, resumed mid-epoch exactly
+        sn_config = dataclasses.replace(self.evaluator.train_config, epochs=self.config.supernet_epochs)
+        trained = train_network(self.sn_network, sn_config, data=self.data, model=self.supernet, name="supernet",
+                                test=False, session=context.session(SUPERNET, sn_config))
+        return trained.status
+
+    def _generation(self, generation: int) -> str:
+        """One generation: children born (Algorithm 2 lines 7-18, or Algorithm 4 lines 5-6), evaluated,
+        selected, and every ``update_every`` generations written back into the SuperNet."""
+        config, space = self.config, self.space
         if generation == 0:
             codes = initial_population(space, config.population, config.n_min, config.n_max, _rng(config.seed, 0))
             born = [_member(f"g0-{i}", 0, "rough", c, [g[2] for g in c.genes], c.decode(space), [], "initial")
                     for i, c in enumerate(codes)]
         elif generation <= config.rough_generations:
-            born = _offspring(population, config, space, generation)
+            born = _offspring(self.population, config, space, generation)
         else:
             if generation == config.rough_generations + 1:  # Algorithm 1 line 9 and Algorithm 4 line 1
-                population = [{**m, "stage": "fine", "code": FineCode.from_rough(RoughCode.from_list(m["code"]),
-                                                                                   space).to_list()}
-                              for m in _ranked(population)[:config.survivors]]
-            born = _fine_children(population, config, space, generation)
-        new_weights = evaluator(born, generation, supernet, slots)
+                self.population = [{**m, "stage": "fine", "code": FineCode.from_rough(RoughCode.from_list(m["code"]),
+                                                                                     space).to_list()}
+                                   for m in _ranked(self.population)[:config.survivors]]
+            born = _fine_children(self.population, config, space, generation)
+        new_weights = self.evaluator(born, generation, self.supernet, self.slots)
         if new_weights is None:
-            return _end(bus, run, "stopped", generation, None, generations, space, supernet)
-        weights = {**weights, **new_weights}
-        if generation == 0:
-            population = born
-        elif generation <= config.rough_generations:
-            pool = population + born
-            keep = environmental_selection([m["val_acc"] for m in pool], [m["N"] for m in pool],
-                                           config.population, config.level_threshold)
-            population = [pool[i] for i in sorted(keep)]
-        else:
-            population = [max([p, *born[2 * i:2 * i + 2]], key=lambda m: m["val_acc"])  # ties keep p
-                          for i, p in enumerate(population)]
-        weights = {m["id"]: weights[m["id"]] for m in population}
+            return "stopped"
+        weights = {**self.weights, **new_weights}
+        self.population = _survivors(self.population, born, generation, config)
+        self.weights = {m["id"]: weights[m["id"]] for m in self.population}
         if generation % config.update_every == 0:
-            ranked = []
-            for m in _ranked(population):
-                net = evaluator.build(Network.from_dict(m["network"]), 0)
-                net.load_state_dict(weights[m["id"]])
-                ranked.append((net, m["codes"]))
-            write_back(supernet, ranked, space, slots)
-        lineage.update({m["id"]: {k: m[k] for k in ("generation", "stage", "parents", "origin", "val_acc",
-                                                    "parameters", "N")} for m in born})
-        record = {"index": generation, "stage": "rough" if generation <= config.rough_generations else "fine",
-                  "population": population, "born": [m["id"] for m in born]}
-        generations.append(record)
-        if run is not None:
-            run.write_json(f"gen_{generation:03d}.json", record)
-            run.write_json("lineage.json", lineage)
-            run.save_checkpoint({"generation": generation, "population": population, "weights": weights,
-                                 "supernet": supernet.state_dict()})
-        bus.emit("generation", index=generation, population=[
+            self._write_back()
+        self.lineage.update({m["id"]: {k: m[k] for k in ("generation", "stage", "parents", "origin", "val_acc",
+                                                         "parameters", "N")} for m in born})
+        self.generations.append({"index": generation, "stage": "rough" if generation <= config.rough_generations
+                                 else "fine", "population": self.population, "born": [m["id"] for m in born]})
+        return "finished"
+
+    def _write_back(self) -> None:
+        """IV.B.2 steps 1-4: the best individuals' cell weights go back into the SuperNet."""
+        ranked = []
+        for m in _ranked(self.population):
+            net = self.evaluator.build(Network.from_dict(m["network"]), 0)
+            net.load_state_dict(self.weights[m["id"]])
+            ranked.append((net, m["codes"]))
+        write_back(self.supernet, ranked, self.space, self.slots)
+
+    def save_unit(self, index: int, run: RunDir) -> None:
+        if index == 0:
+            return  # the SuperNet's training keeps its own run folder
+        generation = index - 1
+        run.write_json(f"gen_{generation:03d}.json", self.generations[-1])
+        run.write_json("lineage.json", self.lineage)
+        run.save_checkpoint({"generation": generation, "population": self.population, "weights": self.weights,
+                             "supernet": self.supernet.state_dict()})
+
+    def generation(self, index: int) -> dict | None:
+        if index == 0:
+            return None
+        return {"index": index - 1, "population": [
             {"id": m["id"], "parents": m["parents"], "genotype": m["network"],
              "metrics": {"val_acc": m["val_acc"], "parameters": m["parameters"], "N": m["N"], "stage": m["stage"]}}
-            for m in population])
-    best = _ranked(population)[0]
-    best = {**best, "test_acc": evaluator.test(best, weights[best["id"]])}
-    return _end(bus, run, "finished", last + 1, best, generations, space, supernet)
+            for m in self.population]}
+
+    def finish(self, status: str, done: int, run: RunDir | None) -> tuple[dict, dict]:
+        """The chosen network, tested once on the test split (``network.json``), when the run finished."""
+        summary, end = None, {"epochs_done": max(done - 1, 0)}
+        if status == "finished":
+            best = _ranked(self.population)[0]
+            self.best = best = {**best, "test_acc": self.evaluator.test(best, self.weights[best["id"]])}
+            summary = {k: best[k] for k in ("id", "val_acc", "test_acc", "parameters", "N")}
+            end.update(val_acc=best["val_acc"], test_acc=best["test_acc"], parameters=best["parameters"],
+                       genotype=best["network"])
+            if run is not None:
+                run.write_json("network.json", best["network"])
+        return {"generations_done": end["epochs_done"], "best": summary}, end
 
 
-def _end(bus, run: RunDir | None, status: str, done: int, best: dict | None, generations: list[dict],
-         space: CellSpace, supernet: EvalNetwork) -> TsEnasResult:
-    summary = None
-    if best is not None:
-        summary = {k: best[k] for k in ("id", "val_acc", "test_acc", "parameters", "N")}
-    if run is not None:
-        if best is not None:
-            run.write_json("network.json", best["network"])
-        run.write_json("run.json", {"status": status, "generations_done": done, "best": summary})
-    bus.emit("run_end", status=status, epochs_done=done,
-             **({"val_acc": best["val_acc"], "test_acc": best["test_acc"], "parameters": best["parameters"],
-                 "genotype": best["network"]}
-                if best else {}))
-    return TsEnasResult(status, best, generations, space, run.path if run is not None else None, supernet)
-
+def _survivors(population: list[dict], born: list[dict], generation: int, config: TsEnasConfig) -> list[dict]:
+    """Who stays: the born generation 0; environmental selection of parents and children in the rough stage
+    (Algorithm 2 line 19); the best of each individual and its two children in the fine stage (Algorithm 4)."""
+    if generation == 0:
+        return born
+    if generation <= config.rough_generations:
+        pool = population + born
+        keep = environmental_selection([m["val_acc"] for m in pool], [m["N"] for m in pool],
+                                       config.population, config.level_threshold)
+        return [pool[i] for i in sorted(keep)]
+    return [max([p, *born[2 * i:2 * i + 2]], key=lambda m: m["val_acc"])  # ties keep p
+            for i, p in enumerate(population)]
