@@ -35,3 +35,18 @@ def test_the_browser_module_bundles_plotly_and_renders_each_view_from_its_own_mo
     module = browser_module()
     assert "plotly.js v" in module[:300]  # offline: plotly.js comes from the installed package
     assert "function render({ model, el })" in module and "export default { render }" in module
+
+
+def test_a_click_message_from_the_browser_reaches_the_pick_callbacks():
+    """The browser module's click message (trace and point indexes) in the format plotly's Python side reads."""
+    from widgets.population import PopulationScatter
+
+    scatter = PopulationScatter(min_interval=0)
+    picked = []
+    scatter.on_pick.append(picked.append)
+    scatter.add({"index": 1, "population": [{"id": "a", "metrics": {"parameters": 10, "val_acc": 0.5}},
+                                            {"id": "b", "metrics": {"parameters": 20, "val_acc": 0.7}}],
+                 "pareto_front": []}, flush=True)
+    scatter.figure._js2py_pointsCallback = {"event_type": "plotly_click", "points": {
+        "trace_indexes": [0], "point_indexes": [1], "xs": [20], "ys": [0.7]}}
+    assert picked == ["b"]

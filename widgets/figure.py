@@ -10,7 +10,8 @@ one module variable and renders every new view from it, so a view can draw anoth
 :class:`LiveFigure` keeps plotly's Python API (``batch_update``, ``data``, ``layout``, ...) but
 syncs the whole figure (``_widget_data``, ``_widget_layout``) after every change, and its browser
 module draws each view from its own model with ``Plotly.react``, again on every change, sized to the
-view's box (a ``ResizeObserver``). The charts' own throttling keeps the messages few.
+view's box (a ``ResizeObserver``); a click on a point reaches the traces' ``on_click`` callbacks as
+in plotly's widget. The charts' own throttling keeps the messages few.
 """
 
 from __future__ import annotations
@@ -34,10 +35,20 @@ function render({ model, el }) {
     const layout = { ...(model.get("_widget_layout") || {}), autosize: true };
     if (layout.width == null) delete layout.width;  // follow the box
     const config = { ...(model.get("_config") || {}), responsive: true, displaylogo: false };
-    Plotly.react(div, structuredClone(model.get("_widget_data") || []), layout, config);
+    return Plotly.react(div, structuredClone(model.get("_widget_data") || []), layout, config);
   };
   const later = () => { if (!pending) { pending = true; setTimeout(draw, 0); } };
-  draw();
+  const first = draw();
+  const clicked = (event) => {  // a click reaches the traces' on_click callbacks in Python
+    const points = event.points.map((p) => ({ trace: p.curveNumber, index: p.pointNumber, x: p.x, y: p.y }));
+    model.set("_js2py_pointsCallback", {
+      event_type: "plotly_click",
+      points: { trace_indexes: points.map((p) => p.trace), point_indexes: points.map((p) => p.index),
+                xs: points.map((p) => p.x), ys: points.map((p) => p.y) },
+    });
+    model.save_changes();
+  };
+  first.then(() => div.on("plotly_click", clicked));
   model.on("change:_widget_data", later);
   model.on("change:_widget_layout", later);
   const resize = new ResizeObserver(() => { if (div.clientWidth && div.data) Plotly.Plots.resize(div); });
