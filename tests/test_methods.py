@@ -82,3 +82,8 @@ def test_unknown_methods_name_the_choices():
     with pytest.raises(ToolkitError, match="unknown search method 'gal'"):
         search_config("gal")
     assert SearchConfig.from_dict(SearchConfig(method="pcdarts").to_dict()) == SearchConfig(method="pcdarts")
+
+
+def test_every_method_names_a_command_line_handler_that_exists():
+    for name, method in methods().items():
+        assert callable(method.command_handler), name

@@ -61,7 +61,7 @@ def run_toy(config: ToyConfig, *, listeners=(), stop=None, run_dir=None, resume=
 def toy():
     """The toy method in the registry for one test (its loop is this module's run_toy)."""
     method = register(Method("toy", "toy (counts up)", "population", {"steps": 3}, f"{__name__}:run_toy",
-                             tunables=("steps", "increment")))
+                             tunables=("steps", "increment"), command=f"{__name__}:toy_command"))
     GATE.set()
     yield method
     GATE.set()
@@ -77,6 +77,20 @@ def test_toy_method_runs_through_the_registry(toy):
     assert get_method("toy", "population") is toy
     with pytest.raises(ToolkitError, match="unknown search method 'toy'"):
         get_method("toy", "search")
+
+
+def toy_command(args) -> int:
+    """The toy's command-line handler: runs it through the registry and prints its total."""
+    result = get_method(args.method).run(config=ToyConfig(steps=2))
+    print(f"toy {result.status}: total {result.total}")
+    return 0
+
+
+def test_the_command_line_starts_the_toy_through_its_registry_entry(toy, capsys):
+    from toolkit.cli import main
+
+    assert main(["search", "toy", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == "toy finished: total 1.0"
 
 
 def test_toy_method_runs_stops_and_resumes_in_the_panel(toy, tmp_path):

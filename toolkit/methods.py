@@ -52,6 +52,8 @@ class Method:
         config: ``"module:Class"`` of the config dataclass whose fields the method's settings are (its
             command-line flags and panel knobs); :func:`toolkit.config.method_settings` gives every
             field's default for this method.
+        command: ``"module:function"`` of the command-line handler that runs this method from parsed
+            options (``python -m toolkit search METHOD`` or ``prune METHOD`` dispatches to it).
         tunables: the config fields a run panel shows as controls (one each), e.g. K, λ, order,
             population, generations.
         citation: the paper, by title, authors and arXiv id or venue.
@@ -69,6 +71,7 @@ class Method:
     citation: str = ""
     preset_sources: Mapping[str, str] = field(default_factory=dict)
     config: str = "toolkit.config:SearchConfig"
+    command: str = "toolkit.cli.search:run_single"
 
     def __post_init__(self):
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
@@ -80,6 +83,12 @@ class Method:
     def run(self) -> Callable:
         """The loop function (imported on first use, so reading the registry stays cheap)."""
         module, name = self.loop.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    @property
+    def command_handler(self) -> Callable:
+        """The command-line handler (imported on first use): ``handler(args) -> exit status``."""
+        module, name = self.command.split(":")
         return getattr(importlib.import_module(module), name)
 
     @property
@@ -199,7 +208,7 @@ GAL_PAPER = {"epochs": 50, "batch_size": 128, "lr": 0.01, "dropout": 0.0, "chann
 GAL_SMALL = {**GAL_PAPER, "cells": 5, "reductions": (2, 3)}
 register(Method("gal", "DARTS-GAL (prune cell nodes with adversarially trained masks)", "prune",
                 {"lam": 12.0}, "toolkit.gal.run:run_gal", tunables=("lam", "gal_epochs", "epochs", "retrain"),
-                citation=DARTS_GAL, config="toolkit.gal.config:GalConfig",
+                citation=DARTS_GAL, config="toolkit.gal.config:GalConfig", command="toolkit.cli.prune:run_gal_command",
                 presets={"paper-mnist": {**GAL_SMALL, "dataset": "mnist"},
                          "paper-fashion-mnist": {**GAL_SMALL, "dataset": "fashion_mnist"},
                          "paper-cifar10": {**GAL_PAPER, "dataset": "cifar10", "cells": 12, "reductions": (5, 9)}},
@@ -232,7 +241,8 @@ register(Method("me-darts", "ME-DARTS (a population of searches in three stages 
                 presets={"cpu-small": {"stages": ME_DARTS_CPU_SMALL}, "paper": {"stages": ME_DARTS_PAPER}},
                 preset_sources={"paper": "ME-DARTS section III.C, Table II; channels 8 / 12 / 16 read from III.C.1",
                                 "cpu-small": "Table II scaled to digits on a 2-core CPU"},
-                tunables=("method", "preset"), citation=ME_DARTS, config="toolkit.medarts.config:MeDartsConfig"))
+                tunables=("method", "preset"), citation=ME_DARTS, config="toolkit.medarts.config:MeDartsConfig",
+                command="toolkit.cli.medarts:run"))
 
 TS_ENAS = ("TS-ENAS: Two-Stage Evolution for Cell-based Network Architecture Search, J. Zou, S. Wu, Y. Xia, "
            "W. Jiang, Z. Wu, J. Zheng")
@@ -254,7 +264,7 @@ register(Method("ts-enas", "TS-ENAS (evolve networks of known cells, then the ce
                                        # (digits keeps its 1,438), images at most 8x8 (digits' own size)
                                        "max_train_images": 1500, "max_image_size": 8}},
                 tunables=("population", "rough_generations", "fine_generations"), citation=TS_ENAS,
-                config="toolkit.tsenas.config:TsEnasConfig"))
+                config="toolkit.tsenas.config:TsEnasConfig", command="toolkit.cli.tsenas:run"))
 
 
 # Evaluation networks (``python -m toolkit train --preset NAME``), a TrainConfig's fields. Not a search method,

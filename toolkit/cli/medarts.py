@@ -58,9 +58,9 @@ def saved_config(folder: str):
     return MeDartsConfig.from_dict(data)
 
 
-def run(args, resolve_search) -> int:
-    """Run ``search me-darts``; ``resolve_search`` resolves a SearchConfig from the options (see above)."""
-    from ..medarts import run_me_darts
+def run(args) -> int:
+    """Run ``search me-darts`` (the registry's command handler of ME-DARTS)."""
+    from .search import resolve as resolve_search
 
     if args.dry_run:
         inherit_data_settings(args, None)
@@ -72,8 +72,9 @@ def run(args, resolve_search) -> int:
         inherit_data_settings(args, None)
         config = config_from_args(args, resolve_search)
     with executor_from_args(args) as executor:
-        result = run_me_darts(config, executor=None if args.executor == "local" else executor, run_dir=out,
-                              resume=args.resume, stop=getattr(args, "stop", None), progress=not args.quiet)
+        result = get_method("me-darts").run(config, executor=None if args.executor == "local" else executor,
+                                            run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
+                                            progress=not args.quiet)
     for record in result.stages:
         best = max(record["members"], key=lambda m: m["metrics"]["val_acc"])
         print(f"stage {record['index']} ({record['stage']}): {len(record['members'])} individual(s), Pareto front "

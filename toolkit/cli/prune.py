@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config import configure
 from ..errors import ToolkitError
 from ..gal.config import ADVERSARIAL, RETRAIN, GalConfig
-from ..methods import get_method
+from ..methods import get_method, methods
 from .common import (
     Fields,
     add_run_arguments,
@@ -36,7 +36,8 @@ def register(sub) -> None:
                                    "on its cells' intermediate nodes by generative adversarial learning, delete the "
                                    "masked nodes and retrain. Writes config.json, masks.json, pruned_network.json, "
                                    "report.json and the baseline/, masks/ and retrain/ run folders.")
-    p.add_argument("method", choices=("gal",), help="gal (generative adversarial learning)")
+    p.add_argument("method", choices=tuple(methods("prune")),
+                   help="; ".join(f"{n}: {m.label}" for n, m in methods("prune").items()))
     p.add_argument("--genotype", default=None,
                    help="genotype.json / network.json path or a published cell name such as DARTS_V2")
     p.add_argument("--baseline", default=None, metavar="RUN",
@@ -90,8 +91,14 @@ def saved(folder: str, baseline_run: str | None):
 
 
 def run(args) -> int:
+    """``prune METHOD``: the registry entry's command handler runs it (:attr:`Method.command`)."""
+    return get_method(args.method, "prune").command_handler(args)
+
+
+def run_gal_command(args) -> int:
+    """Run ``prune gal`` (the registry's command handler of DARTS-GAL)."""
     from ..data import load_dataset
-    from ..gal.run import load_trained, run_gal
+    from ..gal.run import load_trained
     from ..genotype import load_architecture
 
     out = output_folder(args, "prune") if not args.dry_run else None
@@ -115,8 +122,8 @@ def run(args) -> int:
                                  dryrun.gal_plan)
     data = load_dataset(config.dataset, config.data_dir, seed=config.seed, image_size=config.image_size)
     baseline = load_trained(args.baseline, data) if args.baseline and architecture is None else None
-    result = run_gal(architecture, config, data=data, baseline=baseline, run_dir=out, resume=args.resume,
-                     stop=getattr(args, "stop", None), progress=not args.quiet)
+    result = get_method("gal").run(architecture, config, data=data, baseline=baseline, run_dir=out,
+                                   resume=args.resume, stop=getattr(args, "stop", None), progress=not args.quiet)
     if result.status == "collapsed":
         raise ToolkitError(f"{result.message}. Nothing was pruned; run folder {result.run_dir}")
     if result.status == "stopped":

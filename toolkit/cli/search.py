@@ -123,22 +123,18 @@ def saved_config(folder: str) -> SearchConfig:
 
 
 def run(args) -> int:
-    if args.method == "ts-enas":
-        if args.edge is not None:
-            raise ToolkitError("--edge applies to me-darts, not ts-enas")
-        return tsenas.run(args)
-    if args.method in methods("population"):
-        from .medarts import run as run_population
+    """``search METHOD``: the registry entry's command handler runs it (:attr:`Method.command`)."""
+    return get_method(args.method).command_handler(args)
 
-        return run_population(args, lambda a, method: resolve(a, method))
+
+def run_single(args) -> int:
+    """``search darts|pcdarts|adarts``: one cell search (the search methods' command handler)."""
     if args.edge is not None:
         raise ToolkitError(f"--edge applies to me-darts; {args.method} is a single search")
     if args.executor != "local" or args.workers is not None or args.scheduler is not None or \
             args.connect_timeout is not None:
         raise ToolkitError(f"--executor, --workers, --scheduler and --connect-timeout apply to the population "
                            f"methods (me-darts, ts-enas); {args.method} is a single search")
-    from ..search import run_search
-
     if args.dry_run:
         inherit_data_settings(args, None)
         config, sources = resolve(args, preset=args.preset)
@@ -151,7 +147,7 @@ def run(args) -> int:
     else:
         inherit_data_settings(args, None)
         config = config_from_args(args)
-    result = run_search(config, run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
+    result = get_method(config.method).run(config, run_dir=out, resume=args.resume, stop=getattr(args, "stop", None),
                         progress=not args.quiet)
     if result.history:
         print(f"{result.status}: {len(result.history)}/{config.epochs} epochs, "

@@ -44,8 +44,9 @@ def cell_space(sources):
 
 
 def run(args) -> int:
-    from ..tsenas.run import run_ts_enas
-
+    """Run ``search ts-enas`` (the registry's command handler of TS-ENAS)."""
+    if args.edge is not None:
+        raise ToolkitError("--edge applies to me-darts, not ts-enas")
     sources = [] if args.cells is None else list(args.cells)
     if args.dry_run:
         from . import dryrun
@@ -67,8 +68,8 @@ def run(args) -> int:
         inherit_data_settings(args, None)
         config, space = resolve(args)[0], cell_space(sources)
     with executor_from_args(args) as executor:
-        result = run_ts_enas(config, space=space, executor=executor, run_dir=out, resume=args.resume,
-                             stop=getattr(args, "stop", None), progress=not args.quiet)
+        result = get_method("ts-enas").run(config, space=space, executor=executor, run_dir=out, resume=args.resume,
+                                           stop=getattr(args, "stop", None), progress=not args.quiet)
     if result.status == "stopped":
         print(f"stopped after {len(result.generations)} generation(s), run folder {result.run_dir}")
         supernet = read_json(Path(out) / "supernet" / "run.json", {})  # stopped there: its checkpoint is exact
