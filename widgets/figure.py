@@ -28,6 +28,7 @@ const Plotly = module.exports;
 
 function render({ model, el }) {
   const div = document.createElement("div");
+  el.style.width = div.style.width = "100%";  // a chart fills its box (in a flex row too), never its content
   el.appendChild(div);
   let pending = false;
   const draw = () => {
