@@ -1,7 +1,7 @@
 """Live charts in a slow browser: every chart of a box of charts shows every point a background thread
 sent, at its box's width, even when the browser renders the charts after the updates began.
 
-The browser's CPU is throttled 8x (Chrome DevTools ``Emulation.setCPUThrottlingRate``), as on a busy
+The browser's CPU is throttled 4x (Chrome DevTools ``Emulation.setCPUThrottlingRate``), as on a busy
 laptop or CI machine: plotly's own FigureWidget lost updates there (charts left empty at 700 px);
 :class:`widgets.figure.LiveFigure` draws each view from its model's whole state. Needs what
 ``tests/test_browser.py`` needs, and skips without it.
@@ -49,7 +49,7 @@ def test_charts_streamed_before_they_render_show_every_point_in_a_slow_browser(l
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         accept_kernel_dialog(page)
         page.wait_for_function(KERNEL_IDLE, timeout=180_000)
-        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 8})  # Lab is loaded
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})  # Lab is loaded
         run_all(page)
         page.locator(".jp-OutputArea-output", has_text="fed").wait_for(timeout=180_000)
         page.wait_for_function(f"() => {{ const c = ({POINTS})(); return c.length === 4 && "
