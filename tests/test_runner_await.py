@@ -129,7 +129,7 @@ run = BackgroundRun(target)
 
 
 def test_kernel_interrupt_during_a_top_level_await_ends_the_cell_cleanly():
-    """A real ipykernel: Interrupt during ``result = await run`` prints one line, no traceback, and the next cell runs."""
+    """A real ipykernel: Interrupt during ``result = await run`` prints one line, no traceback; the next cell runs."""
     import queue
 
     manager = pytest.importorskip("jupyter_client.manager")

@@ -304,7 +304,7 @@ def partial_note(result: GalResult, config: GalConfig) -> str:
 
 
 def report_text(result: GalResult, config: GalConfig) -> str:
-    """The report as text (kept nodes, parameters, accuracy), with the partial note after a Stop, or why there is none."""
+    """The report as text (kept nodes, parameters, accuracy) with the partial note after a Stop, or why none."""
     if result.report is None:
         return result.message if result.status == "collapsed" else f"{result.status} before pruning: no report"
     note = partial_note(result, config)

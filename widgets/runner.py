@@ -36,8 +36,8 @@ def error_html(message: str) -> str:
     return f'<div style="color:#b30000;font-weight:600">⚠ {html.escape(message)}</div>'
 
 
-def progress_text(run: "BackgroundRun") -> str:
-    """How far a run got, from its result: '2 epoch(s)', '1 generation(s)', 'baseline 4, gal 1 epoch(s)', plus seconds."""
+def progress_text(run: BackgroundRun) -> str:
+    """How far a run got, from its result: '2 epoch(s)', '1 generation(s)', ..., then its seconds."""
     result = run.result
     seconds = f"{(run.finished_at or time.time()) - run.started:.0f} s"
     for name, unit in (("generations", "generation(s)"), ("stages", "stage(s)")):
@@ -52,7 +52,7 @@ def progress_text(run: "BackgroundRun") -> str:
     return seconds
 
 
-def interrupt_line(run: "BackgroundRun") -> str:
+def interrupt_line(run: BackgroundRun) -> str:
     """The one line printed when *Kernel ▸ Interrupt* ended a run: how far it got, and that the result is partial."""
     if run.error is not None:
         return f"interrupted: the run failed ({describe_error(run.error)})"
