@@ -337,13 +337,14 @@ def test_views_wait_for_the_first_epoch_instead_of_showing_empty_axes():
     assert not any(is_waiting(f) for f in figures)
     assert view.accuracy.figure.layout.yaxis.range == (0, 1.02)
     heat = view.alpha_view.heatmap.figure
-    assert (heat.data[0].zmin, heat.data[0].zmax) == (0.0, 1.0)  # colours mean the same at every epoch
-    assert "after epoch 1" in heat.layout.title.text and "fixed 0..1" in heat.layout.title.text
-    assert heat.data[0].y == ("0→2", "1→2", "0→3", "1→3", "2→3")  # DARTS numbering, as in the genotype text
-    view.alpha_view.scale.value = "relative"  # stretched colours are labelled as such, with their range
+    assert view.alpha_view.scale.value == "relative"  # by default α's small moves show
+    assert "after epoch 1" in heat.layout.title.text
     assert "RELATIVE: stretched to 0.500..0.500" in heat.layout.title.text and heat.data[0].zmax == 0.5
-    view.alpha_view.scale.value = "fixed"
+    assert heat.data[0].y == ("0→2", "1→2", "0→3", "1→3", "2→3")  # DARTS numbering, as in the genotype text
+    view.alpha_view.scale.value = "fixed"  # colours mean the same at every epoch
     assert (heat.data[1].zmin, heat.data[1].zmax) == (0.0, 1.0) and "fixed 0..1" in heat.layout.title.text
+    labels = [label for label, _ in view.alpha_view.scale.options]
+    assert all(len(label) <= 12 for label in labels), labels  # each fits its 100 px button
 
 
 def test_a_new_run_clears_the_previous_runs_views():
