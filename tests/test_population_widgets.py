@@ -27,6 +27,7 @@ from widgets.population import (  # noqa: E402
     draw_crossover,
     draw_mutation,
     drawing_width,
+    fit_range,
     front_line,
     generation_color,
 )
@@ -240,10 +241,35 @@ def test_best_so_far_per_generation():
     best.add(worse[0])
     assert best.figure.layout.yaxis.range == (pytest.approx(0.85), pytest.approx(0.95))  # one point: a narrow axis
     best.add(worse[1])
-    assert best.figure.layout.yaxis.autorange is True
+    assert best.figure.layout.yaxis.range == (pytest.approx(0.45), pytest.approx(0.95))  # the data, not -0.5..1
     assert best.plot.points("best so far")[1] == [0.9, 0.9]
     assert best.plot.points("generation best")[1] == [0.9, 0.5]
     assert [list(t.y) for t in best.figure.data] == [[0.9, 0.9], [0.9, 0.5]]
+
+
+def test_accuracy_axes_fit_the_data_within_0_and_1():
+    assert fit_range([0.97, 0.97, 0.97]) == (pytest.approx(0.92), 1.0)  # a flat best: a narrow band, never above 1
+    assert fit_range([0.02, 0.5]) == (0.0, pytest.approx(0.55))
+    assert fit_range([1.5, 2.0]) == (pytest.approx(1.45), pytest.approx(2.05))  # not an accuracy: no clamp
+
+
+def test_a_members_end_names_the_member_not_the_method():
+    view = PopulationView(x="para_aug", label="stage", plan=[2, 2])
+    bus = EventBus([view])
+    bus.emit("run_start", name="me-darts", kind="population", total_steps=4)
+    run = bus.child("search darts")
+    run.emit("run_start", name="search darts", kind="search", total_steps=2, epochs=2)
+    run.emit("run_end", status="finished", epochs_done=2)
+    assert view.status.line.value == "stage 1/2 · member 1/2 finished"
+
+
+def test_steps_of_the_root_run_say_generation_not_epoch():
+    view = PopulationView(plan=[4, 4, 4])  # TS-ENAS: the root's epochs count generations
+    bus = EventBus([view])
+    bus.emit("run_start", name="ts-enas", kind="population", total_steps=12, epochs=3)
+    bus.emit("step", epoch=2, step=1, steps=4, loss=0.5)
+    assert view.status.line.value.startswith("generation 1/3 · step 1/4")
+    assert "epoch" not in view.status.line.value
 
 
 def test_status_names_stage_and_member_and_the_bar_covers_the_tree():

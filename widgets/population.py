@@ -290,10 +290,18 @@ class BestSoFar:
         self.plot.stream(generation["index"], {"best so far": self.best, f"{self.label} best": max(values)})
         self.plot.flush()
         ys = self.plot.points("best so far")[1] + self.plot.points(f"{self.label} best")[1]
-        if len(ys) == 2:  # one generation: plotly would stretch the axis over a wide, made-up range
-            self.figure.update_yaxes(range=[min(ys) - 0.05, max(ys) + 0.05], autorange=False)
-        else:
-            self.figure.update_yaxes(autorange=True)
+        # plotly's autorange stretches a flat line over a wide, made-up range (-0.5..1 for accuracy)
+        self.figure.update_yaxes(range=list(fit_range(ys)), autorange=False)
+
+
+def fit_range(values: Sequence[float], margin: float = 0.05, bounds: tuple[float, float] = (0.0, 1.0)
+              ) -> tuple[float, float]:
+    """An axis range around ``values``: ``margin`` either side, at least ``2 * margin`` wide, kept within
+    ``bounds`` (accuracy: 0..1) when every value lies within them."""
+    low, high = min(values) - margin, max(values) + margin
+    if bounds[0] <= min(values) and max(values) <= bounds[1]:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return low, high
 
 
 class PopulationStatus(RunStatus):
@@ -356,6 +364,14 @@ class PopulationStatus(RunStatus):
                 self.member_run = run
                 self.set_text(f"{self.where()}starting")
             return
+        if event.kind == "run_end" and event.parent is not None and self._ends_member(event):
+            return
+        if event.kind == "step" and self.tree.root is not None and event.run_id == self.tree.root.run_id:
+            self.tree(event)  # the root's "epochs" count generations, which where() names: no "epoch 2/5"
+            if self._throttle.ready():
+                self.bar.value = min(self.tree.root.done, self.bar.max)
+                self.set_text(f"{self.where()}step {event['step']}/{event['steps']} · batch loss {event['loss']:.3f}")
+            return
         if event.kind == "run_end" and event.parent is None and self.generations:
             super().__call__(event)
             best = f" · best {self.y} {self.best[0]:.3f} ({html.escape(str(self.best[1]))})" if self.best else ""
@@ -378,6 +394,20 @@ class PopulationStatus(RunStatus):
         shown = f" · best {self.y} {best[0]:.3f} ({html.escape(str(best[1]))})" if best else ""
         total = f"/{max(self.plan)}" if self.plan else ""
         self.set_text(f"{self.label} {event['index']}{total} done · {len(population)} members{front}{shown}")
+
+
+    def _ends_member(self, event: Event) -> bool:
+        """A member's run_end: 'stage 1/3 · member 3/4 finished', not 'search darts finished' (read as the run's end)."""
+        run = self.tree.runs.get(event.run_id)
+        if run is None or run is not self.member_run:
+            return False
+        super().__call__(event)
+        index = self.last_index + 1 if self.last_index is not None else min(self.plan) if self.plan else None
+        label = f"{self.label} {index}" + (f"/{max(self.plan)}" if self.plan else "") if index is not None else ""
+        count = self.plan.get(index) if index is not None else None
+        member = f"member {self.members}" + (f"/{count}" if count else "")
+        self.set_text(html.escape(" · ".join(p for p in (label, f"{member} {event['status']}") if p)))
+        return True
 
 
 def _ancestry(run) -> list:
