@@ -397,7 +397,7 @@ class PopulationStatus(RunStatus):
 
 
     def _ends_member(self, event: Event) -> bool:
-        """A member's run_end: 'stage 1/3 · member 3/4 finished', not 'search darts finished' (read as the run's end)."""
+        """A member's run_end: 'stage 1/3 · member 3/4 finished', not 'search darts finished' (reads as the end)."""
         run = self.tree.runs.get(event.run_id)
         if run is None or run is not self.member_run:
             return False
