@@ -264,12 +264,11 @@ def test_a_members_end_names_the_member_not_the_method():
 
 
 def test_steps_of_the_root_run_say_generation_not_epoch():
-    view = PopulationView(plan=[4, 4, 4])  # TS-ENAS: the root's epochs count generations
+    view = PopulationView()  # TS-ENAS: the root's epochs count generations, each step is one member evaluated
     bus = EventBus([view])
-    bus.emit("run_start", name="ts-enas", kind="population", total_steps=12, epochs=3)
-    bus.emit("step", epoch=2, step=1, steps=4, loss=0.5)
-    assert view.status.line.value.startswith("generation 1/3 · step 1/4")
-    assert "epoch" not in view.status.line.value
+    bus.emit("run_start", name="ts-enas", kind="population", total_steps=12, epochs=3)  # generations 0, 1, 2
+    bus.emit("step", epoch=2, step=1, steps=4, loss=0.5, acc=0.8125)
+    assert view.status.line.value == "generation 1/2 · 1/4 evaluated · val_acc 0.812"
 
 
 def test_status_names_stage_and_member_and_the_bar_covers_the_tree():

@@ -367,10 +367,10 @@ class PopulationStatus(RunStatus):
         if event.kind == "run_end" and event.parent is not None and self._ends_member(event):
             return
         if event.kind == "step" and self.tree.root is not None and event.run_id == self.tree.root.run_id:
-            self.tree(event)  # the root's "epochs" count generations, which where() names: no "epoch 2/5"
+            self.tree(event)
             if self._throttle.ready():
                 self.bar.value = min(self.tree.root.done, self.bar.max)
-                self.set_text(f"{self.where()}step {event['step']}/{event['steps']} · batch loss {event['loss']:.3f}")
+                self.set_text(self.root_step_text(event))
             return
         if event.kind == "run_end" and event.parent is None and self.generations:
             super().__call__(event)
@@ -395,6 +395,14 @@ class PopulationStatus(RunStatus):
         total = f"/{max(self.plan)}" if self.plan else ""
         self.set_text(f"{self.label} {event['index']}{total} done · {len(population)} members{front}{shown}")
 
+
+    def root_step_text(self, event: Event) -> str:
+        """A step of the root run itself: one member evaluated (TS-ENAS), where the root's "epochs" are the
+        generations 0, 1, ..., G (epoch = generation + 1): 'generation 1/4 · 3/8 evaluated · val_acc 0.812'."""
+        root = self.tree.root
+        total = f"/{root.epochs - 1}" if root.epochs else ""
+        acc = f" · {self.y} {event['acc']:.3f}" if self.y in ("val_acc", "acc") and "acc" in event.data else ""
+        return f"{self.label} {event['epoch'] - 1}{total} · {event['step']}/{event['steps']} evaluated{acc}"
 
     def _ends_member(self, event: Event) -> bool:
         """A member's run_end: 'stage 1/3 · member 3/4 finished', not 'search darts finished' (reads as the end)."""
