@@ -1,13 +1,14 @@
 """The population widgets and the lineage library, driven headlessly by synthetic typed event sequences."""
 
 import html
+from dataclasses import replace
 
 import pytest
 
 from toolkit import PUBLISHED
 from toolkit.errors import ToolkitError
 from toolkit.events import Event, EventBus
-from toolkit.genotype import CellPair
+from toolkit.genotype import CellPair, Genotype
 from toolkit.lineage import Lineage, draw_lineage, lineage, node_label
 
 pytest.importorskip("ipywidgets")
@@ -23,6 +24,8 @@ from widgets.population import (  # noqa: E402
     PopulationScatter,
     PopulationView,
     architecture,
+    architecture_changes,
+    cell_changes,
     cell_origins,
     draw_crossover,
     draw_mutation,
@@ -251,6 +254,22 @@ def test_accuracy_axes_fit_the_data_within_0_and_1():
     assert fit_range([0.97, 0.97, 0.97]) == (pytest.approx(0.92), 1.0)  # a flat best: a narrow band, never above 1
     assert fit_range([0.02, 0.5]) == (0.0, pytest.approx(0.55))
     assert fit_range([1.5, 2.0]) == (pytest.approx(1.45), pytest.approx(2.05))  # not an accuracy: no clamp
+
+
+def test_a_mutation_lists_what_it_changed_in_every_cell():
+    cell = Genotype.from_text("sep_conv_3x3(1)+skip_connect(0) | max_pool_3x3(2)+conv_1x1(1) ; 2,3")
+    changed = Genotype.from_text("sep_conv_5x5(1)+skip_connect(0) | max_pool_3x3(0)+conv_1x1(1) ; 2,3")
+    assert cell_changes(cell, changed) == [
+        "node 2: sep_conv_3x3(1) + skip_connect(0) → sep_conv_5x5(1) + skip_connect(0)",
+        "node 3: max_pool_3x3(2) + conv_1x1(1) → max_pool_3x3(0) + conv_1x1(1)"]
+    net = DARTS.stack(3, (2,))
+    cells = list(net.cells)
+    cells[2] = replace(cells[2], genotype=changed)
+    after = replace(net, cells=tuple(cells))
+    assert architecture_changes(net, after)[0].startswith("cell 3 · node 2: ")
+    grid = draw_mutation(net, after.to_dict(), labels=["before", "after"])
+    assert "changed: cell 3 · node 2" in grid.children[1].value and "<svg" in grid.children[1].value
+    assert "no change" in draw_mutation(net, net).children[1].value
 
 
 def test_a_members_end_names_the_member_not_the_method():

@@ -667,8 +667,59 @@ def cell_origins(child, parents: Sequence, names: Sequence[str]) -> str:
 
 
 def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.GridBox:
-    """One individual before and after a mutation or pruning, side by side (see :func:`draw_crossover`)."""
-    return draw_crossover([before], [after], labels=labels, roles=("before", "after"))
+    """One individual before and after a mutation or pruning, side by side (see :func:`draw_crossover`).
+
+    A network is drawn cell by cell, so an op or an input changed inside a cell would not show: the
+    "after" caption lists every change (:func:`architecture_changes`), highlighted.
+    """
+    grid = draw_crossover([before], [after], labels=labels, roles=("before", "after"))
+    changes = architecture_changes(_individual(before, "", None)[0], _individual(after, "", None)[0])
+    view = grid.children[-1]
+    listed = "<br>".join(html.escape(c) for c in changes) or "no change"
+    caption = view.caption + f"<br><span style='color:{CHANGED}'>changed: {listed}</span>"
+    view.value = view.value.replace(f">{view.caption}</div>", f">{caption}</div>", 1)  # the drawing stays
+    view.caption = caption
+    return grid
+
+
+CHANGED = "#d62728"  # the colour of what an operator changed
+
+
+def _node_text(edges) -> str:
+    return " + ".join(f"{op}({src})" for op, src in edges)
+
+
+def cell_changes(before: Genotype, after: Genotype) -> list[str]:
+    """What differs between two versions of a cell, node by node (nodes keep their numbers):
+    'node 3: sep_conv_3x3(1) + skip_connect(0) → max_pool_3x3(1) + skip_connect(0)', 'node 4 removed'."""
+    old, new = dict(zip(before.node_ids, before.nodes)), dict(zip(after.node_ids, after.nodes))
+    changes = []
+    for node in sorted(old.keys() | new.keys()):
+        if node not in new:
+            changes.append(f"node {node} removed")
+        elif node not in old:
+            changes.append(f"node {node} added: {_node_text(new[node])}")
+        elif old[node] != new[node]:
+            changes.append(f"node {node}: {_node_text(old[node])} → {_node_text(new[node])}")
+    return changes
+
+
+def architecture_changes(before, after) -> list[str]:
+    """Every change from ``before`` to ``after`` (Genotype, CellPair or Network of the same shape), one line
+    each, prefixed with the cell: 'cell 2 · node 3: ...', 'cell 4 reads states (1, 3) instead of (2, 3)'."""
+    if isinstance(before, Genotype) and isinstance(after, Genotype):
+        return cell_changes(before, after)
+    if isinstance(before, CellPair) and isinstance(after, CellPair):
+        return [f"{kind} cell · {c}" for kind in ("normal", "reduce")
+                for c in cell_changes(getattr(before, kind), getattr(after, kind))]
+    if isinstance(before, Network) and isinstance(after, Network) and len(before.cells) == len(after.cells):
+        changes = []
+        for k, (b, a) in enumerate(zip(before.cells, after.cells), start=1):
+            if b.inputs != a.inputs:
+                changes.append(f"cell {k} reads states {a.inputs} instead of {b.inputs}")
+            changes += [f"cell {k} · {c}" for c in cell_changes(b.genotype, a.genotype)]
+        return changes
+    return ["the architectures differ in shape"]
 
 
 def population_view(**options) -> PopulationView:
