@@ -177,7 +177,7 @@ def test_scatter_one_trace_per_generation_and_front_as_step_line():
     fronts = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in members] == ["generation 0", "generation 1", "generation 2"]
     assert [len(t.x) for t in members] == [4, 3, 2]
-    assert [t.opacity for t in members] == [pytest.approx(0.35), pytest.approx(0.35), 1.0]  # older faded
+    assert [t.opacity for t in members] == [pytest.approx(0.65), pytest.approx(0.65), 1.0]  # older faded
     assert len(fronts) == 3
     assert list(fronts[1].x) == [1000, 2500, 3500] and list(fronts[1].y) == [0.72, 0.78, 0.85]  # sorted by x
     assert fronts[1].line.shape == "hv"

@@ -53,7 +53,7 @@ from .live import FULL_WIDTH, HALF_WIDTH, RunStatus
 from .plots import PALETTE, LinePlot, Throttle, base_layout, show_waiting
 
 WAITING_GENERATION = "waiting for the first generation…"
-FADED = 0.35
+FADED = 0.65  # earlier generations: lighter than the latest, still legible on white
 HOVER_LINES, HOVER_WIDTH = 8, 72  # lines and characters of an architecture's text in a hover label
 
 
