@@ -62,9 +62,9 @@ def test_cancelling_the_await_stops_the_run_and_returns_the_partial_result(capsy
         return await run
 
     assert asyncio.run(main()) == "stopped cleanly"  # the cell goes on with the partial result
-    assert run.done and run.status == "finished"
+    assert run.done and run.status == "stopped"  # a result without a status of its own: stopped, as asked
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("interrupted:")
+    assert out.count("\n") == 1 and out.startswith("interrupted: stopped after ")
 
 
 def test_a_second_interrupt_while_stopping_still_returns_the_result(capsys):

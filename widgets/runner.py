@@ -72,7 +72,8 @@ class BackgroundRun:
     """One run executing in a daemon thread.
 
     Attributes:
-        status: 'running', then 'finished', 'stopped' (after :meth:`stop`) or 'failed'.
+        status: 'running', then 'finished', 'stopped' (after :meth:`stop`) or 'failed': the result's own
+            ``status`` when it has one, else 'stopped' when a stop was asked for.
         result: what the target returned (e.g. a SearchResult), once it has.
         error: the exception that ended the run, if any.
         last_event: the latest event the run emitted (handy for status lines).
@@ -106,7 +107,8 @@ class BackgroundRun:
     def _main(self) -> None:
         try:
             self.result = self._target(self._listeners, self._stop)
-            self.status = getattr(self.result, "status", "finished")
+            # a result without a status of its own (a list of sweep points, ...) is partial after a stop
+            self.status = getattr(self.result, "status", "stopped" if self._stop.requested else "finished")
         except BaseException as e:  # noqa: BLE001 - every failure must reach the panel, not a log
             self.error = e
             self.status = "failed"
