@@ -131,7 +131,7 @@ class AlphaView(w.VBox):
         uniform = f", uniform = 1/{ops}" if ops else ""
         shown = f" after epoch {epoch}" if epoch else ""
         scale = (f"colour scale RELATIVE: stretched to {relative[0]:.3f}..{relative[1]:.3f}" if relative
-                 else "colour scale fixed 0..1")
+                 else "colour scale fixed 0..1" if epoch else "colours: after the first epoch")
         return (f"softmax(α){shown} · rows: edge input→node (0 = c<sub>k-2</sub>, 1 = c<sub>k-1</sub>)"
                 f"<br>{scale}{uniform}")
 
