@@ -676,7 +676,9 @@ def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.Gr
     changes = architecture_changes(_individual(before, "", None)[0], _individual(after, "", None)[0])
     view = grid.children[-1]
     listed = "<br>".join(html.escape(c) for c in changes) or "no change"
-    caption = view.caption + f"<br><span style='color:{CHANGED}'>changed: {listed}</span>"
+    width = drawing_width(view.value) or HALF_WIDTH  # the list wraps at the drawing's width: the grid stays as wide
+    caption = view.caption + (f"<div style='color:{CHANGED};font-weight:normal;max-width:{width}px;"
+                              f"white-space:normal'>changed: {listed}</div>")
     view.value = view.value.replace(f">{view.caption}</div>", f">{caption}</div>", 1)  # the drawing stays
     view.caption = caption
     return grid
