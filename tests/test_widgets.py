@@ -190,6 +190,30 @@ def test_stop_button_ends_a_long_run_at_the_next_step():
     assert panel.stop_button.disabled
 
 
+def test_interrupting_await_panel_run_ends_the_run_like_stop(tmp_path, capsys):
+    """Kernel ▸ Interrupt during ``result = await panel.run()`` (ipykernel cancels the cell): the partial result."""
+    import asyncio
+
+    panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 50}), run_dir=tmp_path)
+
+    async def cell():
+        run = panel.run()
+        waiting = asyncio.ensure_future(_await(run))
+        while run.last_event is None or run.last_event.kind != "step":
+            await asyncio.sleep(0.01)
+        waiting.cancel()
+        return await waiting
+
+    async def _await(run):
+        return await run
+
+    result = asyncio.run(asyncio.wait_for(cell(), timeout=60))
+    assert result.status == "stopped" and len(result.history) < 50
+    assert capsys.readouterr().out.startswith("interrupted: stopped after ")
+    wait_for(lambda: not panel.run_button.disabled)
+    assert "stopped" in panel.status.line.value and not panel.resume_button.disabled  # Resume, as after Stop
+
+
 def test_resume_continues_a_stopped_search_from_its_run_folder(tmp_path):
     panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 3}), run_dir=tmp_path)
     run = panel.run()
