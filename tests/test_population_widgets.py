@@ -272,6 +272,15 @@ def test_a_mutation_lists_what_it_changed_in_every_cell():
     assert "no change" in draw_mutation(net, net).children[1].value
 
 
+def test_a_run_stopped_before_its_first_generation_says_there_is_no_lineage():
+    view = PopulationView()
+    bus = EventBus([view])
+    bus.emit("run_start", name="ts-enas", kind="population", total_steps=4, epochs=3)
+    assert "drawn when the run ends" in view.lineage_view.value
+    bus.emit("run_end", status="stopped", epochs_done=0)
+    assert "lineage: none, the run stopped before its first generation ended" in view.lineage_view.value
+
+
 def test_a_members_end_names_the_member_not_the_method():
     view = PopulationView(x="para_aug", label="stage", plan=[2, 2])
     bus = EventBus([view])

@@ -511,8 +511,12 @@ class PopulationView(w.VBox):
             self._set_options(self._choices())
         for listener in self.listeners:
             listener(event)
-        if event.kind == "run_end" and event.parent is None and self.lineage.nodes:
-            self.select(self.best_member())
+        if event.kind == "run_end" and event.parent is None:
+            if self.lineage.nodes:
+                self.select(self.best_member())
+            else:  # not "drawn when the run ends" under a run that has ended
+                self.lineage_view.value = waiting_html(f"lineage: none, the run {event['status']} before its first "
+                                                       f"{self.label} ended")
 
     def _choices(self) -> list[tuple[str, object]]:
         """(label, id) of every member seen, the latest generation first, best ``y`` first within one."""
