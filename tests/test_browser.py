@@ -3,15 +3,15 @@
 Starts JupyterLab on 127.0.0.1 with a token and fresh settings/workspace folders in a folder with
 copies of the notebooks (runs never touch the repository's files), opens each notebook in a
 1280 px wide window, runs all cells and checks what a participant sees: every widget rendered (no
-"Loading widget"), no Python traceback, no plot left empty after a run, no figure wider than its
-output area. Then, in the notebooks whose *Run All* starts a panel's run, it runs all cells again,
-presses the panel's Stop while a later cell waits for that run, and expects "stopped" within 5 s
-and the rest of the notebook to run without a traceback; then once more with *Kernel ▸ Interrupt
-Kernel* instead of Stop, which must end the run the same way (one "interrupted: stopped after ..."
-line, every cell below executed, no traceback). It also measures the first feedback: the seconds
-from *Run All* to the first visible output (the first cell's status line), at most
-``FIRST_FEEDBACK_SECONDS``. Saves a screenshot of each notebook mid-run and at the end to
-``docs/images/`` (used in the README).
+"Loading widget"), no Python traceback, no warning or other stderr output, no plot left empty
+after a run, no figure wider than its output area. Then, in the notebooks whose *Run All* starts
+a panel's run, it runs all cells again, presses the panel's Stop while a later cell waits for that
+run, and expects "stopped" within 5 s and the rest of the notebook to run without a traceback;
+then once more with *Kernel ▸ Interrupt Kernel* instead of Stop, which must end the run the same
+way (one "interrupted: stopped after ..." line, every cell below executed, no traceback). It also
+measures the first feedback: the seconds from *Run All* to the first visible output (the first
+cell's status line), at most ``FIRST_FEEDBACK_SECONDS``. Saves a screenshot of each notebook
+mid-run and at the end to ``docs/images/`` (used in the README).
 
 Needs /usr/bin/chromium (``apt-get install chromium``) and the ``playwright`` package; skips with
 the reason otherwise.
@@ -215,6 +215,9 @@ def problems_on_page(page) -> list[str]:
     tracebacks = page.locator(OUTPUT, has_text="Traceback")
     if tracebacks.count():
         problems.append(f"a Python traceback: {tracebacks.first.inner_text()[:1500]}")
+    warnings = page.locator(f"{OUTPUT}[data-mime-type='application/vnd.jupyter.stderr']")
+    if warnings.count():  # a pink block: a warning or anything else on stderr
+        problems.append(f"output on stderr (a warning?): {warnings.first.inner_text()[:500]}")
     if empty := empty_plots(page):
         problems.append(f"empty plots after the run: {empty}")
     if wide := overflowing_figures(page):
