@@ -162,3 +162,17 @@ def test_panel_runs_in_the_background_and_shows_the_report():
     second = panel.run()  # the previous run's table and drawings go at once
     assert "appear when this run (λ=50) finishes" in panel.view.report.value and panel.view.cells.children == ()
     assert second.wait(timeout=120).baseline is result.baseline
+
+
+def test_a_report_cut_off_in_retraining_says_it_is_partial():
+    from toolkit.gal import GalReport
+    from widgets.gal import partial_note, report_text
+
+    config = GalConfig(dataset="digits", epochs=4)
+    report = GalReport(rows=(), parameters_before=100, parameters_after=60, acc_before=0.99, acc_after=0.98, lam=12)
+    stopped = GalResult(None, report=report, history={"retrain": [{}, {}, {}]}, status="stopped")
+    assert partial_note(stopped, config).startswith("partial: the retraining was stopped after 3 of 4 epoch(s)")
+    assert report_text(stopped, config).endswith(partial_note(stopped, config))
+    finished = replace(stopped, status="finished", history={"retrain": [{}] * 4})
+    assert partial_note(finished, config) == "" and "partial" not in report_text(finished, config)
+    assert report_text(GalResult(None, status="stopped"), config) == "stopped before pruning: no report"

@@ -1,13 +1,14 @@
 """The population widgets and the lineage library, driven headlessly by synthetic typed event sequences."""
 
 import html
+from dataclasses import replace
 
 import pytest
 
 from toolkit import PUBLISHED
 from toolkit.errors import ToolkitError
 from toolkit.events import Event, EventBus
-from toolkit.genotype import CellPair
+from toolkit.genotype import CellPair, Genotype
 from toolkit.lineage import Lineage, draw_lineage, lineage, node_label
 
 pytest.importorskip("ipywidgets")
@@ -23,10 +24,13 @@ from widgets.population import (  # noqa: E402
     PopulationScatter,
     PopulationView,
     architecture,
+    architecture_changes,
+    cell_changes,
     cell_origins,
     draw_crossover,
     draw_mutation,
     drawing_width,
+    fit_range,
     front_line,
     generation_color,
 )
@@ -173,7 +177,7 @@ def test_scatter_one_trace_per_generation_and_front_as_step_line():
     fronts = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in members] == ["generation 0", "generation 1", "generation 2"]
     assert [len(t.x) for t in members] == [4, 3, 2]
-    assert [t.opacity for t in members] == [pytest.approx(0.35), pytest.approx(0.35), 1.0]  # older faded
+    assert [t.opacity for t in members] == [pytest.approx(0.65), pytest.approx(0.65), 1.0]  # older faded
     assert len(fronts) == 3
     assert list(fronts[1].x) == [1000, 2500, 3500] and list(fronts[1].y) == [0.72, 0.78, 0.85]  # sorted by x
     assert fronts[1].line.shape == "hv"
@@ -240,10 +244,59 @@ def test_best_so_far_per_generation():
     best.add(worse[0])
     assert best.figure.layout.yaxis.range == (pytest.approx(0.85), pytest.approx(0.95))  # one point: a narrow axis
     best.add(worse[1])
-    assert best.figure.layout.yaxis.autorange is True
+    assert best.figure.layout.yaxis.range == (pytest.approx(0.45), pytest.approx(0.95))  # the data, not -0.5..1
     assert best.plot.points("best so far")[1] == [0.9, 0.9]
     assert best.plot.points("generation best")[1] == [0.9, 0.5]
     assert [list(t.y) for t in best.figure.data] == [[0.9, 0.9], [0.9, 0.5]]
+
+
+def test_accuracy_axes_fit_the_data_within_0_and_1():
+    assert fit_range([0.97, 0.97, 0.97]) == (pytest.approx(0.92), 1.0)  # a flat best: a narrow band, never above 1
+    assert fit_range([0.02, 0.5]) == (0.0, pytest.approx(0.55))
+    assert fit_range([1.5, 2.0]) == (pytest.approx(1.45), pytest.approx(2.05))  # not an accuracy: no clamp
+
+
+def test_a_mutation_lists_what_it_changed_in_every_cell():
+    cell = Genotype.from_text("sep_conv_3x3(1)+skip_connect(0) | max_pool_3x3(2)+conv_1x1(1) ; 2,3")
+    changed = Genotype.from_text("sep_conv_5x5(1)+skip_connect(0) | max_pool_3x3(0)+conv_1x1(1) ; 2,3")
+    assert cell_changes(cell, changed) == [
+        "node 2: sep_conv_3x3(1) + skip_connect(0) → sep_conv_5x5(1) + skip_connect(0)",
+        "node 3: max_pool_3x3(2) + conv_1x1(1) → max_pool_3x3(0) + conv_1x1(1)"]
+    net = DARTS.stack(3, (2,))
+    cells = list(net.cells)
+    cells[2] = replace(cells[2], genotype=changed)
+    after = replace(net, cells=tuple(cells))
+    assert architecture_changes(net, after)[0].startswith("cell 3 · node 2: ")
+    grid = draw_mutation(net, after.to_dict(), labels=["before", "after"])
+    assert "changed: cell 3 · node 2" in grid.children[1].value and "<svg" in grid.children[1].value
+    assert "no change" in draw_mutation(net, net).children[1].value
+
+
+def test_a_run_stopped_before_its_first_generation_says_there_is_no_lineage():
+    view = PopulationView()
+    bus = EventBus([view])
+    bus.emit("run_start", name="ts-enas", kind="population", total_steps=4, epochs=3)
+    assert "drawn when the run ends" in view.lineage_view.value
+    bus.emit("run_end", status="stopped", epochs_done=0)
+    assert "lineage: none, the run stopped before its first generation ended" in view.lineage_view.value
+
+
+def test_a_members_end_names_the_member_not_the_method():
+    view = PopulationView(x="para_aug", label="stage", plan=[2, 2])
+    bus = EventBus([view])
+    bus.emit("run_start", name="me-darts", kind="population", total_steps=4)
+    run = bus.child("search darts")
+    run.emit("run_start", name="search darts", kind="search", total_steps=2, epochs=2)
+    run.emit("run_end", status="finished", epochs_done=2)
+    assert view.status.line.value == "stage 1/2 · member 1/2 finished"
+
+
+def test_steps_of_the_root_run_say_generation_not_epoch():
+    view = PopulationView()  # TS-ENAS: the root's epochs count generations, each step is one member evaluated
+    bus = EventBus([view])
+    bus.emit("run_start", name="ts-enas", kind="population", total_steps=12, epochs=3)  # generations 0, 1, 2
+    bus.emit("step", epoch=2, step=1, steps=4, loss=0.5, acc=0.8125)
+    assert view.status.line.value == "generation 1/2 · 1/4 evaluated · val_acc 0.812"
 
 
 def test_status_names_stage_and_member_and_the_bar_covers_the_tree():

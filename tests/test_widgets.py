@@ -190,6 +190,30 @@ def test_stop_button_ends_a_long_run_at_the_next_step():
     assert panel.stop_button.disabled
 
 
+def test_interrupting_await_panel_run_ends_the_run_like_stop(tmp_path, capsys):
+    """Kernel ▸ Interrupt during ``result = await panel.run()`` (ipykernel cancels the cell): the partial result."""
+    import asyncio
+
+    panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 50}), run_dir=tmp_path)
+
+    async def cell():
+        run = panel.run()
+        waiting = asyncio.ensure_future(_await(run))
+        while run.last_event is None or run.last_event.kind != "step":
+            await asyncio.sleep(0.01)
+        waiting.cancel()
+        return await waiting
+
+    async def _await(run):
+        return await run
+
+    result = asyncio.run(asyncio.wait_for(cell(), timeout=60))
+    assert result.status == "stopped" and len(result.history) < 50
+    assert capsys.readouterr().out.startswith("interrupted: stopped after ")
+    wait_for(lambda: not panel.run_button.disabled)
+    assert "stopped" in panel.status.line.value and not panel.resume_button.disabled  # Resume, as after Stop
+
+
 def test_resume_continues_a_stopped_search_from_its_run_folder(tmp_path):
     panel = search_panel(SearchConfig(**{**TINY.to_dict(), "space": TINY.space, "epochs": 3}), run_dir=tmp_path)
     run = panel.run()
@@ -337,13 +361,14 @@ def test_views_wait_for_the_first_epoch_instead_of_showing_empty_axes():
     assert not any(is_waiting(f) for f in figures)
     assert view.accuracy.figure.layout.yaxis.range == (0, 1.02)
     heat = view.alpha_view.heatmap.figure
-    assert (heat.data[0].zmin, heat.data[0].zmax) == (0.0, 1.0)  # colours mean the same at every epoch
-    assert "after epoch 1" in heat.layout.title.text and "fixed 0..1" in heat.layout.title.text
-    assert heat.data[0].y == ("0→2", "1→2", "0→3", "1→3", "2→3")  # DARTS numbering, as in the genotype text
-    view.alpha_view.scale.value = "relative"  # stretched colours are labelled as such, with their range
+    assert view.alpha_view.scale.value == "relative"  # by default α's small moves show
+    assert "after epoch 1" in heat.layout.title.text
     assert "RELATIVE: stretched to 0.500..0.500" in heat.layout.title.text and heat.data[0].zmax == 0.5
-    view.alpha_view.scale.value = "fixed"
+    assert heat.data[0].y == ("0→2", "1→2", "0→3", "1→3", "2→3")  # DARTS numbering, as in the genotype text
+    view.alpha_view.scale.value = "fixed"  # colours mean the same at every epoch
     assert (heat.data[1].zmin, heat.data[1].zmax) == (0.0, 1.0) and "fixed 0..1" in heat.layout.title.text
+    labels = [label for label, _ in view.alpha_view.scale.options]
+    assert all(len(label) <= 12 for label in labels), labels  # each fits its 100 px button
 
 
 def test_a_new_run_clears_the_previous_runs_views():

@@ -288,6 +288,29 @@ class GalLiveView(w.VBox):
             listener(event)
 
 
+def partial_note(result: GalResult, config: GalConfig) -> str:
+    """One line saying that a stopped run's figures are partial ('' for a complete run).
+
+    A Stop during retraining still gives a report, but its accuracy after pruning comes from a network
+    trained for fewer epochs than the baseline; a Stop earlier leaves no report at all.
+    """
+    if result.status != "stopped" or result.report is None:
+        return ""
+    done = len(result.history.get("retrain", ()))
+    if done >= config.epochs:
+        return ""
+    return (f"partial: the retraining was stopped after {done} of {config.epochs} epoch(s), so the accuracy "
+            "after pruning is that of a network trained for fewer epochs than the baseline")
+
+
+def report_text(result: GalResult, config: GalConfig) -> str:
+    """The report as text (kept nodes, parameters, accuracy) with the partial note after a Stop, or why none."""
+    if result.report is None:
+        return result.message if result.status == "collapsed" else f"{result.status} before pruning: no report"
+    note = partial_note(result, config)
+    return f"{result.report}\n{note}" if note else str(result.report)
+
+
 def report_html(report: GalReport) -> str:
     """The kept-nodes table (the paper's Table 1 layout) and the before/after figures as HTML."""
     def nodes(values):
@@ -374,7 +397,9 @@ class GalView(GalLiveView):
         if result.baseline is not None and (result.status != "stopped" or trained):  # not one cut off by Stop
             self._baseline, self._baseline_key = result.baseline, self._key(config)
         if result.report is not None:
-            self.report.value = report_html(result.report)
+            note = partial_note(result, config)
+            self.report.value = report_html(result.report) + (
+                f"<p style='color:#b35900;font-weight:600'>{html.escape(note)}</p>" if note else "")
             self.cells.children = [pruning_view(result)]
         elif result.status == "collapsed":
             self.report.value = error_html(result.message)

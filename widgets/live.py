@@ -5,8 +5,8 @@
 the run. What it shows, per DARTS epoch (``epoch_end`` event):
 
 * loss and accuracy: every batch (throttled) and the epoch means on the w-half and the α-half;
-* softmax(α) of every edge (rows) over the ops (columns), one heatmap per cell type on a fixed
-  0..1 colour scale, with an epoch slider to replay how the distribution sharpened;
+* softmax(α) of every edge (rows) over the ops (columns), one heatmap per cell type, colours
+  stretched to the epoch's range (or fixed 0..1), with an epoch slider to replay how the distribution sharpened;
 * how many skip_connect edges the derived cells hold (the skip-connection collapse of DARTS shown
   in Fig. 9 of "Partial Connection Based on Channel Attention for Differentiable Neural
   Architecture Search", Y. Xue, J. Qin);
@@ -104,9 +104,10 @@ class RunStatus(w.VBox):
 class AlphaView(w.VBox):
     """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider.
 
-    Colours use a fixed 0..1 scale, so early epochs (every weight near 1/ops) look uniform, as they
-    are; the ``scale`` buttons stretch the colours to the shown epoch's range instead, and the title
-    then says that the scale is relative and gives the range.
+    Colours are stretched to the shown epoch's range by default, so the small moves of a short
+    search show (on a fixed 0..1 scale every weight of a 3-epoch search sits near 1/ops and the map
+    looks empty); the title says that the scale is relative and gives its range. The ``scale``
+    buttons switch to a fixed 0..1 scale, on which a colour means the same weight at every epoch.
     """
 
     def __init__(self):
@@ -114,9 +115,11 @@ class AlphaView(w.VBox):
                                    title=self.title(None))
         self.epoch = w.IntSlider(value=0, min=0, max=0, description="epoch", continuous_update=True,
                                  layout=w.Layout(width="50%"))
-        self.scale = w.ToggleButtons(options=[("colours: fixed 0..1", "fixed"),
-                                              ("colours: stretched to this epoch", "relative")],
-                                     value="fixed", style={"button_width": "210px"})
+        self.scale = w.ToggleButtons(options=[("stretched", "relative"), ("fixed 0..1", "fixed")],
+                                     value="relative", description="colours",
+                                     tooltips=["colours stretched to the shown epoch's range: small moves show",
+                                               "colours on 0..1: the same colour means the same weight at every epoch"],
+                                     style={"button_width": "100px", "description_width": "initial"})
         self.epoch.observe(self._on_epoch, names="value")
         self.scale.observe(lambda _: self._draw(self.epoch.value), names="value")
         self.history: list[dict] = []
@@ -128,7 +131,7 @@ class AlphaView(w.VBox):
         uniform = f", uniform = 1/{ops}" if ops else ""
         shown = f" after epoch {epoch}" if epoch else ""
         scale = (f"colour scale RELATIVE: stretched to {relative[0]:.3f}..{relative[1]:.3f}" if relative
-                 else "colour scale fixed 0..1")
+                 else "colour scale fixed 0..1" if epoch else "colours: after the first epoch")
         return (f"softmax(α){shown} · rows: edge input→node (0 = c<sub>k-2</sub>, 1 = c<sub>k-1</sub>)"
                 f"<br>{scale}{uniform}")
 

@@ -53,7 +53,7 @@ from .live import FULL_WIDTH, HALF_WIDTH, RunStatus
 from .plots import PALETTE, LinePlot, Throttle, base_layout, show_waiting
 
 WAITING_GENERATION = "waiting for the first generation…"
-FADED = 0.35
+FADED = 0.65  # earlier generations: lighter than the latest, still legible on white
 HOVER_LINES, HOVER_WIDTH = 8, 72  # lines and characters of an architecture's text in a hover label
 
 
@@ -290,10 +290,18 @@ class BestSoFar:
         self.plot.stream(generation["index"], {"best so far": self.best, f"{self.label} best": max(values)})
         self.plot.flush()
         ys = self.plot.points("best so far")[1] + self.plot.points(f"{self.label} best")[1]
-        if len(ys) == 2:  # one generation: plotly would stretch the axis over a wide, made-up range
-            self.figure.update_yaxes(range=[min(ys) - 0.05, max(ys) + 0.05], autorange=False)
-        else:
-            self.figure.update_yaxes(autorange=True)
+        # plotly's autorange stretches a flat line over a wide, made-up range (-0.5..1 for accuracy)
+        self.figure.update_yaxes(range=list(fit_range(ys)), autorange=False)
+
+
+def fit_range(values: Sequence[float], margin: float = 0.05, bounds: tuple[float, float] = (0.0, 1.0)
+              ) -> tuple[float, float]:
+    """An axis range around ``values``: ``margin`` either side, at least ``2 * margin`` wide, kept within
+    ``bounds`` (accuracy: 0..1) when every value lies within them."""
+    low, high = min(values) - margin, max(values) + margin
+    if bounds[0] <= min(values) and max(values) <= bounds[1]:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return low, high
 
 
 class PopulationStatus(RunStatus):
@@ -356,6 +364,14 @@ class PopulationStatus(RunStatus):
                 self.member_run = run
                 self.set_text(f"{self.where()}starting")
             return
+        if event.kind == "run_end" and event.parent is not None and self._ends_member(event):
+            return
+        if event.kind == "step" and self.tree.root is not None and event.run_id == self.tree.root.run_id:
+            self.tree(event)
+            if self._throttle.ready():
+                self.bar.value = min(self.tree.root.done, self.bar.max)
+                self.set_text(self.root_step_text(event))
+            return
         if event.kind == "run_end" and event.parent is None and self.generations:
             super().__call__(event)
             best = f" · best {self.y} {self.best[0]:.3f} ({html.escape(str(self.best[1]))})" if self.best else ""
@@ -378,6 +394,28 @@ class PopulationStatus(RunStatus):
         shown = f" · best {self.y} {best[0]:.3f} ({html.escape(str(best[1]))})" if best else ""
         total = f"/{max(self.plan)}" if self.plan else ""
         self.set_text(f"{self.label} {event['index']}{total} done · {len(population)} members{front}{shown}")
+
+
+    def root_step_text(self, event: Event) -> str:
+        """A step of the root run itself: one member evaluated (TS-ENAS), where the root's "epochs" are the
+        generations 0, 1, ..., G (epoch = generation + 1): 'generation 1/4 · 3/8 evaluated · val_acc 0.812'."""
+        root = self.tree.root
+        total = f"/{root.epochs - 1}" if root.epochs else ""
+        acc = f" · {self.y} {event['acc']:.3f}" if self.y in ("val_acc", "acc") and "acc" in event.data else ""
+        return f"{self.label} {event['epoch'] - 1}{total} · {event['step']}/{event['steps']} evaluated{acc}"
+
+    def _ends_member(self, event: Event) -> bool:
+        """A member's run_end: 'stage 1/3 · member 3/4 finished', not 'search darts finished' (reads as the end)."""
+        run = self.tree.runs.get(event.run_id)
+        if run is None or run is not self.member_run:
+            return False
+        super().__call__(event)
+        index = self.last_index + 1 if self.last_index is not None else min(self.plan) if self.plan else None
+        label = f"{self.label} {index}" + (f"/{max(self.plan)}" if self.plan else "") if index is not None else ""
+        count = self.plan.get(index) if index is not None else None
+        member = f"member {self.members}" + (f"/{count}" if count else "")
+        self.set_text(html.escape(" · ".join(p for p in (label, f"{member} {event['status']}") if p)))
+        return True
 
 
 def _ancestry(run) -> list:
@@ -473,8 +511,12 @@ class PopulationView(w.VBox):
             self._set_options(self._choices())
         for listener in self.listeners:
             listener(event)
-        if event.kind == "run_end" and event.parent is None and self.lineage.nodes:
-            self.select(self.best_member())
+        if event.kind == "run_end" and event.parent is None:
+            if self.lineage.nodes:
+                self.select(self.best_member())
+            else:  # not "drawn when the run ends" under a run that has ended
+                self.lineage_view.value = waiting_html(f"lineage: none, the run {event['status']} before its first "
+                                                       f"{self.label} ended")
 
     def _choices(self) -> list[tuple[str, object]]:
         """(label, id) of every member seen, the latest generation first, best ``y`` first within one."""
@@ -629,8 +671,61 @@ def cell_origins(child, parents: Sequence, names: Sequence[str]) -> str:
 
 
 def draw_mutation(before, after, *, labels: Sequence[str] | None = None) -> w.GridBox:
-    """One individual before and after a mutation or pruning, side by side (see :func:`draw_crossover`)."""
-    return draw_crossover([before], [after], labels=labels, roles=("before", "after"))
+    """One individual before and after a mutation or pruning, side by side (see :func:`draw_crossover`).
+
+    A network is drawn cell by cell, so an op or an input changed inside a cell would not show: the
+    "after" caption lists every change (:func:`architecture_changes`), highlighted.
+    """
+    grid = draw_crossover([before], [after], labels=labels, roles=("before", "after"))
+    changes = architecture_changes(_individual(before, "", None)[0], _individual(after, "", None)[0])
+    view = grid.children[-1]
+    listed = "<br>".join(html.escape(c) for c in changes) or "no change"
+    width = drawing_width(view.value) or HALF_WIDTH  # the list wraps at the drawing's width: the grid stays as wide
+    caption = view.caption + (f"<div style='color:{CHANGED};font-weight:normal;max-width:{width}px;"
+                              f"white-space:normal'>changed: {listed}</div>")
+    view.value = view.value.replace(f">{view.caption}</div>", f">{caption}</div>", 1)  # the drawing stays
+    view.caption = caption
+    return grid
+
+
+CHANGED = "#d62728"  # the colour of what an operator changed
+
+
+def _node_text(edges) -> str:
+    return " + ".join(f"{op}({src})" for op, src in edges)
+
+
+def cell_changes(before: Genotype, after: Genotype) -> list[str]:
+    """What differs between two versions of a cell, node by node (nodes keep their numbers):
+    'node 3: sep_conv_3x3(1) + skip_connect(0) → max_pool_3x3(1) + skip_connect(0)', 'node 4 removed'."""
+    old, new = dict(zip(before.node_ids, before.nodes)), dict(zip(after.node_ids, after.nodes))
+    changes = []
+    for node in sorted(old.keys() | new.keys()):
+        if node not in new:
+            changes.append(f"node {node} removed")
+        elif node not in old:
+            changes.append(f"node {node} added: {_node_text(new[node])}")
+        elif old[node] != new[node]:
+            changes.append(f"node {node}: {_node_text(old[node])} → {_node_text(new[node])}")
+    return changes
+
+
+def architecture_changes(before, after) -> list[str]:
+    """Every change from ``before`` to ``after`` (Genotype, CellPair or Network of the same shape), one line
+    each, prefixed with the cell: 'cell 2 · node 3: ...', 'cell 4 reads states (1, 3) instead of (2, 3)'."""
+    if isinstance(before, Genotype) and isinstance(after, Genotype):
+        return cell_changes(before, after)
+    if isinstance(before, CellPair) and isinstance(after, CellPair):
+        return [f"{kind} cell · {c}" for kind in ("normal", "reduce")
+                for c in cell_changes(getattr(before, kind), getattr(after, kind))]
+    if isinstance(before, Network) and isinstance(after, Network) and len(before.cells) == len(after.cells):
+        changes = []
+        for k, (b, a) in enumerate(zip(before.cells, after.cells), start=1):
+            if b.inputs != a.inputs:
+                changes.append(f"cell {k} reads states {a.inputs} instead of {b.inputs}")
+            changes += [f"cell {k} · {c}" for c in cell_changes(b.genotype, a.genotype)]
+        return changes
+    return ["the architectures differ in shape"]
 
 
 def population_view(**options) -> PopulationView:

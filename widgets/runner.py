@@ -36,6 +36,31 @@ def error_html(message: str) -> str:
     return f'<div style="color:#b30000;font-weight:600">⚠ {html.escape(message)}</div>'
 
 
+def progress_text(run: BackgroundRun) -> str:
+    """How far a run got, from its result: '2 epoch(s)', '1 generation(s)', ..., then its seconds."""
+    result = run.result
+    seconds = f"{(run.finished_at or time.time()) - run.started:.0f} s"
+    for name, unit in (("generations", "generation(s)"), ("stages", "stage(s)")):
+        done = getattr(result, name, None)
+        if isinstance(done, list):
+            return f"{len(done)} {unit}, {seconds}"
+    history = getattr(result, "history", None)
+    if isinstance(history, list):
+        return f"{len(history)} epoch(s), {seconds}"
+    if isinstance(history, dict) and history:  # per-stage epochs (DARTS-GAL)
+        return ", ".join(f"{stage} {len(epochs)}" for stage, epochs in history.items()) + f" epoch(s), {seconds}"
+    return seconds
+
+
+def interrupt_line(run: BackgroundRun) -> str:
+    """The one line printed when *Kernel ▸ Interrupt* ended a run: how far it got, and that the result is partial."""
+    if run.error is not None:
+        return f"interrupted: the run failed ({describe_error(run.error)})"
+    if run.status == "stopped":
+        return f"interrupted: stopped after {progress_text(run)}; the result below is partial"
+    return f"interrupted: the run had already {run.status} ({progress_text(run)})"
+
+
 def describe_error(error: BaseException) -> str:
     """One readable line: a ToolkitError's own message, otherwise the exception type and text."""
     if isinstance(error, ToolkitError):
@@ -47,7 +72,8 @@ class BackgroundRun:
     """One run executing in a daemon thread.
 
     Attributes:
-        status: 'running', then 'finished', 'stopped' (after :meth:`stop`) or 'failed'.
+        status: 'running', then 'finished', 'stopped' (after :meth:`stop`) or 'failed': the result's own
+            ``status`` when it has one, else 'stopped' when a stop was asked for.
         result: what the target returned (e.g. a SearchResult), once it has.
         error: the exception that ended the run, if any.
         last_event: the latest event the run emitted (handy for status lines).
@@ -81,7 +107,8 @@ class BackgroundRun:
     def _main(self) -> None:
         try:
             self.result = self._target(self._listeners, self._stop)
-            self.status = getattr(self.result, "status", "finished")
+            # a result without a status of its own (a list of sweep points, ...) is partial after a stop
+            self.status = getattr(self.result, "status", "stopped" if self._stop.requested else "finished")
         except BaseException as e:  # noqa: BLE001 - every failure must reach the panel, not a log
             self.error = e
             self.status = "failed"
@@ -121,7 +148,8 @@ class BackgroundRun:
         """Block until the run ends and return its result.
 
         A blocked cell holds up every widget message, the Stop button's included, until it ends:
-        in a notebook use ``await run`` instead. Interrupting while waiting also stops the run.
+        in a notebook use ``await run`` instead. Interrupting while waiting ends the run like Stop:
+        it prints one line and returns the partial result.
 
         Args:
             timeout: seconds to wait at most (None: no limit).
@@ -133,8 +161,7 @@ class BackgroundRun:
         try:
             finished = self._done.wait(timeout)
         except KeyboardInterrupt:
-            self.stop()
-            raise
+            return self._interrupted()
         if not finished:
             raise TimeoutError(f"the run is still {self.status} after {timeout} s; call run.stop() to end it")
         return self._outcome()
@@ -143,20 +170,42 @@ class BackgroundRun:
         """``result = await run`` in a notebook cell: wait without blocking the kernel.
 
         The kernel's event loop keeps running, so widget messages (a Stop click, also during *Run
-        All*) are handled while the cell waits; *Kernel ▸ Interrupt* cancels the wait and stops
-        the run. Returns the result or raises the run's error, as :meth:`wait`.
+        All*) are handled while the cell waits. *Kernel ▸ Interrupt* ends the run like Stop: the
+        kernel cancels the waiting cell, the wait catches that, stops the run, waits for it to end
+        after its current step, prints one "interrupted: stopped after ..." line and returns the
+        partial result, so the cell ends without a traceback and *Run All* goes on. Returns the
+        result or raises the run's error, as :meth:`wait`.
         """
         return self._wait_async().__await__()
 
     async def _wait_async(self, poll: float = 0.05):
         import asyncio
 
-        try:
-            while not self._done.is_set():
-                await asyncio.sleep(poll)  # short sleeps: an interrupt cancels the wait at once
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            self.stop()
-            raise
+        interrupted = False
+        while not self._done.is_set():
+            try:
+                await asyncio.sleep(poll)  # short sleeps: an interrupt reaches the wait at once
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                interrupted = True
+                self.stop()
+                task = asyncio.current_task()
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()  # handled: the cell goes on (Python >= 3.11 counts cancellations)
+        return self._report_interrupt() if interrupted else self._outcome()
+
+    def _interrupted(self):
+        """Stop after a KeyboardInterrupt in :meth:`wait`, wait for the end (further interrupts too) and report."""
+        self.stop()
+        while True:
+            try:
+                self._done.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        return self._report_interrupt()
+
+    def _report_interrupt(self):
+        print(interrupt_line(self))
         return self._outcome()
 
     def _outcome(self):
