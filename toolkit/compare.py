@@ -291,7 +291,7 @@ class CompareResult:
 
 
 def _start(config: CompareConfig, out: Path, resume: bool) -> CompareConfig:
-    """Write ``compare.json`` for a new comparison, or check a resumed one's settings against it."""
+    """Check a new comparison's folder is free, or a resumed one's settings against its ``compare.json``."""
     file = out / "compare.json"
     if resume:
         saved = read_json(file, fix="restore it, or start a new comparison in another --out")
@@ -304,8 +304,6 @@ def _start(config: CompareConfig, out: Path, resume: bool) -> CompareConfig:
         return saved_config
     if out.exists() and any(out.iterdir()):
         raise ToolkitError(f"'{out}' exists; continue it with --resume or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    file.write_text(json.dumps(config.to_dict(), indent=1))
     return config
 
 
@@ -345,9 +343,13 @@ def compare(config: CompareConfig, out: str | Path, *, executor: Executor | None
 
     out = Path(out)
     config = _start(config, out, resume)
+    saved = config
     config = dataclasses.replace(config, evaluation=dataclasses.replace(
         config.evaluation, dataset=config.dataset, data_dir=config.data_dir))
-    cells = plan_cells(config, out)
+    cells = plan_cells(config, out)  # bad settings fail here, before anything is written
+    if not resume:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.json").write_text(json.dumps(saved.to_dict(), indent=1))
     bus = EventBus(listeners)
     bus.emit("run_start", name="compare", kind="compare", total_steps=len(cells), config=config.to_dict())
     rows: dict[int, dict] = {}
