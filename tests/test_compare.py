@@ -110,3 +110,30 @@ def test_bad_input_is_one_line(tmp_path, capsys, argv, fix):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and fix in err
     assert not (tmp_path / "cmp").exists()
+
+
+class StopAfter(StopSignal):
+    """A stop request that arrives at the ``checks``-th time a loop asks (inside the first search)."""
+
+    def __init__(self, checks: int):
+        super().__init__()
+        self.checks = checks
+
+    @property
+    def requested(self) -> bool:
+        self.checks -= 1
+        if self.checks <= 0:
+            self.stop()
+        return super().requested
+
+
+def test_a_search_stopped_midway_continues_from_its_checkpoint(tmp_path):
+    out = tmp_path / "cmp"
+    first = compare(tiny(methods=("darts",)), out, stop=StopAfter(4))
+    assert first.status == "stopped" and first.rows == []
+    assert (out / "darts-seed0" / "search" / "config.json").is_file()
+    assert not (out / "darts-seed0" / "architecture.json").exists()
+    second = compare(tiny(methods=("darts",)), out, resume=True)
+    assert second.status == "finished" and len(second.rows) == 1
+    run = json.loads((out / "darts-seed0" / "search" / "run.json").read_text())
+    assert run["status"] == "finished" and run["epochs_done"] == 1

@@ -270,7 +270,8 @@ def run_cell(cell: Cell, evaluation: TrainConfig, valid_fraction: float, stop: S
     architecture, status, seconds = _search(cell, stop, progress)
     if architecture is None or (stop is not None and stop.requested):
         return {"status": "stopped" if status == "finished" else status, "name": cell.name}
-    spec = EvalSpec(architecture, dataclasses.replace(evaluation, seed=cell.seed), name=cell.name, holdout=Holdout(valid_fraction, seed=cell.seed))
+    spec = EvalSpec(architecture, dataclasses.replace(evaluation, seed=cell.seed), name=cell.name,
+                    holdout=Holdout(valid_fraction, seed=cell.seed))
     metrics = evaluate(spec)
     row = {"method": cell.method, "preset": cell.preset, "seed": cell.seed, "search_seconds": round(seconds, 2),
            "images": cell.images, "parameters": metrics["parameters"], "val_acc": metrics["val_acc"],
