@@ -137,3 +137,11 @@ def test_a_search_stopped_midway_continues_from_its_checkpoint(tmp_path):
     assert second.status == "finished" and len(second.rows) == 1
     run = json.loads((out / "darts-seed0" / "search" / "run.json").read_text())
     assert run["status"] == "finished" and run["epochs_done"] == 1
+
+
+def test_dry_run_prints_each_methods_plan_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--methods", "darts", "me-darts", "ts-enas", "--budget", "10000", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    planned = [line.split()[0] for line in lines if "images planned" in line]
+    assert planned == ["darts", "me-darts", "ts-enas"] and list(tmp_path.iterdir()) == []

@@ -200,6 +200,16 @@ def fit_budget(config, data, budget: int):
     return best
 
 
+def describe(config) -> str:
+    """The settings :func:`scaled` changes, as one line (``8 epochs``; ``stages init 4x2, ...``)."""
+    if isinstance(config, SearchConfig):
+        return f"{config.epochs} epoch(s) of C={config.channels}, {config.cells} cells, batch {config.batch_size}"
+    if hasattr(config, "stages"):
+        return "stages " + ", ".join(f"{s.name} {s.population} x {s.epochs} epoch(s)" for s in config.stages)
+    return (f"SuperNet {config.supernet_epochs} epoch(s), population {config.population}, generations "
+            f"{config.rough_generations} rough + {config.fine_generations} fine, {config.epochs} epoch(s) each")
+
+
 @dataclass(frozen=True)
 class Cell:
     """One row of the table to compute: a method (with preset) and seed, its scaled config and folder."""

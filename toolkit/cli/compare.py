@@ -45,6 +45,8 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, help="comparison folder (default runs/compare-<time>); must not exist")
     p.add_argument("--resume", action="store_true", help="continue the comparison in --out; finished rows are kept")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print each method's settings scaled to the budget and the images they plan; run nothing")
     add_executor_arguments(p)
     p.set_defaults(func=run)
 
@@ -72,10 +74,29 @@ def config_from_args(args):
         config.evaluation, **{k: v for k, v in evaluation.items() if v is not None}))
 
 
+def dry_run(config) -> int:
+    """Each method's scaled settings and planned images (seed 0), the evaluation; nothing is run or written."""
+    from ..compare import describe, plan_cells
+
+    print(f"dry run of compare: nothing is searched and no folder is written\nbudget {config.budget:,} training "
+          f"images per search on {config.dataset}, seeds 0..{config.seeds - 1}")
+    for cell in plan_cells(config, "."):
+        if cell.seed == 0:
+            name = cell.method + (f":{cell.preset}" if cell.preset else "")
+            print(f"  {name:<18} {cell.images:>9,} images planned: {describe(cell.config)}")
+    e = config.evaluation
+    print(f"evaluation of every found architecture: {e.epochs} epoch(s), batch {e.batch_size}, {e.cells} cells, "
+          f"C={e.channels} (a TS-ENAS network keeps its own cells), {config.valid_fraction:g} of the training "
+          "images held out for validation, the test split read once per network")
+    return 0
+
+
 def run(args) -> int:
     from ..compare import compare, format_table
     from .common import executor_from_args
 
+    if args.dry_run:
+        return dry_run(config_from_args(args))
     out = output_folder(args, "compare")
     args.out = out
     config = config_from_args(args)
