@@ -147,7 +147,7 @@ class ComparePanel(w.VBox):
                 self.figure.data[2 * i + 1].y = [r["test_acc"] for r in front]
         done = len(self.rows)
         total = len(self.config.methods) * self.config.seeds
-        self.status.value = f"{done}/{total} runs finished; last: {html.escape(event['population'][-1]['id'])}"
+        self.status.value = f"{done}/{total} runs finished…"
 
     def _done(self, run: BackgroundRun) -> None:
         self._buttons(running=False)

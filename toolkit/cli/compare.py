@@ -107,10 +107,13 @@ def run(args) -> int:
         bar = tqdm(total=len(config.methods) * config.seeds, desc=f"compare ({args.executor})", unit="run",
                    file=sys.stderr)
 
-    def follow(event) -> None:
+    seen: set[str] = set()
+
+    def follow(event) -> None:  # the rows come in table order: print the one that is new
         if event.kind != "generation":
             return
-        row = event["population"][-1]
+        row = next(r for r in event["population"] if r["id"] not in seen)
+        seen.add(row["id"])
         m = row["metrics"]
         line = (f"{m['method']} seed {m['seed']}: test acc {m['test_acc']:.4f} (val {m['val_acc']:.4f}), "
                 f"{m['parameters']:,} parameters, {m['images']:,} images in {m['search_seconds']:.1f} s of search")
