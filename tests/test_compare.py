@@ -145,3 +145,17 @@ def test_dry_run_prints_each_methods_plan_and_writes_nothing(tmp_path, capsys, m
     lines = capsys.readouterr().out.splitlines()
     planned = [line.split()[0] for line in lines if "images planned" in line]
     assert planned == ["darts", "me-darts", "ts-enas"] and list(tmp_path.iterdir()) == []
+
+
+def test_panel_fills_the_table_and_scatter(tmp_path):
+    from widgets.compare import compare_panel
+
+    panel = compare_panel(("darts",), budget=250, dataset="fake", evaluation=EVAL, overrides={"darts": TINY},
+                          out=tmp_path)
+    result = panel.run().wait(timeout=120)
+    assert result.status == "finished" and panel.rows[0]["images"] == 256  # 1 epoch: 2 steps x 2 batches x 32
+    assert "darts" in panel.table.value and "±" in panel.table.value
+    assert list(panel.figure.data[0].x) == [result.rows[0]["parameters"]]
+    assert panel.run_button.disabled is False and panel.stop_button.disabled is True
+    panel.boxes["darts"].value = False
+    assert panel.run() is None and "name at least one method" in panel.status.value

@@ -57,7 +57,7 @@ class ComparePanel(w.VBox):
                  overrides: Mapping | None = None, out: str | Path | None = None):
         self.boxes = {name: w.Checkbox(value=name in methods, description=name, indent=False,
                                        layout=w.Layout(width="110px")) for name in comparable()}
-        self.budget = w.IntSlider(value=budget, min=1000, max=max(60_000, budget), step=500,
+        self.budget = w.IntSlider(value=budget, min=250, max=max(60_000, budget), step=250,
                                   description="images", continuous_update=False)
         self.seeds = w.IntSlider(value=seeds, min=1, max=5, description="seeds", continuous_update=False)
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
