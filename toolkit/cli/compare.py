@@ -127,7 +127,7 @@ def run(args) -> int:
         with executor_from_args(args) as executor:
             result = compare(config, out, executor=None if args.executor == "local" else executor,
                              resume=args.resume, listeners=(follow,), stop=getattr(args, "stop", None),
-                             progress=False)
+                             progress=not args.quiet)
     finally:
         if bar is not None:
             bar.close()
