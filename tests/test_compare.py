@@ -156,6 +156,7 @@ def test_panel_fills_the_table_and_scatter(tmp_path):
     assert result.status == "finished" and panel.rows[0]["images"] == 256  # 1 epoch: 2 steps x 2 batches x 32
     assert "darts" in panel.table.value and "±" in panel.table.value
     assert list(panel.figure.data[0].x) == [result.rows[0]["parameters"]]
+    assert list(panel.spread.data[0].y) == [result.rows[0]["test_acc"]]
     assert panel.run_button.disabled is False and panel.stop_button.disabled is True
     panel.boxes["darts"].value = False
     assert panel.run() is None and "name at least one method" in panel.status.value

@@ -21,6 +21,7 @@ from toolkit.config import TrainConfig
 from toolkit.events import Event
 
 from .figure import LiveFigure
+from .live import FULL_WIDTH, HALF_WIDTH
 from .runner import BackgroundRun, error_html
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -43,8 +44,8 @@ def table_html(rows: Sequence[Mapping]) -> str:
 
 class ComparePanel(w.VBox):
     """Methods to compare (checkboxes), the budget in training images and the seeds (sliders), Run,
-    Stop and Resume, a status line, the table and a scatter of test accuracy against parameters
-    with each method's Pareto front.
+    Stop and Resume, a status line, the table, a scatter of test accuracy against parameters with
+    each method's Pareto front and each method's mean test accuracy ± standard deviation.
 
     Args:
         methods: the methods ticked at first (all comparable methods are offered).
@@ -68,6 +69,9 @@ class ComparePanel(w.VBox):
         self.figure = LiveFigure(layout={"title": "test accuracy against parameters (dotted: Pareto fronts)",
                                          "xaxis_title": "parameters", "yaxis_title": "test accuracy",
                                          "height": 380})
+        self.spread = LiveFigure(data=[{"type": "bar", "x": [], "y": [], "error_y": {"type": "data", "array": []}}],
+                                 layout={"title": "mean test accuracy ± std over seeds", "height": 380,
+                                         "yaxis_title": "test accuracy"})
         self.dataset, self.overrides = dataset, dict(overrides or {})
         self.evaluation = evaluation or TrainConfig(epochs=2, channels=4, cells=3, batch_size=32)
         self.root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="nas-compare-"))
@@ -80,7 +84,10 @@ class ComparePanel(w.VBox):
         self.resume_button.on_click(lambda _: self.run(resume=True))
         super().__init__([w.HBox(list(self.boxes.values())), w.HBox([self.budget, self.seeds]),
                           w.HBox([self.run_button, self.stop_button, self.resume_button]), self.status,
-                          self.table, self.figure])
+                          self.table, w.HBox([self.figure, self.spread])])
+        self.add_class("nas-compare-panel")
+        self.status.add_class("nas-status")
+        self.figure.layout.width, self.spread.layout.width = FULL_WIDTH - HALF_WIDTH + 60, HALF_WIDTH - 60
 
     def settings(self) -> CompareConfig:
         """The comparison the controls describe (one ToolkitError line for none ticked)."""
@@ -123,6 +130,8 @@ class ComparePanel(w.VBox):
         self.resume_button.disabled = running or self.current is None or self.current.status != "stopped"
 
     def _reset_figure(self) -> None:
+        with self.spread.batch_update():
+            self.spread.data[0].x, self.spread.data[0].y, self.spread.data[0].error_y.array = [], [], []
         with self.figure.batch_update():
             self.figure.data = []
             for i, name in enumerate(self.config.methods):
@@ -145,6 +154,11 @@ class ComparePanel(w.VBox):
                 self.figure.data[2 * i].y = [r["test_acc"] for r in group]
                 self.figure.data[2 * i + 1].x = [r["parameters"] for r in front]
                 self.figure.data[2 * i + 1].y = [r["test_acc"] for r in front]
+        stats = summary(self.rows)
+        with self.spread.batch_update():
+            self.spread.data[0].x = [s["method"] for s in stats]
+            self.spread.data[0].y = [s["test_acc"] for s in stats]
+            self.spread.data[0].error_y.array = [s["test_acc_std"] for s in stats]
         done = len(self.rows)
         total = len(self.config.methods) * self.config.seeds
         self.status.value = f"{done}/{total} runs finished…"
