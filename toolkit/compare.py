@@ -160,8 +160,12 @@ def planned_images(config, data) -> int:
 
         return sum(member_steps(data, s, config.member_config(s, config.search.seed)) * 2 * s.batch_size
                    * s.population for s in config.stages)
+    from .tsenas.config import TsEnasConfig
     from .tsenas.run import search_data, search_plan
 
+    if not isinstance(config, TsEnasConfig):
+        raise ToolkitError(f"compare cannot count the images a {type(config).__name__} run draws; teach "
+                           "toolkit.compare.planned_images and scaled about it, or leave that method out")
     plan = search_plan(config, search_data(config, data))
     return (plan["supernet_steps"] + plan["candidates"] * plan["candidate_steps"]) * config.batch_size
 
