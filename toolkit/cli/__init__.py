@@ -24,7 +24,7 @@ from ..events import StopSignal
 from ..methods import methods
 from ..runtime import configure_threads
 
-COMMANDS = ("search", "train", "show", "prune", "evaluate")
+COMMANDS = ("search", "train", "show", "prune", "evaluate", "compare")
 
 
 class UsageError(Exception):

@@ -2,7 +2,8 @@
 
 A run folder of any kind (``search``, ``train``, ``gal`` from ``prune gal``, ``prune`` for its
 mask-training stage, the population methods ``me-darts`` and ``ts-enas``, and kinds this version
-does not know) is summarised with its headline figures:
+does not know) is summarised with its headline figures (a comparison folder of ``compare`` by
+its table and each method's mean ± standard deviation):
 method, dataset and image size, epochs done and status, best and final accuracies, parameter counts
 and the architecture. Node numbers in the printed genotypes are the DARTS numbering of
 :mod:`toolkit.genotype`.
@@ -193,6 +194,22 @@ def summarise_run(folder: Path) -> CellPair | Network | None:
     return None
 
 
+def show_comparison(folder: Path) -> int:
+    """Print a comparison folder (``python -m toolkit compare``): its settings, table and per-method mean ± std."""
+    from ..compare import format_table, load_rows, saved_config
+
+    config = saved_config(folder)
+    rows = load_rows(folder)
+    cells = len(config.methods) * config.seeds
+    print(f"comparison {folder}: {len(rows)}/{cells} runs finished"
+          + ("" if len(rows) == cells else f" (continue with: python -m toolkit compare --resume --out {folder})"))
+    print(f"  data {config.dataset}, budget {config.budget:,} training images per search, seeds {config.seeds}; "
+          f"evaluation {config.evaluation.epochs} epoch(s), {config.evaluation.cells} cells, "
+          f"C={config.evaluation.channels}, validation {config.valid_fraction:g} of the training images")
+    print(format_table(rows))
+    return 0
+
+
 def run(args) -> int:
     suffix = Path(args.draw).suffix.lower().lstrip(".") if args.draw else None
     if args.draw and suffix not in ("svg", "png"):
@@ -200,6 +217,10 @@ def run(args) -> int:
     if args.draw and not Path(args.draw).resolve().parent.is_dir():
         raise ToolkitError(f"the folder of --draw {args.draw} does not exist; create it or choose another file name")
     target = Path(args.target)
+    if (target / "compare.json").is_file():
+        if args.draw:
+            raise ToolkitError("a comparison folder holds many architectures; --draw one run's folder inside it")
+        return show_comparison(target)
     architecture = summarise_run(target) if target.is_dir() else load_architecture(args.target)
     if not target.is_dir():
         print(architecture)
