@@ -10,8 +10,7 @@ laptop or CI machine: plotly's own FigureWidget lost updates there (charts left 
 import secrets
 
 import nbformat
-
-from test_browser import ROOT, WINDOW, KERNEL_IDLE, accept_kernel_dialog, browser, lab, run_all  # noqa: F401
+from test_browser import KERNEL_IDLE, ROOT, WINDOW, accept_kernel_dialog, browser, lab, run_all  # noqa: F401 - fixtures
 
 CELLS = [
     f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
@@ -38,7 +37,7 @@ POINTS = """() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotl
             width: Math.round(p.getBoundingClientRect().width), box: Math.round(box.width)}; })"""
 
 
-def test_charts_streamed_before_they_render_show_every_point_in_a_slow_browser(lab, browser):
+def test_charts_streamed_before_they_render_show_every_point_in_a_slow_browser(lab, browser):  # noqa: F811
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     nbformat.write(notebook, lab["home"] / "charts.ipynb")

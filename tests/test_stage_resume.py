@@ -141,9 +141,10 @@ def test_ts_enas_cli_says_exactly_only_when_the_supernet_checkpoint_holds_the_po
 @pytest.mark.parametrize("executor, exact", [("local", True), ("process", False)])
 def test_me_darts_cli_says_exactly_only_for_members_with_checkpoints(tmp_path, monkeypatch, capsys, executor, exact):
     import toolkit.medarts as medarts
+    import toolkit.medarts.run as medarts_run
     from toolkit.cli import main
 
-    monkeypatch.setattr(medarts, "run_me_darts",
+    monkeypatch.setattr(medarts_run, "run_me_darts",
                         lambda config, *, run_dir, **kw: medarts.MeDartsResult(None, [], {}, "stopped", Path(run_dir)))
     argv = ["search", "me-darts", "--quiet", "--executor", executor, "--workers", "1", "--out", str(tmp_path / "r")]
     assert main(argv) == 0
