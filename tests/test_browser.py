@@ -34,8 +34,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # The panel whose run Run All starts and waits for (None: no such panel in the notebook).
-RUN_PANELS = {"00_quickstart": ".nas-run-panel", "01_darts": ".nas-run-panel", "03_darts_gal": ".nas-run-panel",
-              "04_me_darts": ".nas-run-panel", "05_ts_enas": ".nas-run-panel"}
+# A notebook's run panel (or a widget's own Stop and status) and the status text that says its run is going.
+RUN_PANELS = {"00_quickstart": (".nas-run-panel", r"step \d+"), "01_darts": (".nas-run-panel", r"step \d+"),
+              "02_partial_channels": (".nas-run-controls", r"running…|step \d+"),  # its searches last seconds
+              "03_darts_gal": (".nas-run-panel", r"step \d+"), "04_me_darts": (".nas-run-panel", r"step \d+"),
+              "05_ts_enas": (".nas-run-panel", r"step \d+"), "06_compare": (".nas-compare-panel", r"running|finished…")}
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -282,8 +285,8 @@ def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
 
 def busy_panel(page, notebook):
     """The notebook's run panel once its status shows a step (the run is going)."""
-    busy = page.locator(f"{OUTPUT} {RUN_PANELS[notebook.stem]}").filter(
-        has=page.locator(".nas-status", has_text=re.compile(r"step \d+")))
+    selector, going = RUN_PANELS[notebook.stem]
+    busy = page.locator(f"{OUTPUT} {selector}").filter(has=page.locator(".nas-status", has_text=re.compile(going)))
     busy.first.wait_for(timeout=120_000)
     return busy.first.element_handle()
 
@@ -325,17 +328,8 @@ def test_stop_during_run_all(lab, browser, notebook):
         end_sessions(lab)
 
 
-# Notebooks whose Run All awaits a background run: those with a run panel, and 02 (its comparison of three searches).
-AWAITED_RUNS = sorted({*RUN_PANELS, "02_partial_channels"})
-# The first code cell not yet done (Lab shows [*] on the running cell and on the queued ones) holds `text`.
-RUNNING_CELL_HOLDS = """text => {
-    const cell = [...document.querySelectorAll('.jp-CodeCell')]
-        .find(c => !/\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt')?.textContent || ''));
-    return !!cell && (cell.querySelector('.jp-InputArea-editor')?.textContent || '').includes(text);
-}"""
-
-
-@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n.stem in AWAITED_RUNS], ids=lambda p: p.stem)
+# Every notebook whose Run All awaits a background run has a Stop button and a status (RUN_PANELS).
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n.stem in RUN_PANELS], ids=lambda p: p.stem)
 def test_interrupt_during_run_all(lab, browser, notebook):
     """Run All, then Kernel ▸ Interrupt while a cell awaits a background run: it ends like Stop.
 
@@ -346,15 +340,9 @@ def test_interrupt_during_run_all(lab, browser, notebook):
     page = open_notebook(browser, lab, notebook.name)
     try:
         run_all(page)
-        if notebook.stem in RUN_PANELS:
-            panel = busy_panel(page, notebook)
-            interrupt_kernel(page)
-            wait_for_stopped(page, panel, notebook, "Kernel ▸ Interrupt")
-        else:  # no panel: interrupt while the cell awaiting the comparison runs
-            # at once: the three tiny searches take only a few seconds on a fast machine
-            page.wait_for_function(RUNNING_CELL_HOLDS, arg="await comparison_run", timeout=120_000)
-            page.wait_for_timeout(300)
-            interrupt_kernel(page)
+        panel = busy_panel(page, notebook)
+        interrupt_kernel(page)
+        wait_for_stopped(page, panel, notebook, "Kernel ▸ Interrupt")
         wait_for_the_end(page, timeout_ms=300_000)
         tracebacks = page.locator(OUTPUT, has_text=re.compile(r"Traceback|\w+Error:|KeyboardInterrupt"))
         assert tracebacks.count() == 0, tracebacks.first.inner_text()[:1500]

@@ -64,6 +64,8 @@ def test_k_sweep_fills_both_charts(tiny):
     assert mem[0] == [1, 2, 4] and mem[1][0] > mem[1][1] > mem[1][2]
     assert len(sweep.time.points("PC-DARTS")[1]) == 3
     assert "PC-DARTS    4" in sweep.table()
+    assert sweep.controls.stop_button.disabled and sweep.controls.status.bar.value == 3
+    assert sweep.controls.status.line.value == "finished: 3 of 3 points measured"
 
 
 def test_mode_comparison_runs_each_method_and_plots_skips_per_epoch(tiny):
@@ -78,3 +80,30 @@ def test_mode_comparison_runs_each_method_and_plots_skips_per_epoch(tiny):
         assert "<svg" in comparison.views[method].value or "cannot draw" in comparison.views[method].value
     assert comparison.config_for("darts").k == 1 and comparison.config_for("adarts").k == 2
     assert "ADARTS" in comparison.table.value
+    assert comparison.controls.status.line.value == "finished: DARTS 2 epoch(s), PC-DARTS 2 epoch(s), ADARTS 2 epoch(s)"
+
+
+def test_the_stop_button_ends_a_mode_comparison_with_a_partial_result(tiny):
+    config, data = tiny
+    comparison = ModeComparison(dataclasses.replace(config, epochs=50), data)
+    stopped = {}
+    follow = comparison.listener
+
+    def listener(method):  # the comparison's own listener, and a press of Stop at the first step
+        inner = follow(method)
+
+        def on_event(event):
+            inner(event)
+            if event.kind == "step" and not stopped:
+                assert not comparison.controls.stop_button.disabled
+                stopped["at"] = event["step"]
+                comparison.controls.stop_button.click()
+        return on_event
+
+    comparison.listener = listener
+    run = comparison.run()
+    results = run.wait(timeout=120)
+    assert run.status == "stopped" and list(results) == ["darts"] and len(results["darts"].history) <= 1
+    assert comparison.controls.stop_button.disabled
+    assert comparison.controls.status.line.value.startswith("stopped: DARTS ")
+    assert comparison.controls.status.line.value.endswith("PC-DARTS not run, ADARTS not run")

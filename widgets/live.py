@@ -101,6 +101,50 @@ class RunStatus(w.VBox):
             self.set_text(f"{html.escape(run.name)} {event['status']} after {event['epochs_done']} epoch(s)")
 
 
+class RunControls(w.VBox):
+    """A Stop button and a :class:`RunStatus` for a widget that starts runs of its own (no run panel).
+
+    Pass :attr:`status` to the run as a listener and call :meth:`attach` with the
+    :class:`~widgets.runner.BackgroundRun`: Stop is enabled while the run goes on and asks it to end
+    after its current step (the awaiting cell then gets the partial result); when the run ends the
+    line says how it ended, with ``summary()`` (e.g. the epochs each method got) after it.
+
+    Args:
+        summary: returns a short text of what the run did so far ('' for none).
+    """
+
+    def __init__(self, summary=lambda: ""):
+        self.summary = summary
+        self.status = RunStatus()
+        self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True,
+                                    tooltip="end the run after its current step; the cells below get what it did")
+        self.stop_button.on_click(lambda _: self.stop())
+        self.run = None
+        super().__init__([w.HBox([self.stop_button]), self.status])
+        self.add_class("nas-run-controls")
+
+    def attach(self, run) -> None:
+        """Follow ``run``: Stop enabled until it ends, then the final line."""
+        self.run = run
+        self.stop_button.disabled = False
+        self.status.set_text("running…")
+        run.add_done_callback(self._ended)
+
+    def stop(self) -> None:
+        if self.run is not None and not self.run.done:
+            self.run.stop()
+            self.status.set_text("stopping after the current step…")
+
+    def _ended(self, run) -> None:
+        self.stop_button.disabled = True
+        summary = self.summary()
+        if run.error is not None:
+            self.status.set_text(f"failed: {html.escape(str(run.error))}", color="#b30000")
+        else:
+            self.status.set_text(f"{run.status}" + (f": {html.escape(summary)}" if summary else ""))
+        self.status.bar.bar_style = {"finished": "success", "stopped": "warning"}.get(run.status, "danger")
+
+
 class AlphaView(w.VBox):
     """softmax(α) heatmaps of the normal and reduction cells, with an epoch slider.
 

@@ -36,7 +36,7 @@ from toolkit.space import DARTS_OPS
 
 from .cells import CellView
 from .figure import LiveFigure
-from .live import FULL_WIDTH, HALF_WIDTH, row
+from .live import FULL_WIDTH, HALF_WIDTH, RunControls, row
 from .plots import LinePlot, base_layout
 from .runner import BackgroundRun
 
@@ -135,7 +135,7 @@ class EdgeExplorer(w.VBox):
                                              if len(selected) < self.C else "every channel enters the mixed op")
 
 
-class KSweep(w.HBox):
+class KSweep(w.VBox):
     """Memory and step time of a search step against K, one line per method (ADARTS paper Fig. 10).
 
     Args:
@@ -160,7 +160,8 @@ class KSweep(w.HBox):
                              width=HALF_WIDTH, waiting=waiting)
         for plot in (self.memory, self.time):
             plot.figure.update_xaxes(type="log", tickvals=list(self.ks), ticktext=[str(k) for k in self.ks])
-        super().__init__([row(self.memory.figure, self.time.figure)])
+        self.controls = RunControls(lambda: f"{len(self.rows)} of {len(self.points())} points measured")
+        super().__init__([self.controls, row(self.memory.figure, self.time.figure)])
 
     def points(self) -> list[tuple[str, int]]:
         return [(m, k) for m in self.methods for k in ((1,) if m == "darts" else self.ks)]
@@ -179,14 +180,23 @@ class KSweep(w.HBox):
         for plot in (self.memory, self.time):
             plot.clear()
 
+        points = self.points()
+        bar = self.controls.status.bar
+        bar.max, bar.value, bar.bar_style = len(points), 0, ""
+
         def target(listeners, stop):
-            for method, k in self.points():
+            for i, (method, k) in enumerate(points):
                 if stop.requested:
                     break
+                self.controls.status.set_text(f"point {i + 1}/{len(points)}: {LABELS[method]} at K={k}, "
+                                              f"{self.steps} step(s)…")
                 self.measure(method, k)
+                bar.value = i + 1
             return self.rows
 
-        return BackgroundRun(target, name="k-sweep")
+        run = BackgroundRun(target, name="k-sweep")
+        self.controls.attach(run)
+        return run
 
     def table(self) -> str:
         """The rows as aligned text: method, K, saved-activation MiB and its share of the method's K=1."""
@@ -227,7 +237,13 @@ class ModeComparison(w.VBox):
                               layout={"yaxis": {"dtick": 1, "rangemode": "tozero"}, "xaxis": {"dtick": 1}})
         self.views = {m: CellView(waiting=f"{LABELS[m]}: not run yet") for m in self.methods}
         self.table = w.HTML("")
-        super().__init__([self.table, self.skips.figure, *self.views.values()])
+        self.controls = RunControls(self._progress)
+        super().__init__([self.controls, self.table, self.skips.figure, *self.views.values()])
+
+    def _progress(self) -> str:
+        """'DARTS 4 epoch(s), PC-DARTS 1 epoch(s), ADARTS not run': what each method got."""
+        return ", ".join(f"{LABELS[m]} {len(self.results[m].history)} epoch(s)" if m in self.results
+                         else f"{LABELS[m]} not run" for m in self.methods)
 
     def _skip_styles(self) -> dict[str, dict]:
         styles = {}
@@ -285,7 +301,9 @@ class ModeComparison(w.VBox):
                                                   listeners=(*listeners, self.listener(method)))
             return self.results
 
-        return BackgroundRun(target, name="mode-comparison")
+        run = BackgroundRun(target, (self.controls.status,), name="mode-comparison")
+        self.controls.attach(run)
+        return run
 
     def html_table(self) -> str:
         head = ("<tr><th>method</th><th>K</th><th>epoch</th><th>skips normal/reduce</th><th>val acc</th>"
