@@ -13,7 +13,9 @@ Usage: python bench/ts_enas.py [--out runs/bench-ts-enas] [--preset cpu-small] [
    retrained here with the run's seed, no write-back yet), and from the run's final SuperNet
    ("final SuperNet", which holds cell weights written back by the best individuals, these
    included), and prints the validation accuracies on the run's D_valid (the arms are compared, so
-   the test split stays out). All arms use the same network, data, seed, epochs and thread count.
+   the test split stays out), through :func:`toolkit.tsenas.inheritance_gain`: all arms use the same
+   network, data, seed, initialisation (the SuperNet arms copy their cells into it), epochs and thread
+   count.
    ``--reuse`` skips the search and reads the run folder ``--out``.
 """
 
@@ -27,13 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
-from toolkit.evaluate import EvalSpec, evaluate_all
 from toolkit.events import StopSignal
-from toolkit.genotype import Network
 from toolkit.train import train_network
-from toolkit.tsenas import CellSpace, TsEnasConfig, inherit_cells, supernet_network
+from toolkit.tsenas import inheritance_gain, supernet_network
+from toolkit.tsenas.gain import FINAL, SCRATCH, read_run
 from toolkit.tsenas.run import _Evaluator, search_data
 
 
@@ -54,51 +53,34 @@ def main() -> None:
         subprocess.run(command, check=True)
         print(f"wall time (both stages, under whatever load the machine has): {time.perf_counter() - start:.0f} s")
     run = json.loads((out / "run.json").read_text())
-    config = TsEnasConfig.from_dict({k: v for k, v in json.loads((out / "config.json").read_text()).items()
-                                     if k != "kind"})
-    space = CellSpace.from_dict(json.loads((out / "space.json").read_text()))
+    saved = read_run(out)
+    config, space = saved.config, saved.space
     print(f"command: {' '.join(command[1:])}")
     best = run["best"]
     print(f"best network {best['id']}: validation accuracy {best['val_acc']:.4f} (selected on it), test accuracy "
           f"{best['test_acc']:.4f} (measured once), {best['parameters']:,} parameters, N={best['N']}")
 
-    last = sorted(out.glob("gen_*.json"))[-1]
-    population = json.loads(last.read_text())["population"]
-    state = torch.load(out / "checkpoint.pt", weights_only=True)
     data = search_data(config)  # the run's own split: candidates train on the rest of D_valid's training images
     evaluator = _Evaluator(config, space, data, None, None, StopSignal())
-    network, slots = supernet_network(space, (config.n_max - 1) // 2)
-    final = evaluator.build(network, config.seed)
-    final.load_state_dict(state["supernet"])
+    network, _ = supernet_network(space, (config.n_max - 1) // 2)
     first = evaluator.build(network, config.seed)  # as run_ts_enas builds and trains it before generation 0
     train_network(network, dataclasses.replace(evaluator.train_config, epochs=config.supernet_epochs), data=data,
                   model=first, name="supernet", test=False)
-    supernets = {"SuperNet only": first, "final SuperNet": final}
-    print(f"\n{len(population)} individuals of the final population ({last.name}), {config.epochs} epoch(s) each, "
-          f"seeds 0..{args.seeds - 1}:\n")
+    supernets = {"SuperNet only": first.state_dict(), FINAL: saved.supernet}
+    last = sorted(out.glob("gen_*.json"))[-1].name
+    print(f"\n{len(saved.population)} individuals of the final population ({last}), {config.epochs} epoch(s) "
+          f"each, seeds 0..{args.seeds - 1}:\n")
     print("| individual | parameters | scratch | SuperNet only | final SuperNet |")
     print("|---|---|---|---|---|")
-    means = {"scratch": [], "SuperNet only": [], "final SuperNet": []}
-    for m in population:
-        arch = Network.from_dict(m["network"])
-        accs = {}
+    means = {SCRATCH: [], "SuperNet only": [], FINAL: []}
+    for m in saved.population:
+        accs = inheritance_gain(out, m, seeds=range(args.seeds), supernets=supernets).val_acc
         for arm in means:
-            specs = []
-            for seed in range(args.seeds):
-                weights = None
-                if arm in supernets:
-                    net = evaluator.build(arch, seed)
-                    inherit_cells(net, supernets[arm], m["codes"], space, slots)
-                    weights = net.state_dict()
-                specs.append(EvalSpec(arch, evaluator.train_config, seed=seed, weights=weights, name=m["id"],
-                                      holdout=evaluator.holdout, test=False))
-            accs[arm] = [r["val_acc"] for r in evaluate_all(specs)]
             means[arm].extend(accs[arm])
         print(f"| {m['id']} | {m['parameters']:,} | " + " | ".join(
             f"{statistics.mean(accs[a]):.4f} (min {min(accs[a]):.4f}, max {max(accs[a]):.4f})" for a in means) + " |")
     print("\nmean validation accuracy over all: "
           + ", ".join(f"{a} {statistics.mean(v):.4f}" for a, v in means.items()))
-
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,8 @@ Search". The rough stage evolves networks written as sequences of known cells an
 connections (:class:`RoughCode`, Algorithm 2), the fine stage the nodes and edges inside those
 cells (:class:`FineCode`, Algorithm 4). Both codes decode to the toolkit's network description,
 so :class:`toolkit.model.EvalNetwork`, parameter counts and drawings work on every individual.
-The search itself is :func:`toolkit.tsenas.run.run_ts_enas`.
+The search itself is :func:`toolkit.tsenas.run.run_ts_enas`; :func:`inheritance_gain` (in
+:mod:`toolkit.tsenas.gain`) trains one of its networks from scratch and from the SuperNet's cells.
 
 Example:
     >>> import random
@@ -37,5 +38,14 @@ __all__ = [
     "cell_mutation", "check_depth", "connection_mutation", "crossover", "delete_node", "edge_mutation",
     "environmental_selection", "fine_mutation", "initial_population", "matched_cells", "node_input_mutation",
     "node_pruning", "random_code", "table_ii", "TsEnasConfig", "ts_enas_config", "cell_slots", "inherit_cells",
-    "supernet_network", "write_back",
+    "supernet_network", "write_back", "InheritanceGain", "inheritance_gain",
 ]
+
+
+def __getattr__(name):
+    # the comparison trains networks (toolkit.train loads torchvision): load it on first use
+    if name in ("InheritanceGain", "inheritance_gain"):
+        from . import gain
+
+        return getattr(gain, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
