@@ -3,16 +3,18 @@ its Pareto front, the best validation accuracy so far, a member's lineage and cr
 
 :class:`PopulationView` is an ipywidgets box and an event listener at once: pass it to a run's
 listeners (the run panel, :func:`widgets.panel.run_panel`, shows it for TS-ENAS, and
-:class:`StagedPopulationView` for ME-DARTS) and it follows the ``generation`` events
+:class:`StagedPopulationView` for ME-DARTS) and it follows the ``member`` events (one member evaluated,
+:class:`toolkit.event_types.MemberDone`) and the ``generation`` events
 (:class:`toolkit.event_types.Generation`):
 
 * a progress bar over the whole run and a line saying which generation and member is being
   trained, e.g. ``stage 2/3 · member 3/4 (s2-3) · 12/40 steps`` (totals from ``plan``);
 * a scatter of every member, x = one metric (parameters), y = another (validation accuracy, what selects), one trace per
-  generation (older generations faded), the members of the Pareto front (the non-dominated
-  members of "ME-DARTS" section III.C.3) ringed and joined by a step line, hover text naming the
+  generation (older generations faded), each member's point added as soon as its ``member`` event
+  comes, the members of the Pareto front (the non-dominated members of "ME-DARTS" section III.C.3)
+  ringed and joined by a step line when the generation ends, hover text naming the
   member, its metrics, parents and architecture (the trajectory plot of "TS-ENAS", Fig. 4b);
-* the best validation accuracy per generation and so far ("TS-ENAS", Fig. 4a);
+* the best validation accuracy per generation and so far ("TS-ENAS", Fig. 4a), moved by each member;
 * the lineage of the best member, drawn when the run ends (or any member, :meth:`show_lineage`).
 
 :func:`draw_crossover` shows parents above the children made from them (an α crossover of
