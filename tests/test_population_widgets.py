@@ -518,8 +518,25 @@ def test_each_member_is_drawn_when_it_finishes_and_the_front_when_its_stage_ends
     assert [t.opacity for t in markers(view.scatter)] == [pytest.approx(0.65), 1.0]
     assert [t.name for t in fronts(view.scatter)] == ["Pareto front, stage 1"]
     assert view.best.plot.points("best so far") == ([1, 2], [0.70, 0.80])
+    view.scatter._clicked(markers(view.scatter)[1], Points(point_inds=[0]))
+    drawn = view.lineage_view.value  # a point of the running stage: its lineage is known (graphviz writes - as &#45;)
+    assert view.pick.value == "mid-0" and "<svg" in drawn and "mid&#45;0" in drawn and "init&#45;0" in drawn
     bus.emit("run_end", status="stopped", epochs_done=1)  # forces the last redraw: the finished member stays
     assert [len(t.x) for t in markers(view.scatter)] == [2, 1]
+
+
+def test_a_generations_candidates_are_drawn_as_evaluated_then_its_survivors():
+    scatter = PopulationScatter(min_interval=0)  # TS-ENAS: candidates are evaluated, selection keeps survivors
+    bus = EventBus([scatter])
+    bus.emit("run_start", name="ts-enas", kind="ts-enas", total_steps=5, epochs=2)
+    bus.emit("generation", **GENERATIONS[0])
+    bus.emit("member", index=1, member=member("e", 0.85, 3500, ["a", "b"]))
+    bus.emit("member", index=1, member=member("x", 0.50, 9000, ["c"]))
+    assert [(t.name, list(t.customdata)) for t in markers(scatter)] == [
+        ("generation 0", ["a", "b", "c", "d"]), ("generation 1 (so far)", ["e", "x"])]
+    bus.emit("generation", index=1, population=[member("a", 0.70, 1000), member("e", 0.85, 3500, ["a", "b"])])
+    assert [(t.name, list(t.customdata)) for t in markers(scatter)] == [
+        ("generation 0", ["a", "b", "c", "d"]), ("generation 1", ["a", "e"])]  # x was not selected
 
 
 def test_best_so_far_moves_per_member_within_the_throttle():
@@ -559,10 +576,11 @@ def test_a_tiny_me_darts_run_draws_each_member_before_its_stage_ends():
 
     result = run_me_darts(config, data=load_dataset("digits", seed=0), listeners=(view, snapshot))
     assert result.status == "finished"
+    front = len(result.stages[0]["pareto_front"])
     assert seen[:3] == [("member", [("stage 1 (so far)", 1)]), ("member", [("stage 1 (so far)", 2)]),
-                        ("generation", [("stage 1", 2), ("Pareto front, stage 1", len(result.stages[0]["pareto_front"]))])]
+                        ("generation", [("stage 1", 2), ("Pareto front, stage 1", front)])]
     assert [kind for kind, _ in seen] == ["member", "member", "generation"] * 2 + ["member", "generation"]
     assert seen[3][1][-1] == ("stage 2 (so far)", 1) and seen[3][1][0] == ("stage 1", 2)
-    first = result.stages[0]["members"][0]["metrics"]
+    first, drawn = result.stages[0]["members"][0]["metrics"], view.scatter.generations[0]
     assert view.best.plot.points("stage best")[0] == [1, 2, 3]
-    assert view.scatter.generations[0]["x"][0] == first["para_aug"] and view.scatter.generations[0]["y"][0] == first["val_acc"]
+    assert (drawn["x"][0], drawn["y"][0]) == (first["para_aug"], first["val_acc"])

@@ -288,7 +288,8 @@ def best_plot(y: str = "val_acc", *, label: str = "generation", width: int | Non
 class BestSoFar:
     """The best value of metric ``y`` in each generation and the best so far, as a :class:`LinePlot`
     (higher is better, as for accuracy). A ``member`` event moves the point of its generation as soon
-    as the member is evaluated (redrawn when the throttle allows); the ``generation`` event sets it.
+    as the member is evaluated (redrawn when the throttle allows); the ``generation`` event sets it to
+    the best of the generation's population (after TS-ENAS' selection: its survivors).
 
     Attributes:
         plot: the LinePlot (``plot.figure`` to display). best: the best value so far (None before any).
@@ -572,6 +573,9 @@ class PopulationView(w.VBox):
             for member in event["population"]:
                 self.lineage.add(member, event["index"])
             self.last_population = list(event["population"])
+            self._set_options(self._choices())
+        elif event.kind == "member":  # its point can be clicked at once: its lineage is known
+            self.lineage.add(event["member"], event["index"])
             self._set_options(self._choices())
         for listener in self.listeners:
             listener(event)
