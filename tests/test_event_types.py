@@ -17,7 +17,7 @@ MEMBERS = [{"id": "a", "metrics": {"val_acc": 0.9, "parameters": 1200}, "genotyp
 
 
 def test_every_kind_has_a_declared_payload():
-    assert KINDS == ("run_start", "epoch_start", "step", "epoch_end", "masks", "generation", "run_end")
+    assert KINDS == ("run_start", "epoch_start", "step", "epoch_end", "masks", "member", "generation", "run_end")
     assert payload_type("epoch_end", "search") is SearchEpochEnd
     with pytest.raises(ToolkitError, match="unknown event kind 'stepp'"):
         EventBus().emit("stepp", loss=1.0)
@@ -107,3 +107,12 @@ def test_generation_event_holds_members_metrics_genotypes_and_front():
         EventBus().emit("generation", index=2, population=["a"])
     with pytest.raises(ToolkitError, match=r"population\[0\]: field 'genotype' must be dict, got str"):
         EventBus().emit("generation", index=2, population=[{"id": 1, "metrics": {}, "genotype": "normal=..."}])
+
+
+def test_member_event_holds_one_member_record_of_a_generation():
+    event = EventBus().emit("member", index=1, member=MEMBERS[1])
+    assert event["index"] == 1 and event["member"]["metrics"]["val_acc"] == 0.8
+    with pytest.raises(ToolkitError, match=r"event 'member': member: required field 'metrics' is missing"):
+        EventBus().emit("member", index=1, member={"id": "a", "genotype": {}})
+    with pytest.raises(ToolkitError, match=r"event 'member': field 'member' must be dict, got str"):
+        EventBus().emit("member", index=1, member="a")

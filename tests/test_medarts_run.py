@@ -131,6 +131,27 @@ def test_fronts_selection_and_generation_events(recorded):
     assert events[-1].kind == "run_end" and events[-1]["status"] == "finished"
 
 
+def test_each_member_is_announced_with_its_metrics_when_its_search_ends(recorded):
+    result, _, events = recorded
+    members = [e for e in events if e.kind == "member"]
+    assert [(e["index"], e["member"]["id"]) for e in members] == [
+        (r["index"], m["id"]) for r in result.stages for m in r["members"]]
+    for event in members:
+        record = next(m for m in result.stages[event["index"] - 1]["members"] if m["id"] == event["member"]["id"])
+        assert event["member"]["metrics"] == {k: record["metrics"][k] for k in ("val_acc", "para_aug")}
+        assert event["member"]["genotype"] == record["genotype"] and event["member"]["parents"] == record["parents"]
+    # on the stage's run, after the member's search ended and before its stage (and its front) ended
+    position = {id(e): i for i, e in enumerate(events)}
+    stages = [e for e in events if e.kind == "run_start" and e["kind"] == "stage"]
+    generations = [e for e in events if e.kind == "generation"]
+    for event in members:
+        stage = stages[event["index"] - 1]
+        assert event.run_id == stage.run_id
+        searched = next(e for e in events if e.kind == "run_end" and e.parent == stage.run_id
+                        and e.run_id.split("/")[-1].startswith(event["member"]["id"] + "#"))
+        assert position[id(searched)] < position[id(event)] < position[id(generations[event["index"] - 1])]
+
+
 def test_final_genotype_validates_and_is_the_final_individual(recorded):
     result, _, _ = recorded
     assert result.status == "finished" and isinstance(result.genotype, CellPair)
@@ -154,6 +175,8 @@ def test_a_dask_cluster_gives_the_sequential_result(recorded):
     assert on_dask.genotype == sequential.genotype
     ended = [e for e in events if e.kind == "run_end" and e.run_kind == "search"]
     assert len(ended) == 7  # each member announced when it came back
+    assert sorted(e["member"]["id"] for e in events if e.kind == "member") == sorted(  # in the order they return
+        m["id"] for r in sequential.stages for m in r["members"])
 
 
 def test_stop_after_a_stage_and_resume_gives_the_uninterrupted_result(recorded, tmp_path):

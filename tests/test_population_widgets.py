@@ -458,3 +458,129 @@ def test_ts_enas_panel_knobs_set_population_and_generations():
     assert (panel.config.population, panel.config.fine_generations) == (6, 3)
     assert isinstance(panel.view, PopulationView) and _statuses(panel) == [panel.status]
     assert panel.run_button.description == "Run" and panel.resume_button.disabled
+
+
+
+# ---- members drawn as they finish ---------------------------------------------------------------------
+
+def me_darts_member(id, acc, para_aug, parents=()):
+    return {"id": id, "metrics": {"val_acc": acc, "para_aug": para_aug}, "genotype": PAIR, "parents": list(parents)}
+
+
+def search_member(stage_bus, index, record):
+    """One member's search run inside its stage's run, as ME-DARTS runs it, then the ``member`` event
+    that the stage's run emits when the member's result comes back."""
+    run = stage_bus.child(record["id"])
+    run.emit("run_start", name="search darts", kind="search", total_steps=1, epochs=1)
+    run.emit("step", epoch=1, step=1, steps=1, loss=0.5)
+    run.emit("run_end", status="finished", epochs_done=1)
+    stage_bus.emit("member", index=index, member=record)
+
+
+def markers(scatter):
+    return [t for t in scatter.figure.data if t.mode == "markers"]
+
+
+def fronts(scatter):
+    return [t for t in scatter.figure.data if t.mode == "lines+markers"]
+
+
+def test_each_member_is_drawn_when_it_finishes_and_the_front_when_its_stage_ends():
+    view = PopulationView(x="para_aug", x_better="higher", label="stage", plan=[2, 2], member_kind="search")
+    bus = EventBus([view])
+    bus.emit("run_start", name="me-darts darts", kind="me-darts", total_steps=4, epochs=2)
+    stage = bus.child("init")
+    stage.emit("run_start", name="stage 1/2 init", kind="stage", total_steps=2, epochs=1)
+    first, second = me_darts_member("init-0", 0.70, 5000), me_darts_member("init-1", 0.60, 9000)
+    search_member(stage, 1, first)
+    # before its stage ends: exactly the first member's point, in stage 1's trace, and no front yet
+    [trace] = markers(view.scatter)
+    assert (list(trace.x), list(trace.y), list(trace.customdata)) == ([5000.0], [0.70], ["init-0"])
+    assert trace.name == "stage 1 (so far)" and fronts(view.scatter) == []
+    assert view.best.plot.points("stage best") == ([1], [0.70])
+    assert view.status.line.value == "stage 1/2 · member 1/2 finished"
+    search_member(stage, 1, second)  # within the throttle's interval: held back, nothing lost
+    assert len(markers(view.scatter)[0].x) == 1 and view.scatter.running["ids"] == ["init-0", "init-1"]
+    view.scatter.flush()
+    assert list(markers(view.scatter)[0].x) == [5000.0, 9000.0]
+    stage.emit("run_end", status="finished", epochs_done=1)
+    bus.emit("generation", index=1, population=[first, second], pareto_front=["init-0", "init-1"])
+    view.scatter.flush()  # what the next event does once the throttle allows
+    [trace], [front] = markers(view.scatter), fronts(view.scatter)
+    assert trace.name == "stage 1" and view.scatter.running is None
+    assert (list(front.x), list(front.y)) == ([5000.0, 9000.0], [0.70, 0.60])
+    # the next stage's first member: its own trace, the earlier stage and its front still drawn, faded
+    stage = bus.child("mid")
+    stage.emit("run_start", name="stage 2/2 mid", kind="stage", total_steps=2, epochs=1)
+    search_member(stage, 2, me_darts_member("mid-0", 0.80, 6000, ["init-0"]))
+    view.scatter.flush()
+    assert [t.name for t in markers(view.scatter)] == ["stage 1", "stage 2 (so far)"]
+    assert [t.opacity for t in markers(view.scatter)] == [pytest.approx(0.65), 1.0]
+    assert [t.name for t in fronts(view.scatter)] == ["Pareto front, stage 1"]
+    assert view.best.plot.points("best so far") == ([1, 2], [0.70, 0.80])
+    view.scatter._clicked(markers(view.scatter)[1], Points(point_inds=[0]))
+    drawn = view.lineage_view.value  # a point of the running stage: its lineage is known (graphviz writes - as &#45;)
+    assert view.pick.value == "mid-0" and "<svg" in drawn and "mid&#45;0" in drawn and "init&#45;0" in drawn
+    bus.emit("run_end", status="stopped", epochs_done=1)  # forces the last redraw: the finished member stays
+    assert [len(t.x) for t in markers(view.scatter)] == [2, 1]
+
+
+def test_a_generations_candidates_are_drawn_as_evaluated_then_its_survivors():
+    scatter = PopulationScatter(min_interval=0)  # TS-ENAS: candidates are evaluated, selection keeps survivors
+    bus = EventBus([scatter])
+    bus.emit("run_start", name="ts-enas", kind="ts-enas", total_steps=5, epochs=2)
+    bus.emit("generation", **GENERATIONS[0])
+    bus.emit("member", index=1, member=member("e", 0.85, 3500, ["a", "b"]))
+    bus.emit("member", index=1, member=member("x", 0.50, 9000, ["c"]))
+    assert [(t.name, list(t.customdata)) for t in markers(scatter)] == [
+        ("generation 0", ["a", "b", "c", "d"]), ("generation 1 (so far)", ["e", "x"])]
+    bus.emit("generation", index=1, population=[member("a", 0.70, 1000), member("e", 0.85, 3500, ["a", "b"])])
+    assert [(t.name, list(t.customdata)) for t in markers(scatter)] == [
+        ("generation 0", ["a", "b", "c", "d"]), ("generation 1", ["a", "e"])]  # x was not selected
+
+
+def test_best_so_far_moves_per_member_within_the_throttle():
+    best = BestSoFar(label="stage", min_interval=3600)
+    bus = EventBus([best])
+    bus.emit("run_start", name="me-darts", kind="me-darts", total_steps=3)
+    bus.emit("member", index=1, member=me_darts_member("init-0", 0.6, 10))  # the first redraw is due at once
+    assert [list(t.y) for t in best.figure.data] == [[0.6], [0.6]]
+    bus.emit("member", index=1, member=me_darts_member("init-1", 0.9, 10))
+    assert [list(t.y) for t in best.figure.data] == [[0.6], [0.6]] and best.best == 0.9  # held back
+    bus.emit("generation", index=1, population=[me_darts_member("init-0", 0.6, 10),
+                                                me_darts_member("init-1", 0.9, 10)])
+    assert [list(t.y) for t in best.figure.data] == [[0.9], [0.9]]  # a stage's end redraws at once
+    bus.emit("member", index=2, member=me_darts_member("mid-0", 0.7, 10))
+    bus.emit("run_end", status="stopped", epochs_done=1)
+    assert best.plot.points("best so far") == ([1, 2], [0.9, 0.9])
+    assert best.plot.points("stage best") == ([1, 2], [0.9, 0.7])
+    assert [list(t.y) for t in best.figure.data] == [[0.9, 0.9], [0.9, 0.7]]
+
+
+def test_a_tiny_me_darts_run_draws_each_member_before_its_stage_ends():
+    from toolkit.config import SearchConfig
+    from toolkit.data import load_dataset
+    from toolkit.medarts import MeDartsConfig, Stage, StagePlan, run_me_darts
+    from widgets.population import StagedPopulationView
+
+    tiny = {"cells": 3, "channels": 4, "epochs": 1, "train_samples": 60, "batch_size": 16}
+    config = MeDartsConfig(SearchConfig(dataset="digits", device="cpu", seed=0), stages=StagePlan(
+        Stage("init", population=2, **tiny), Stage("mid", population=2, parents=2, **tiny),
+        Stage("final", population=1, parents=1, **tiny)))
+    view, seen = StagedPopulationView(config), []
+
+    def snapshot(event):  # after the view took the event: what the charts show once the throttle allows
+        if event.kind in ("member", "generation"):
+            view.scatter.flush()
+            seen.append((event.kind, [(t.name, len(t.x)) for t in view.scatter.figure.data]))
+
+    result = run_me_darts(config, data=load_dataset("digits", seed=0), listeners=(view, snapshot))
+    assert result.status == "finished"
+    front = len(result.stages[0]["pareto_front"])
+    assert seen[:3] == [("member", [("stage 1 (so far)", 1)]), ("member", [("stage 1 (so far)", 2)]),
+                        ("generation", [("stage 1", 2), ("Pareto front, stage 1", front)])]
+    assert [kind for kind, _ in seen] == ["member", "member", "generation"] * 2 + ["member", "generation"]
+    assert seen[3][1][-1] == ("stage 2 (so far)", 1) and seen[3][1][0] == ("stage 1", 2)
+    first, drawn = result.stages[0]["members"][0]["metrics"], view.scatter.generations[0]
+    assert view.best.plot.points("stage best")[0] == [1, 2, 3]
+    assert (drawn["x"][0], drawn["y"][0]) == (first["para_aug"], first["val_acc"])

@@ -86,6 +86,27 @@ def test_generation_events_and_records(finished):
         assert all(m["val_acc"] is not None and "test_acc" not in m for m in json.loads(g.read_text())["population"])
 
 
+def test_each_candidate_is_announced_as_a_member_when_it_is_evaluated(finished):
+    result, events, folder = finished
+    members = [e for e in events if e.kind == "member"]
+    assert [e["index"] for e in members] == [0] * 3 + [1] * 3 + [2] * 4  # one per evaluated candidate
+    lineage = json.loads((folder / "lineage.json").read_text())
+    for e in members:
+        record = lineage[e["member"]["id"]]
+        assert e["member"]["metrics"]["val_acc"] == record["val_acc"] and e["member"]["parents"] == record["parents"]
+        assert e["member"]["metrics"]["parameters"] == record["parameters"]
+    position = {id(e): i for i, e in enumerate(events)}
+    generations = {e["index"]: e for e in events if e.kind == "generation"}
+    assert all(position[id(e)] < position[id(generations[e["index"]])] for e in members)  # before selection
+    announced = {e["member"]["id"]: e["member"] for e in members}
+    for e in generations.values():  # a survivor keeps the metrics announced when it was evaluated
+        for m in e["population"]:
+            was = announced[m["id"]]
+            assert (m["genotype"], m["parents"]) == (was["genotype"], was["parents"])
+            assert [m["metrics"][k] for k in ("val_acc", "parameters", "N")] == [
+                was["metrics"][k] for k in ("val_acc", "parameters", "N")]
+
+
 def test_final_network_builds_and_runs(finished, data):
     _, _, folder = finished
     network = Network.from_dict(json.loads((folder / "network.json").read_text()))

@@ -151,6 +151,17 @@ class Member:
 
 
 @dataclass(frozen=True)
+class MemberDone:
+    """One member of a population is evaluated, before its generation ends: ``index`` is the
+    generation (a stage, for ME-DARTS) as its ``generation`` event will number it, ``member`` its
+    record (:class:`Member` as a dict). A chart can place the member at once; the generation's
+    selection and Pareto front are known only with the ``generation`` event."""
+
+    index: int
+    member: dict
+
+
+@dataclass(frozen=True)
 class Generation:
     """A generation of an evolutionary method is done: its members (:class:`Member` as dicts) and,
     for a multi-objective method, the ids of the members on the Pareto front."""
@@ -192,7 +203,7 @@ def _union(name: str, *parts: type, required: tuple[str, ...]) -> type:
 EpochEnd = _union("EpochEnd", SearchEpochEnd, TrainEpochEnd, PruneEpochEnd, required=("epoch",))
 
 PAYLOADS: dict[str, type] = {"run_start": RunStart, "epoch_start": EpochStart, "step": Step, "epoch_end": EpochEnd,
-                             "masks": Masks, "generation": Generation, "run_end": RunEnd}
+                             "masks": Masks, "member": MemberDone, "generation": Generation, "run_end": RunEnd}
 EPOCH_END_BY_RUN_KIND: dict[str, type] = {"search": SearchEpochEnd, "train": TrainEpochEnd, "prune": PruneEpochEnd}
 KINDS = tuple(PAYLOADS)
 
@@ -211,6 +222,8 @@ def check_event(kind: str, data: Mapping, run_kind: str | None = None) -> None:
     payload = payload_type(kind, run_kind)
     where = f"event '{kind}'" + (f" of a {run_kind} run" if kind == "epoch_end" and run_kind else "")
     _check_fields(payload, data, where)
+    if kind == "member":
+        _check_fields(Member, data["member"], f"{where}: member")
     if kind == "generation":
         ids = []
         for i, member in enumerate(data["population"]):

@@ -190,6 +190,17 @@ class LinePlot:
         self._append(x, dict(values))
         self._maybe_flush(False)
 
+    def set_points(self, lines: Mapping[str, tuple[Sequence, Sequence]]) -> None:
+        """Replace every point of the named lines (created on first use) by hand; call :meth:`flush`
+        to redraw (a line whose last point moves, e.g. the best of a generation still being evaluated)."""
+        for label in lines:
+            if label not in self._points:
+                self._add_series(label, "", label)  # kind '' never matches an event
+        with self._lock:
+            for label, (xs, ys) in lines.items():
+                self._points[label] = (list(xs), [float(y) for y in ys])
+            self._dirty = True
+
     def _append(self, x, values: dict) -> None:
         with self._lock:
             for label, value in values.items():

@@ -3,16 +3,18 @@ its Pareto front, the best validation accuracy so far, a member's lineage and cr
 
 :class:`PopulationView` is an ipywidgets box and an event listener at once: pass it to a run's
 listeners (the run panel, :func:`widgets.panel.run_panel`, shows it for TS-ENAS, and
-:class:`StagedPopulationView` for ME-DARTS) and it follows the ``generation`` events
+:class:`StagedPopulationView` for ME-DARTS) and it follows the ``member`` events (one member evaluated,
+:class:`toolkit.event_types.MemberDone`) and the ``generation`` events
 (:class:`toolkit.event_types.Generation`):
 
 * a progress bar over the whole run and a line saying which generation and member is being
   trained, e.g. ``stage 2/3 · member 3/4 (s2-3) · 12/40 steps`` (totals from ``plan``);
 * a scatter of every member, x = one metric (parameters), y = another (validation accuracy, what selects), one trace per
-  generation (older generations faded), the members of the Pareto front (the non-dominated
-  members of "ME-DARTS" section III.C.3) ringed and joined by a step line, hover text naming the
+  generation (older generations faded), each member's point added as soon as its ``member`` event
+  comes, the members of the Pareto front (the non-dominated members of "ME-DARTS" section III.C.3)
+  ringed and joined by a step line when the generation ends, hover text naming the
   member, its metrics, parents and architecture (the trajectory plot of "TS-ENAS", Fig. 4b);
-* the best validation accuracy per generation and so far ("TS-ENAS", Fig. 4a);
+* the best validation accuracy per generation and so far ("TS-ENAS", Fig. 4a), moved by each member;
 * the lineage of the best member, drawn when the run ends (or any member, :meth:`show_lineage`).
 
 :func:`draw_crossover` shows parents above the children made from them (an α crossover of
@@ -131,8 +133,13 @@ class PopulationScatter:
         height, width: figure size in pixels.
         min_interval: seconds between browser updates.
 
+    A ``member`` event (:class:`toolkit.event_types.MemberDone`) puts that member's point in its
+    generation's trace at once; the generation's Pareto front is ringed when its ``generation``
+    event comes, the only time the front is known.
+
     Attributes:
         figure: the ``FigureWidget`` to display. generations: the generation records received.
+        running: the record of the generation being evaluated, its members so far (None between generations).
     """
 
     def __init__(self, x: str = "parameters", y: str = "val_acc", *, x_better: str = "lower",
@@ -147,6 +154,7 @@ class PopulationScatter:
                                                          height, width))
         self.figure.update_layout(legend={"itemclick": "toggle"}, hovermode="closest")
         self.generations: list[dict] = []
+        self.running: dict | None = None
         self.on_pick: list[Callable[[object], None]] = []  # called with a member id when its point is clicked
         self._lock = threading.Lock()
         self._throttle = Throttle(min_interval)
@@ -160,24 +168,45 @@ class PopulationScatter:
         elif event.kind == "generation":
             self.add(event.data)
             return
+        elif event.kind == "member":
+            self.add_member(event["index"], event["member"])
+            return
         if self._dirty:
             self._maybe_flush(event.kind == "run_end")
 
     def add(self, generation: Mapping, flush: bool | None = None) -> None:
         """Take one generation record ``{index, population, pareto_front}`` (redrawn when the
-        throttle allows, or now with ``flush=True``)."""
-        members = [m for m in generation["population"] if _number((m.get("metrics") or {}).get(self.x)) is not None
-                   and _number((m.get("metrics") or {}).get(self.y)) is not None]
-        on = set(generation.get("pareto_front") or ())
-        points = [(float(m["metrics"][self.x]), float(m["metrics"][self.y])) for m in members]
-        record = {"index": generation["index"], "x": [p[0] for p in points], "y": [p[1] for p in points],
-                  "ids": [m["id"] for m in members], "hover": [_hover(m, self.x, self.y) for m in members],
-                  "front": [p for p, m in zip(points, members, strict=True) if m["id"] in on],
-                  "metrics": sorted({k for m in generation["population"] for k in (m.get("metrics") or {})})}
+        throttle allows, or now with ``flush=True``); it replaces the points its members' events put."""
+        record = self._record(generation["index"], generation["population"], generation.get("pareto_front"))
         with self._lock:  # hover texts are made once here, not at every redraw
             self.generations.append(record)
+            self.running = None
             self._dirty = True
         self._maybe_flush(bool(flush))
+
+    def add_member(self, index: int, member: Mapping, flush: bool = False) -> None:
+        """Take one member of generation ``index`` as soon as it is evaluated: its point joins that
+        generation's trace (redrawn when the throttle allows, or now with ``flush=True``)."""
+        part = self._record(index, [member], ())
+        with self._lock:
+            old = self.running
+            if old is not None and old["index"] == index:  # new lists: a redraw may be reading the old ones
+                part = {**part, **{k: old[k] + part[k] for k in ("x", "y", "ids", "hover")},
+                        "metrics": sorted({*old["metrics"], *part["metrics"]})}
+            self.running = {**part, "running": True}
+            self._dirty = True
+        self._maybe_flush(flush)
+
+    def _record(self, index: int, population: Sequence[Mapping], front: Sequence | None) -> dict:
+        """The points, ids, hover texts and front points of ``population`` (members without both metrics left out)."""
+        members = [m for m in population if _number((m.get("metrics") or {}).get(self.x)) is not None
+                   and _number((m.get("metrics") or {}).get(self.y)) is not None]
+        on = set(front or ())
+        points = [(float(m["metrics"][self.x]), float(m["metrics"][self.y])) for m in members]
+        return {"index": index, "x": [p[0] for p in points], "y": [p[1] for p in points],
+                "ids": [m["id"] for m in members], "hover": [_hover(m, self.x, self.y) for m in members],
+                "front": [p for p, m in zip(points, members, strict=True) if m["id"] in on],
+                "metrics": sorted({k for m in population for k in (m.get("metrics") or {})})}
 
     def _maybe_flush(self, force: bool) -> None:
         if self._throttle.ready(force):
@@ -188,14 +217,15 @@ class PopulationScatter:
         with self._lock:
             if not self._dirty:
                 return
-            gens = list(self.generations)
+            gens = list(self.generations) + ([self.running] if self.running is not None else [])
             self._dirty = False
         traces, n = [], len(gens)
         for k, gen in enumerate(gens):
             faded, name, color = k != n - 1, f"{self.label} {gen['index']}", generation_color(k, n)
             legend = n <= len(PALETTE) or k == 0 or k >= n - 4  # many generations: the first and the latest
             traces.append(go.Scatter(
-                x=gen["x"], y=gen["y"], mode="markers", name=name, legendgroup=name, showlegend=legend,
+                x=gen["x"], y=gen["y"], mode="markers", legendgroup=name, showlegend=legend,
+                name=name + (" (so far)" if gen.get("running") else ""),
                 opacity=FADED if faded else 1.0, hovertext=gen["hover"], hovertemplate="%{hovertext}<extra></extra>",
                 marker={"color": color, "size": 8 if faded else 10,
                         "line": {"width": 0.5, "color": "white"}},
@@ -242,6 +272,7 @@ class PopulationScatter:
         """Forget every generation (a new run starts)."""
         with self._lock:
             self.generations.clear()
+            self.running = None
             self._dirty = True
         self.flush()
 
@@ -256,16 +287,23 @@ def best_plot(y: str = "val_acc", *, label: str = "generation", width: int | Non
 
 class BestSoFar:
     """The best value of metric ``y`` in each generation and the best so far, as a :class:`LinePlot`
-    (higher is better, as for accuracy).
+    (higher is better, as for accuracy). A ``member`` event moves the point of its generation as soon
+    as the member is evaluated (redrawn when the throttle allows); the ``generation`` event sets it to
+    the best of the generation's population (after TS-ENAS' selection: its survivors).
 
     Attributes:
         plot: the LinePlot (``plot.figure`` to display). best: the best value so far (None before any).
+        per_generation: the best value of each generation index (of the one being evaluated: so far).
     """
 
-    def __init__(self, y: str = "val_acc", *, label: str = "generation", width: int | None = HALF_WIDTH):
+    def __init__(self, y: str = "val_acc", *, label: str = "generation", width: int | None = HALF_WIDTH,
+                 min_interval: float = 0.5):
         self.y, self.label = y, label
         self.plot = best_plot(y, label=label, width=width)
         self.best: float | None = None
+        self.per_generation: dict = {}
+        self._throttle = Throttle(min_interval)
+        self._dirty = False
 
     @property
     def figure(self) -> go.FigureWidget:
@@ -273,25 +311,52 @@ class BestSoFar:
 
     def __call__(self, event: Event) -> None:
         if event.kind == "run_start" and event.parent is None:
-            self.best = None
+            self.best, self.per_generation, self._dirty = None, {}, False
             self.plot.clear()
             self.figure.update_yaxes(autorange=True)
         elif event.kind == "generation":
             self.add(event.data)
-        elif event.kind == "run_end":
-            self.plot.flush()
+        elif event.kind == "member":
+            self.add_member(event["index"], event["member"])
+        elif self._dirty and self._throttle.ready(event.kind == "run_end"):
+            self._draw()
 
     def add(self, generation: Mapping) -> None:
+        """Take a generation record ``{index, population}`` and redraw now."""
         values = [v for m in generation["population"]
                   if (v := _number((m.get("metrics") or {}).get(self.y))) is not None]
         if not values:
             return
+        self.per_generation[generation["index"]] = max(values)
         self.best = max(values) if self.best is None else max(self.best, *values)
-        self.plot.stream(generation["index"], {"best so far": self.best, f"{self.label} best": max(values)})
+        self._lines()
+        self._throttle.ready(True)
+        self._draw()
+
+    def add_member(self, index, member: Mapping) -> None:
+        """Take one member of generation ``index`` just evaluated (redrawn when the throttle allows)."""
+        value = _number((member.get("metrics") or {}).get(self.y))
+        if value is None:
+            return
+        self.per_generation[index] = max(self.per_generation.get(index, value), value)
+        self.best = value if self.best is None else max(self.best, value)
+        self._lines()
+        self._dirty = True
+        if self._throttle.ready():
+            self._draw()
+
+    def _lines(self) -> None:
+        """Both lines from ``per_generation`` (the best so far: the running maximum in generation order)."""
+        xs = sorted(self.per_generation)
+        per = [self.per_generation[x] for x in xs]
+        self.plot.set_points({"best so far": (xs, [max(per[:k + 1]) for k in range(len(per))]),
+                              f"{self.label} best": (xs, per)})
+
+    def _draw(self) -> None:
         self.plot.flush()
-        ys = self.plot.points("best so far")[1] + self.plot.points(f"{self.label} best")[1]
+        self._dirty = False
         # plotly's autorange stretches a flat line over a wide, made-up range (-0.5..1 for accuracy)
-        self.figure.update_yaxes(range=list(fit_range(ys)), autorange=False)
+        self.figure.update_yaxes(range=list(fit_range(list(self.per_generation.values()))), autorange=False)
 
 
 def fit_range(values: Sequence[float], margin: float = 0.05, bounds: tuple[float, float] = (0.0, 1.0)
@@ -508,6 +573,9 @@ class PopulationView(w.VBox):
             for member in event["population"]:
                 self.lineage.add(member, event["index"])
             self.last_population = list(event["population"])
+            self._set_options(self._choices())
+        elif event.kind == "member":  # its point can be clicked at once: its lineage is known
+            self.lineage.add(event["member"], event["index"])
             self._set_options(self._choices())
         for listener in self.listeners:
             listener(event)

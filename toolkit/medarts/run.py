@@ -170,16 +170,24 @@ def next_population(stage: Stage, ranked: list[Individual]) -> list[Individual]:
     return members
 
 
+def _member_record(result: dict) -> dict:
+    """A finished member's search as a member record: its id, parents, genotype and the two objectives
+    it is selected on (validation accuracy, ``para_aug``; eq. 6 normalises them once the stage is done)."""
+    ind = result["individual"]
+    return {"id": ind["name"], "parents": ind["parents"],
+            "metrics": {"val_acc": result["val_acc"], "para_aug": result["para_aug"]}, "genotype": result["genotype"]}
+
+
 def _stage_record(index: int, stage: Stage, results: list[dict], select_count: int | None) -> dict:
     points = objectives([r["val_acc"] for r in results], [r["para_aug"] for r in results])
     names = [r["individual"]["name"] for r in results]
     front = [names[i] for i in non_dominated_fronts(points)[0]]
     chosen = [names[i] for i in select(points, select_count)] if select_count else [names[select(points, 1)[0]]]
-    members = [{"id": r["individual"]["name"], "parents": r["individual"]["parents"],
-                "metrics": {"val_acc": r["val_acc"], "para_aug": r["para_aug"],
-                            "objectives": [float(v) for v in points[i]]},
-                "genotype": r["genotype"], "individual": r["individual"], "history": r["history"]}
-               for i, r in enumerate(results)]
+    members = []
+    for i, r in enumerate(results):
+        record = _member_record(r)
+        record["metrics"]["objectives"] = [float(v) for v in points[i]]
+        members.append({**record, "individual": r["individual"], "history": r["history"]})
     return {"index": index, "stage": stage.name, "settings": asdict(stage), "members": members,
             "pareto_front": front, "selected": chosen}
 
@@ -198,8 +206,9 @@ def run_me_darts(config: MeDartsConfig = MeDartsConfig(), *, data: DatasetSplits
             events as child runs); a process pool or Dask (:func:`toolkit.executors.make_executor`),
             where a member's result is announced when it returns.
         listeners: event callbacks: a root run of kind 'me-darts', a child run (kind 'stage') per stage
-            holding a search run per member, and after each stage one ``generation`` event
-            (members' val_acc, para_aug, genotype, parents; the front).
+            holding a search run per member and, as each member finishes, a ``member`` event (its
+            val_acc, para_aug, genotype, parents), and after each stage one ``generation`` event
+            (every member's record; the front).
         stop: ends the run after the current step (in this process) or member; the unfinished stage
             is searched again on resume.
         run_dir: the run folder (see the module docstring); resume continues it at the first
@@ -283,7 +292,7 @@ class MeDartsStages(Stages):
         stage_bus = context.bus.child(stage.name)
         stage_bus.emit("run_start", name=f"stage {index + 1}/{len(self.stages)} {stage.name}", kind="stage",
                        total_steps=self.steps[index] * stage.population, epochs=stage.epochs)
-        results = self._search_all(specs, stage_bus, context.stop)
+        results = self._search_all(index + 1, specs, stage_bus, context.stop)
         stage_bus.emit("run_end", status="stopped" if results is None else "finished",
                        epochs_done=0 if results is None else stage.epochs)
         if results is None:
@@ -292,8 +301,9 @@ class MeDartsStages(Stages):
         self.records.append(_stage_record(index + 1, stage, results, following))
         return "finished"
 
-    def _search_all(self, specs: list[MemberSpec], bus: EventBus, stop: StopSignal) -> list[dict] | None:
-        """Every member's result in spec order, or None when a stop came first.
+    def _search_all(self, stage: int, specs: list[MemberSpec], bus: EventBus, stop: StopSignal) -> list[dict] | None:
+        """Every member's result in spec order, or None when a stop came first; each finished member
+        is announced on the stage's ``bus`` as a ``member`` event (stage number ``stage``) as it returns.
 
         In this process each member searches in its own run folder ``members/<name>/`` (with a run
         folder), resumed when it holds one: a finished member is read back, a stopped one continues
@@ -308,6 +318,8 @@ class MeDartsStages(Stages):
         def announce(index: int, result: dict) -> None:
             if self.executor is not None:
                 _announce(bus.child(names[index]), specs[index], result)
+            if result["status"] == "finished":
+                bus.emit("member", index=stage, member=_member_record(result))
 
         results = fan_out(search_member, jobs, names, self.executor, on_result=announce, stop=stop, what="member")
         return None if any(r is None or r["status"] != "finished" for r in results) else results

@@ -115,6 +115,12 @@ def _member(mid: str, generation: int, stage: str, code, codes, network: Network
             "parents": list(parents), "origin": origin, "val_acc": None, "parameters": None}
 
 
+def member_record(m: dict) -> dict:
+    """An evaluated individual as the member record of a ``member`` or ``generation`` event."""
+    return {"id": m["id"], "parents": m["parents"], "genotype": m["network"],
+            "metrics": {"val_acc": m["val_acc"], "parameters": m["parameters"], "N": m["N"], "stage": m["stage"]}}
+
+
 def _tournament(population: list[dict], rng: random.Random) -> dict:
     a, b = rng.sample(population, 2)
     return a if a["val_acc"] >= b["val_acc"] else b
@@ -209,6 +215,8 @@ class _Evaluator:
         def done(index: int, metrics: dict) -> None:
             self.bus.emit("step", epoch=generation + 1, step=index + 1, steps=len(specs),
                           loss=float(metrics["train_loss"] or 0.0), acc=float(metrics["val_acc"]))
+            evaluated = {"val_acc": float(metrics["val_acc"]), "parameters": int(metrics["parameters"])}
+            self.bus.emit("member", index=generation, member=member_record({**members[index], **evaluated}))
 
         results = evaluate_all(specs, self.executor, on_result=done, stop=self.stop)
         if any(r is None for r in results):
@@ -245,7 +253,8 @@ def run_ts_enas(config: TsEnasConfig | None, *, space: CellSpace | None = None, 
         data: preloaded dataset splits for the SuperNet and the final test (candidates load the
             dataset by name); D_valid is held out of its training split either way.
         executor: where candidates are evaluated (default: one after another in this process).
-        listeners, stop, progress: events (one root run, a ``generation`` event per generation), a
+        listeners, stop, progress: events (one root run; a ``step`` and a ``member`` event per evaluated
+            candidate, as it is evaluated; a ``generation`` event per generation, its survivors), a
             stop signal checked between candidates and generations, a console bar.
         run_dir, resume: the run folder (locked while the run lasts); ``resume`` continues a SuperNet
             training that stopped from its checkpoint (``supernet/``), else after the last complete
@@ -384,10 +393,7 @@ class TsEnasStages(Stages):
     def generation(self, index: int) -> dict | None:
         if index == 0:
             return None
-        return {"index": index - 1, "population": [
-            {"id": m["id"], "parents": m["parents"], "genotype": m["network"],
-             "metrics": {"val_acc": m["val_acc"], "parameters": m["parameters"], "N": m["N"], "stage": m["stage"]}}
-            for m in self.population]}
+        return {"index": index - 1, "population": [member_record(m) for m in self.population]}
 
     def finish(self, status: str, done: int, run: RunDir | None) -> tuple[dict, dict]:
         """The chosen network, tested once on the test split (``network.json``), when the run finished."""
