@@ -175,6 +175,27 @@ def screenshot(page, path: Path) -> None:
     page.locator(".jp-NotebookPanel").first.screenshot(path=str(path))
 
 
+# Sections shown in the README beside the first chart: (file suffix, the section's heading).
+SECTIONS = {"02_partial_channels": [("modes", "The three edge modes side by side")],
+            "03_darts_gal": [("sweep", "A λ sweep: parameters against accuracy")],
+            "04_me_darts": [("crossover", "Crossover")],
+            "05_ts_enas": [("inheritance", "Does inheritance pay?"),
+                           ("mutation", "The fine stage's operators, before and after")]}
+
+
+def section_screenshots(page, notebook) -> None:
+    """Scroll each of the notebook's SECTIONS to the top and save ``<stem>-<suffix>.png``."""
+    for suffix, heading in SECTIONS.get(notebook.stem, []):
+        found = page.evaluate("""text => {
+            const h = [...document.querySelectorAll('.jp-MarkdownCell h2')].find(e => e.textContent.startsWith(text));
+            if (h) h.scrollIntoView({block: 'start'});
+            return !!h;
+        }""", heading)
+        assert found, f"{notebook.name}: no section headed {heading!r} (SECTIONS in this test names it)"
+        page.wait_for_timeout(300)
+        screenshot(page, IMAGES / f"{notebook.stem}-{suffix}.png")
+
+
 def empty_plots(page) -> list[str]:
     """Titles of plotly charts without a single point, except in a panel that never ran."""
     return page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')]
@@ -276,6 +297,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
         scroll_to_first_chart(page)
         page.wait_for_timeout(500)  # let the last plot updates land
         screenshot(page, IMAGES / f"{notebook.stem}.png")
+        section_screenshots(page, notebook)
         problems = problems_on_page(page)
         assert not problems, f"{notebook.name}: " + "\n".join(problems)
     finally:
