@@ -3,7 +3,7 @@
 Usage:
     python bench/compare.py --part digits [--budget 1600] [--seeds 3] [--out runs/bench-compare]
                             [--executor process --workers 2] [--reuse] [--dry-run]
-    python bench/compare.py --part scaling [--base 192] [--jobs 1] [--out runs/bench-compare] [--reuse] [--dry-run]
+    python bench/compare.py --part scaling [--base 128] [--jobs 1] [--out runs/bench-compare] [--reuse] [--dry-run]
 
 The methods are those ``python -m toolkit compare`` accepts: every registry method that searches an
 architecture from scratch (DARTS, PC-DARTS, ADARTS, ME-DARTS, TS-ENAS). DARTS-GAL prunes a given
@@ -208,7 +208,7 @@ def main(argv=None) -> None:
     parser.add_argument("--executor", default="local", choices=("local", "process", "dask"),
                         help="digits: passed to compare (its cells run in parallel on process or dask)")
     parser.add_argument("--workers", type=int, default=2, help="digits: workers of --executor process/dask")
-    parser.add_argument("--base", type=int, default=192, help="scaling: training images at 1x (4x, 16x follow)")
+    parser.add_argument("--base", type=int, default=128, help="scaling: training images at 1x (4x, 16x follow)")
     parser.add_argument("--jobs", type=int, default=1, help="scaling: cells timed at the same time")
     parser.add_argument("--reuse", action="store_true", help="reprint <out>/<part>/results.json; run nothing")
     parser.add_argument("--dry-run", action="store_true", help="print the command or the plan; run nothing")
