@@ -1,9 +1,10 @@
 """The search methods side by side on digits, and their search time as the data grows.
 
 Usage:
-    python bench/compare.py --part digits [--budget 1600] [--seeds 3] [--out runs/bench-compare]
+    python bench/compare.py --part digits [--budget 1600] [--seeds 3] [--methods ...] [--out runs/bench-compare]
                             [--executor process --workers 2] [--reuse] [--dry-run]
-    python bench/compare.py --part scaling [--base 128] [--jobs 1] [--out runs/bench-compare] [--reuse] [--dry-run]
+    python bench/compare.py --part scaling [--base 128] [--methods ...] [--jobs 1] [--out runs/bench-compare]
+                            [--reuse] [--dry-run]
 
 The methods are those ``python -m toolkit compare`` accepts: every registry method that searches an
 architecture from scratch (DARTS, PC-DARTS, ADARTS, ME-DARTS, TS-ENAS). DARTS-GAL prunes a given
@@ -68,7 +69,7 @@ def machine() -> str:
 # ------------------------------------------------------------------------------------------- digits
 def digits_command(args, folder: Path) -> list[str]:
     """The compare command of the digits part."""
-    command = ["-m", "toolkit", "compare", "--methods", *METHODS, "--dataset", "digits", "--budget",
+    command = ["-m", "toolkit", "compare", "--methods", *args.methods, "--dataset", "digits", "--budget",
                str(args.budget), "--seeds", str(args.seeds), "--out", str(folder), "--quiet"]
     if args.executor != "local":
         command += ["--executor", args.executor, "--workers", str(args.workers)]
@@ -156,7 +157,7 @@ def time_cell(method: str, size: int, folder: str) -> dict:
 def run_scaling(args, folder: Path) -> list[dict]:
     """Every (method, size) cell: planned (``--dry-run``), read back (``--reuse``) or timed."""
     sizes = [args.base * f for f in FACTORS]
-    cells = [(m, n, str(folder / f"{m}-{n}")) for m in METHODS for n in sizes]
+    cells = [(m, n, str(folder / f"{m}-{n}")) for m in args.methods for n in sizes]
     print(f"fake data, {SHAPE['fake_image_size']}x{SHAPE['fake_image_size']} px, {SHAPE['fake_channels']} channel, "
           f"{SHAPE['fake_classes']} classes, training images {', '.join(map(str, sizes))}")
     if args.dry_run:
@@ -202,6 +203,8 @@ def print_scaling(rows: list[dict]) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("digits", "scaling"), required=True)
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                        help="the methods to run (default: all that search)")
     parser.add_argument("--out", default="runs/bench-compare", help="the part writes into <out>/<part>")
     parser.add_argument("--budget", type=int, default=1600, help="digits: training images per search")
     parser.add_argument("--seeds", type=int, default=3, help="digits: seeds 0..N-1")

@@ -37,9 +37,12 @@ def test_digits_part_names_its_command_and_prints_mean_and_spread(tmp_path, caps
     assert "| ts-enas | 1 | 0.9500 ± 0.0000 | 0.9400 ± 0.0000 | 13,000 ± 0 | 3.0 ± 0.0 |" in out
 
 
-def test_digits_dry_run_passes_the_executor_and_runs_nothing(tmp_path, capsys):
-    BENCH.main(["--part", "digits", "--out", str(tmp_path), "--executor", "process", "--workers", "2", "--dry-run"])
-    assert "--quiet --executor process --workers 2" in capsys.readouterr().out
+def test_digits_dry_run_passes_the_methods_and_executor_and_runs_nothing(tmp_path, capsys):
+    BENCH.main(["--part", "digits", "--out", str(tmp_path), "--methods", "darts", "ts-enas", "--executor", "process",
+                "--workers", "2", "--dry-run"])
+    out = capsys.readouterr().out
+    assert "compare --methods darts ts-enas --dataset digits" in out
+    assert "--quiet --executor process --workers 2" in out
     assert not (tmp_path / "digits").exists()
 
 
