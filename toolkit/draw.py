@@ -265,7 +265,8 @@ def _stack(g, parts) -> None:
     for name, label, draw in reversed(parts):  # dot stacks LR clusters in reverse definition order
         with g.subgraph(name=f"cluster_{name}") as c:
             if label:
-                c.attr(label=label, labeljust="l", style="rounded", color="#d9d9d9", fontsize="13")  # left: clear of the edge labels mid-way
+                # the title at the top left, clear of an edge label routed over the cells
+                c.attr(label=label, labeljust="l", style="rounded", color="#d9d9d9", fontsize="13")
             else:
                 c.attr(label="", peripheries="0")
             draw(c)
