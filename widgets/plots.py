@@ -79,7 +79,43 @@ class Throttle:
         return False
 
 
-class LinePlot:
+class ThrottledRedraw:
+    """A chart whose data change under a lock, from any thread, and whose figure is redrawn at most
+    once every ``min_interval`` seconds (or at once when forced): the browser gets one batched update
+    per redraw, however fast the events come.
+
+    A subclass calls :meth:`_init_redraw` in ``__init__``, sets ``self._dirty = True`` under
+    ``self._lock`` after changing its data, then calls :meth:`_maybe_flush`; it implements
+    ``_snapshot()`` (under the lock: a copy of what to draw) and ``_draw(snapshot)`` (outside the
+    lock: the figure update).
+    """
+
+    def _init_redraw(self, min_interval: float) -> None:
+        self._lock = threading.Lock()
+        self._throttle = Throttle(min_interval)
+        self._dirty = False
+
+    def _maybe_flush(self, force: bool) -> None:
+        if self._throttle.ready(force):
+            self.flush()
+
+    def flush(self) -> None:
+        """Redraw now with every change collected so far (nothing to do when there is none)."""
+        with self._lock:
+            if not self._dirty:
+                return
+            snapshot = self._snapshot()
+            self._dirty = False
+        self._draw(snapshot)
+
+    def _snapshot(self):
+        raise NotImplementedError
+
+    def _draw(self, snapshot) -> None:
+        raise NotImplementedError
+
+
+class LinePlot(ThrottledRedraw):
     """A line chart of named metrics, fed by events or by :meth:`add`.
 
     Args:
@@ -118,9 +154,7 @@ class LinePlot:
         if layout:
             self.figure.update_layout(layout)
         self._points: dict[str, tuple[list, list]] = {}
-        self._lock = threading.Lock()
-        self._throttle = Throttle(min_interval)
-        self._dirty = False
+        self._init_redraw(min_interval)
         for m in metrics or ():
             self._add_series(*(m if isinstance(m, tuple) else (m, None, m)))
         self._is_waiting = True
@@ -209,17 +243,11 @@ class LinePlot:
                 ys.append(float(value))
             self._dirty = True
 
-    def _maybe_flush(self, force: bool) -> None:
-        if self._throttle.ready(force):
-            self.flush()
+    def _snapshot(self) -> list[tuple[list, list]]:
+        return [self.points(label) for label in self.labels]
 
-    def flush(self) -> None:
+    def _draw(self, snapshot: list[tuple[list, list]]) -> None:
         """Write all collected points to the figure (one batched browser update)."""
-        with self._lock:
-            if not self._dirty:
-                return
-            snapshot = [self.points(label) for label in self.labels]
-            self._dirty = False
         with self.figure.batch_update():
             for trace, (xs, ys) in zip(self.figure.data, snapshot, strict=True):
                 trace.x, trace.y = xs, ys

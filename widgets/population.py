@@ -36,7 +36,6 @@ import html
 import math
 import re
 import textwrap
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 
@@ -52,7 +51,7 @@ from toolkit.lineage import Lineage, draw_lineage, format_metric
 from .cells import CellView, svg_html, waiting_html
 from .figure import LiveFigure
 from .live import FULL_WIDTH, HALF_WIDTH, RunStatus
-from .plots import PALETTE, LinePlot, Throttle, base_layout, show_waiting
+from .plots import PALETTE, LinePlot, Throttle, ThrottledRedraw, base_layout, show_waiting
 
 WAITING_GENERATION = "waiting for the first generation…"
 FADED = 0.65  # earlier generations: lighter than the latest, still legible on white
@@ -120,7 +119,7 @@ def front_line(points: Sequence[tuple[float, float]], x_better: str) -> tuple[li
     return list(xs), list(ys), "hv" if x_better == "lower" else "vh"
 
 
-class PopulationScatter:
+class PopulationScatter(ThrottledRedraw):
     """A scatter of every generation's members, x and y two of their metrics.
 
     Args:
@@ -156,9 +155,7 @@ class PopulationScatter:
         self.generations: list[dict] = []
         self.running: dict | None = None
         self.on_pick: list[Callable[[object], None]] = []  # called with a member id when its point is clicked
-        self._lock = threading.Lock()
-        self._throttle = Throttle(min_interval)
-        self._dirty = False
+        self._init_redraw(min_interval)
         self._waiting: str | None = WAITING_GENERATION
         show_waiting(self.figure, self._waiting)
 
@@ -208,17 +205,11 @@ class PopulationScatter:
                 "front": [p for p, m in zip(points, members, strict=True) if m["id"] in on],
                 "metrics": sorted({k for m in population for k in (m.get("metrics") or {})})}
 
-    def _maybe_flush(self, force: bool) -> None:
-        if self._throttle.ready(force):
-            self.flush()
+    def _snapshot(self) -> list[dict]:
+        return list(self.generations) + ([self.running] if self.running is not None else [])
 
-    def flush(self) -> None:
+    def _draw(self, gens: list[dict]) -> None:
         """Redraw every generation (one batched browser update)."""
-        with self._lock:
-            if not self._dirty:
-                return
-            gens = list(self.generations) + ([self.running] if self.running is not None else [])
-            self._dirty = False
         traces, n = [], len(gens)
         for k, gen in enumerate(gens):
             faded, name, color = k != n - 1, f"{self.label} {gen['index']}", generation_color(k, n)
