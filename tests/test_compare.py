@@ -160,3 +160,15 @@ def test_panel_fills_the_table_and_scatter(tmp_path):
     assert panel.run_button.disabled is False and panel.stop_button.disabled is True
     panel.boxes["darts"].value = False
     assert panel.run() is None and "name at least one method" in panel.status.value
+
+
+def test_without_plotly_the_table_is_written_and_no_figure(tmp_path, monkeypatch):
+    import sys
+
+    from toolkit.compare import write_figures
+
+    rows = [{"method": "darts", "preset": None, "seed": 0, "parameters": 1000, "test_acc": 0.9, "val_acc": 0.9,
+             "search_seconds": 1.0, "images": 10}]
+    monkeypatch.setitem(sys.modules, "plotly", None)  # import plotly raises ImportError
+    assert write_figures(tmp_path, rows) == []
+    assert list(tmp_path.iterdir()) == []

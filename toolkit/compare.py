@@ -482,7 +482,13 @@ def figures(rows: Sequence[Mapping]) -> dict:
 
 
 def write_figures(out: Path, rows: Sequence[Mapping]) -> list[Path]:
-    """Each figure as a self-contained HTML file; also as PNG where kaleido is installed and works."""
+    """Each figure as a self-contained HTML file; also as PNG where kaleido is installed and works.
+    Without plotly (not a core dependency: ``pip install nas-toolkit[ui]``) none is written;
+    the table files hold every figure's data."""
+    try:
+        import plotly  # noqa: F401 -- optional: the figures only
+    except ImportError:
+        return []
     written = []
     for name, fig in figures(rows).items():
         path = out / f"{name}.html"
