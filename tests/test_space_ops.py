@@ -45,3 +45,32 @@ def test_register_op_makes_it_usable_in_spaces():
         SearchSpace(("test_identity3",))
     with pytest.raises(ValueError, match="unknown op"):
         build_op("nope", 4, 1)
+
+
+@pytest.mark.parametrize("size", [7, 8, 16])
+@pytest.mark.parametrize("kernel,stride,dilation,padding", [
+    (3, 2, 2, 2), (5, 2, 2, 4),  # DARTS' dil_conv on stride-2 edges: run on every second pixel
+    (3, 2, 2, 1),  # padding not divisible by the stride: the plain convolution
+    (3, 1, 2, 2), (5, 2, 1, 2),  # stride differs from dilation: the plain convolution
+])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_conv2d_equals_torch_convolution_with_gradients(size, kernel, stride, dilation, padding, layout):
+    """ops.conv2d: a stride-equals-dilation convolution runs on the subsampled input; same values
+    and gradients as F.conv2d (float64: the same products, summed in another order)."""
+    from toolkit.ops import DilatedConv2d, conv2d
+
+    g = torch.Generator().manual_seed(size + kernel)
+    x = torch.randn(3, 6, size, size, generator=g, dtype=torch.float64).contiguous(memory_format=layout)
+    w = torch.randn(6, 1, kernel, kernel, generator=g, dtype=torch.float64)
+    grads = []
+    for fn in (conv2d, lambda *a: torch.nn.functional.conv2d(a[0], a[1], None, *a[2:])):
+        xi, wi = x.clone().requires_grad_(), w.clone().requires_grad_()
+        out = fn(xi, wi, stride, padding, dilation, 6)
+        out.backward(torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out))
+        grads.append((out.detach(), xi.grad, wi.grad))
+    for mine, ref in zip(*grads):
+        assert mine.shape == ref.shape
+        torch.testing.assert_close(mine, ref, rtol=1e-12, atol=1e-12)
+    conv = DilatedConv2d(6, 6, kernel, stride, padding, dilation=dilation, groups=6, bias=True).double()
+    reference = torch.nn.functional.conv2d(x, conv.weight, conv.bias, stride, padding, dilation, 6)
+    torch.testing.assert_close(conv(x), reference, rtol=1e-12, atol=1e-12)

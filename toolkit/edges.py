@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ops import POOLING, Identity, Zero, build_op, flat_layers
+from .ops import POOLING, Identity, Zero, build_op, conv2d, flat_layers
 
 _CHANNELWISE = (nn.MaxPool2d, nn.AvgPool2d, Identity, nn.Identity)
 
@@ -166,7 +166,7 @@ def _fused_layer(layers: list[nn.Module], h: torch.Tensor) -> torch.Tensor:
         return first(h)
     if isinstance(first, nn.Conv2d):
         kernel = torch.cat([layer.weight for layer in layers])
-        return F.conv2d(h, kernel, None, first.stride, first.padding, first.dilation, first.groups * len(layers))
+        return conv2d(h, kernel, first.stride, first.padding, first.dilation, first.groups * len(layers))
     if isinstance(first, nn.BatchNorm2d):
         weight = None if first.weight is None else torch.cat([layer.weight for layer in layers])
         bias = None if first.bias is None else torch.cat([layer.bias for layer in layers])
