@@ -44,6 +44,7 @@ from toolkit.architect import Architect  # noqa: E402
 from toolkit.config import SearchConfig  # noqa: E402
 from toolkit.data import load_dataset  # noqa: E402
 from toolkit.edges import MixedOp  # noqa: E402
+from toolkit.graphed import WARMUP, GraphedStep  # noqa: E402
 from toolkit.memory import MB, SavedTensorMeter  # noqa: E402
 from toolkit.partial import partial_edge  # noqa: E402
 from toolkit.runtime import autocast, compile_plan, configure_threads, prepare_model, to_device  # noqa: E402
@@ -145,17 +146,22 @@ class Stepper:
         self.model = prepare_model(model, device, channels_last)
         self.device, self.amp, self.channels_last, self.order = device, amp, channels_last, order
         self.w_opt = torch.optim.SGD(self.model.weight_parameters(), LR, momentum=MOMENTUM, weight_decay=WD)
-        self.compile, reason = compile_plan(device, compile, order)
+        self.compile, reason = compile_plan(device, compile, order, amp)
         if reason:
             print(f"({variant}: {reason})", file=sys.stderr)
         self.architect = Architect(self.model, self.w_opt, order, ARCH_LR, (0.5, 0.999), 1e-3, compile=self.compile)
         self.scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16" and device.type == "cuda")
         self.arch_scaler = torch.amp.GradScaler(device.type, enabled=self.scaler.is_enabled())
+        self.graphed = GraphedStep(self.eager_step) if self.compile == "cudagraphs" else None
 
     def batches(self, data):
         return [to_device(t, self.device, self.channels_last) for t in data]
 
     def step(self, xt, yt, xv, yv):
+        """One step; a recorded setting replays its CUDA graph (recorded after its eager warm-up steps)."""
+        return self.graphed(LR, xt, yt, xv, yv) if self.graphed else self.eager_step(xt, yt, xv, yv)
+
+    def eager_step(self, xt, yt, xv, yv):
         if self.plain:
             plain_alpha_step(self.model, self.architect.optimizer, self.w_opt, xt, yt, xv, yv, self.order)
         else:
@@ -169,6 +175,7 @@ class Stepper:
         torch.nn.utils.clip_grad_norm_(self.model.weight_parameters(), CLIP)
         self.scaler.step(self.w_opt)
         self.scaler.update()
+        return (loss.detach(),)
 
 
 def make_data(cfg, device, seed=1):
@@ -224,7 +231,8 @@ def compare(variant, cfg, args, repeats, settings=None):
     names = list(steppers)
     data = make_data(cfg, args.device)
     batches = {name: s.batches(data) for name, s in steppers.items()}
-    for _ in range(args.warmup):  # a compiled setting compiles here
+    recorded = any(s.graphed for s in steppers.values())  # a CUDA-graph setting records after its eager steps
+    for _ in range(max(args.warmup, WARMUP + 1) if recorded else args.warmup):  # a compiled setting compiles here
         for name in names:
             steppers[name].step(*batches[name])
     times = {name: [] for name in names}

@@ -196,15 +196,15 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
 
     config = SearchConfig(dataset="fake", epochs=3, channels=4, cells=3, space=SearchSpace.preset("darts", 2))
     good_steps = []
-    real_step = search.weight_step
+    real_step = search.weight_update
 
     def blow_up_in_epoch_two(*args, **kwargs):
         loss, acc = real_step(*args, **kwargs)
         good_steps.append(loss)
-        return (math.nan, acc) if len(good_steps) > steps_per_epoch else (loss, acc)
+        return (torch.tensor(math.nan), acc) if len(good_steps) > steps_per_epoch else (loss, acc)
 
     steps_per_epoch = 2  # fake data: 256 images, half for w, batch 64
-    monkeypatch.setattr(search, "weight_step", blow_up_in_epoch_two)
+    monkeypatch.setattr(search, "weight_update", blow_up_in_epoch_two)
     with pytest.raises(ToolkitError, match="diverged at epoch 2 step 1; lower the learning rate|"
                                            r"diverged at epoch 2 step 1 \(loss nan\); lower the learning rate"):
         run_search(config, run_dir=tmp_path / "run")

@@ -32,9 +32,11 @@ class Architect:
         fd_scale: the finite-difference step is ε = fd_scale / ||∇_{w'} L_val|| (DARTS: 0.01).
             Smaller values approximate the Hessian-vector product more closely in float64.
         compile: a mode of :func:`toolkit.runtime.compiled` ('off', 'on', 'cudagraphs'), already
-            checked against the device (:func:`toolkit.runtime.compile_plan`). The model's forward
-            (first order) or the functional loss (second order) is compiled; ``forward`` is the
-            compiled model, for the w step to share.
+            checked against the device (:func:`toolkit.runtime.compile_plan`). With 'on' the model's
+            forward (first order) or the functional loss (second order) is compiled; ``forward`` is
+            the compiled model, for the w step to share. With 'cudagraphs' the step stays eager and
+            the caller records it (:mod:`toolkit.graphed`); Adam then keeps its step count on the GPU
+            (``capturable``), so that a graph can hold the update.
     """
 
     def __init__(self, model, w_optimizer: torch.optim.SGD, order: int = 1, lr: float = 3e-4,
@@ -46,14 +48,17 @@ class Architect:
         self.fd_scale = fd_scale
         self.forward = compiled(model, compile)
         self._functional_loss = compiled(self._eager_loss, compile) if order == 2 else None
-        self._one_graph = compile != "off"
+        self._one_graph = compile == "on"
         named = list(model.named_parameters())
         self.arch = [(n, p) for n, p in named if is_arch_name(n)]
         self.weights = [(n, p) for n, p in named if not is_arch_name(n)]
-        self.optimizer = torch.optim.Adam([p for _, p in self.arch], lr=lr, betas=betas, weight_decay=weight_decay)
+        self.optimizer = torch.optim.Adam([p for _, p in self.arch], lr=lr, betas=betas, weight_decay=weight_decay,
+                                          capturable=compile == "cudagraphs" and self.arch[0][1].is_cuda)
 
-    def step(self, x_train, y_train, x_val, y_val, lr: float, scaler: torch.amp.GradScaler | None = None) -> float:
-        """One α update; ``lr`` is the weights' current learning rate ξ. Returns the val loss.
+    def step(self, x_train, y_train, x_val, y_val, lr: float,
+             scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+        """One α update; ``lr`` is the weights' current learning rate ξ. Returns the val loss (a detached
+        tensor: reading it waits for the device, which the caller does when it needs the number).
 
         ``scaler`` (fp16 autocast): the losses are scaled so that small gradients do not underflow in
         half precision, and the update is skipped, with a smaller scale next time, when one overflowed.
@@ -70,7 +75,7 @@ class Architect:
             scaler.update()
         else:
             self.optimizer.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def alpha_gradient(self, x_train, y_train, x_val, y_val, lr: float, loss_scale: float = 1.0):
         """(validation loss, ∇_α) of the chosen order; first order asks autograd for ∇_α alone, not ∇_w.

@@ -170,9 +170,9 @@ class SearchConfig(RunConfig):
         edge_norm: PC-DARTS edge normalisation β (None: the method's, on for pcdarts only).
         warmup_epochs: epochs of weight-only training before α starts to move (PC-DARTS: 15).
         train_portion: share of the training images that train the weights (the rest train α).
-        compile: torch.compile the search step: off, on (static shapes: the last short batch is dropped) or
-            cudagraphs (also replayed as CUDA graphs, CUDA only); where it cannot apply, one line says so and
-            the step runs eagerly.
+        compile: how the search step runs: off (eager), on (torch.compile) or cudagraphs (the whole step
+            recorded as one CUDA graph and replayed; CUDA with fp32 or bf16). Both static: the last short
+            batch is dropped. Where it cannot apply, one line says so and the step runs eagerly.
     """
 
     method: str = "darts"

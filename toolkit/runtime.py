@@ -19,7 +19,8 @@ from .errors import ToolkitError
 
 AMP_MODES = ("off", "bf16", "fp16")
 # COMPILE_MODES, how a search step runs: "off" eager; "on" the supernet's forward (and with it the
-# backward) compiled by torch.compile with static shapes; "cudagraphs" the same, replayed as CUDA graphs.
+# backward) compiled by torch.compile with static shapes; "cudagraphs" the whole eager step recorded as
+# one CUDA graph and replayed (toolkit.graphed).
 # The torch.compile backend. Tests swap in "aot_eager": the same graph capture and autograd graphs,
 # without generating C++ code (which takes minutes on a small CPU for a whole supernet).
 COMPILE_BACKEND = "inductor"
@@ -50,7 +51,9 @@ def autocast(device: torch.device, amp: str = "off"):
     if amp == "off":
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    # No cache of cast weights: a CUDA graph cannot hold one (toolkit.graphed), and the models here use
+    # each weight once per forward pass, so it saves nothing.
+    return torch.autocast(device_type=device.type, dtype=dtype, cache_enabled=False)
 
 
 def grad_scaler(device: torch.device, amp: str):
@@ -58,28 +61,32 @@ def grad_scaler(device: torch.device, amp: str):
     return torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
 
 
-def compile_plan(device: torch.device, mode: str, order: int = 1) -> tuple[str, str | None]:
+def compile_plan(device: torch.device, mode: str, order: int = 1, amp: str = "off") -> tuple[str, str | None]:
     """The compile mode that applies to a search step on ``device``, and why when it is not ``mode``.
 
-    Falls back (with the reason as a one-line message, never an error): MPS runs eager; a CPU without
-    a working C++ compiler runs eager (inductor writes C++ there); CUDA graphs need CUDA, and the
-    second-order step keeps outputs of several passes alive, which graph replays would overwrite, so
-    both compile without graphs.
+    ``on`` compiles the supernet with torch.compile; ``cudagraphs`` records the whole eager step as one
+    CUDA graph (:mod:`toolkit.graphed`). Falls back (with the reason as a one-line message, never an
+    error): MPS runs eager; a CPU without a working C++ compiler runs eager (inductor writes C++
+    there); CUDA graphs need CUDA, and fp16's loss scaler reads its overflow check back to the CPU
+    every step, which a graph cannot hold, so both run eager.
     """
     if mode not in COMPILE_MODES:
         raise ToolkitError(f"unknown compile mode '{mode}'; choose one of: {', '.join(COMPILE_MODES)}")
     if mode == "off":
         return "off", None
+    if mode == "cudagraphs":
+        if device.type != "cuda":
+            return "off", f"compile: CUDA graphs need a CUDA device, not {device.type}; the search step runs eager"
+        if amp == "fp16":
+            return "off", ("compile: CUDA graphs cannot hold fp16's loss scaling (it reads overflow checks on the "
+                           "CPU); use --amp bf16 or off with them. The search step runs eager")
+        return mode, None
     if device.type not in ("cpu", "cuda"):
         return "off", f"compile: torch.compile is not used on {device.type}; the search step runs eager"
     if not _dynamo_supported():
         return "off", "compile: torch.compile does not support this Python/torch; the search step runs eager"
     if device.type == "cpu" and COMPILE_BACKEND == "inductor" and not cpp_compiler_works():
         return "off", "compile: no working C++ compiler (set CXX or install g++); the search step runs eager"
-    if mode == "cudagraphs" and device.type != "cuda":
-        return "on", f"compile: CUDA graphs need a CUDA device, not {device.type}; compiling without them"
-    if mode == "cudagraphs" and order == 2:
-        return "on", "compile: the second-order step is compiled without CUDA graphs (its passes' outputs overlap)"
     return mode, None
 
 
@@ -112,25 +119,12 @@ def cpp_compiler_works() -> bool:
 
 
 def compiled(fn, mode: str):
-    """``fn`` compiled for ``mode`` (see :data:`COMPILE_MODES`; ``fn`` itself when off).
-
-    Static shapes (``dynamic=False``): a search compiled so drops its last incomplete batch. With
-    CUDA graphs every call starts a new graph step, so a call's outputs stay valid until the next.
-    """
-    if mode == "off":
+    """``fn`` compiled by torch.compile when ``mode`` is 'on' (static shapes: a search compiled so drops
+    its last incomplete batch); ``fn`` itself otherwise ('off', and 'cudagraphs', which records the
+    eager step: :mod:`toolkit.graphed`)."""
+    if mode != "on":
         return fn
-    options = {"mode": "reduce-overhead"} if mode == "cudagraphs" and COMPILE_BACKEND == "inductor" else {}
-    backend = "cudagraphs" if mode == "cudagraphs" and COMPILE_BACKEND != "inductor" else COMPILE_BACKEND
-    graph = torch.compile(fn, backend=backend, dynamic=False, **options)
-    if mode != "cudagraphs":
-        return graph
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        torch.compiler.cudagraph_mark_step_begin()
-        return graph(*args, **kwargs)
-
-    return call
+    return torch.compile(fn, backend=COMPILE_BACKEND, dynamic=False)
 
 
 def prepare_model(model: torch.nn.Module, device: torch.device, channels_last: bool = False) -> torch.nn.Module:

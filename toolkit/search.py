@@ -22,11 +22,12 @@ from .engine import Diverged, Epochs, Session, run_epochs
 from .errors import ToolkitError
 from .events import Listener, StopSignal
 from .genotype import CellPair
+from .graphed import GraphedStep
 from .memory import StepMemory
 from .methods import get_method
 from .rundir import RunDir
 from .runtime import autocast, compile_plan, grad_scaler, log, prepare_model, seeded, to_device
-from .steps import evaluate, make_loader, require, require_run_arguments, weight_step
+from .steps import evaluate, make_loader, require, require_run_arguments, weight_update
 from .supernet import Supernet, is_arch_name
 
 
@@ -71,7 +72,7 @@ def update_memory(memory: dict, meter: StepMemory) -> None:
 
 def compile_mode(config: SearchConfig, device) -> str:
     """The compile mode the search step uses on ``device``; a fallback is logged as one line."""
-    mode, reason = compile_plan(device, config.compile, config.order)
+    mode, reason = compile_plan(device, config.compile, config.order, config.amp)
     if reason:
         log.warning(reason)
     return mode
@@ -114,6 +115,8 @@ class _Search(Epochs):
         self.name = f"search {config.method}"
         w_half, a_half = split_train_val(data.train, config.train_portion, seed=config.seed)
         self.compile = compile_mode(config, session.device)
+        # CUDA graphs: the whole step is recorded once per learning rate and replayed (toolkit.graphed)
+        self.graphed = GraphedStep(self._update) if self.compile == "cudagraphs" else None
         static = self.compile != "off"  # a compiled step has static shapes: the last short batch is dropped
         self.loaders = (make_loader(w_half, config.batch_size, True, config.seed, drop_last=static),
                         make_loader(a_half, config.batch_size, True, config.seed + 1, drop_last=static))
@@ -166,19 +169,30 @@ class _Search(Epochs):
         xw, yw = to_device(xw, device, cfg.channels_last), yw.to(device)
         xa, ya = to_device(xa, device, cfg.channels_last), ya.to(device)
         # Saved-tensor hooks cost a little Python per op: measure them on each epoch's first step
-        # (not in a compiled step, whose saved tensors are the compiled graph's).
+        # (not in a compiled or recorded step, whose saved tensors are the graph's).
+        self.alpha_on = epoch >= cfg.warmup_epochs
         with StepMemory(device, self.model, activations=step == 0 and self.compile == "off") as meter:
-            if epoch >= cfg.warmup_epochs:
-                with autocast(device, cfg.amp):
-                    self.architect.step(xw, yw, xa, ya, self.lr, self.arch_scaler)
-            loss, acc = weight_step(self.architect.forward, self.w_opt, xw, yw, self.session, self.scaler,
-                                    params=self.model.weight_parameters())
+            if self.graphed:  # a graph holds the learning rate and the step's parts: new ones, a new graph
+                loss, acc = self.graphed((self.lr, self.alpha_on), xw, yw, xa, ya)
+            else:
+                loss, acc = self._update(xw, yw, xa, ya)
+            loss, acc = float(loss), float(acc)
         if not math.isfinite(loss):
             raise Diverged(loss)
         update_memory(self.partial["memory"], meter)
         sums = self.partial["sums"]
         sums["loss"], sums["acc"], sums["n"] = sums["loss"] + loss, sums["acc"] + acc, sums["n"] + 1
         return {"loss": loss, "acc": acc, "peak_memory_mb": meter.peak_mb}
+
+    def _update(self, xw, yw, xa, ya) -> tuple[torch.Tensor, torch.Tensor]:
+        """DARTS Algorithm 1, one step: the α update on an α-half batch (not in warm-up epochs:
+        ``alpha_on``), then the w update on a w-half batch. Returns the w batch's loss and accuracy as
+        tensors (nothing is read back from a GPU: a CUDA graph can hold this step)."""
+        if self.alpha_on:
+            with autocast(self.session.device, self.config.amp):
+                self.architect.step(xw, yw, xa, ya, self.lr, self.arch_scaler)
+        return weight_update(self.architect.forward, self.w_opt, xw, yw, self.session, self.scaler,
+                             params=self.model.weight_parameters())
 
     def end_epoch(self, epoch: int) -> tuple[dict, dict]:
         self.schedule.step()

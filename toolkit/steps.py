@@ -14,7 +14,7 @@ from .events import StopSignal
 from .runtime import autocast, to_device
 
 __all__ = ["Session", "evaluate", "logits_of", "make_loader", "require", "require_run_arguments",
-           "train_batches", "weight_step"]
+           "train_batches", "weight_step", "weight_update"]
 
 
 def train_batches(samples: int, batch_size: int) -> int:
@@ -97,7 +97,15 @@ def require_run_arguments(listeners=(), stop=None, run_dir=None, resume=False, p
 
 def weight_step(model, optimizer, x, y, session: Session, scaler=None, aux_weight: float = 0.0,
                 params=None) -> tuple[float, float]:
-    """One SGD step on the weights with gradient clipping; returns (loss, accuracy) of the batch.
+    """One SGD step on the weights with gradient clipping; returns (loss, accuracy) of the batch."""
+    loss, acc = weight_update(model, optimizer, x, y, session, scaler, aux_weight, params)
+    return float(loss), float(acc)
+
+
+def weight_update(model, optimizer, x, y, session: Session, scaler=None, aux_weight: float = 0.0,
+                  params=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`weight_step` with the loss and accuracy left as tensors (nothing is read back from a GPU,
+    so a CUDA graph can hold the step: :mod:`toolkit.graphed`).
 
     Only the optimised weights get gradients (``backward(inputs=...)``): in a search, α and β are
     left alone, so autograd does not compute their gradients here.
@@ -122,5 +130,4 @@ def weight_step(model, optimizer, x, y, session: Session, scaler=None, aux_weigh
         loss.backward(inputs=params)
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         optimizer.step()
-    acc = float((logits.detach().argmax(1) == y).float().mean())
-    return float(loss.detach()), acc
+    return loss.detach(), (logits.detach().argmax(1) == y).float().mean()
