@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
-
 from search_step import CONFIGS, IMPLS, VARIANTS, Stepper, make_data  # noqa: E402
+
 from toolkit.runtime import configure_threads  # noqa: E402
 
 STATUS = Path("/proc/self/status")
