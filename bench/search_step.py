@@ -146,7 +146,7 @@ class Stepper:
         self.model = prepare_model(model, device, channels_last)
         self.device, self.amp, self.channels_last, self.order = device, amp, channels_last, order
         self.w_opt = torch.optim.SGD(self.model.weight_parameters(), LR, momentum=MOMENTUM, weight_decay=WD)
-        self.compile, reason = compile_plan(device, compile, order, amp)
+        self.compile, reason = compile_plan(device, compile, amp)
         if reason:
             print(f"({variant}: {reason})", file=sys.stderr)
         self.architect = Architect(self.model, self.w_opt, order, ARCH_LR, (0.5, 0.999), 1e-3, compile=self.compile)

@@ -25,13 +25,14 @@ OPS = ("none", "max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3")
 
 
 class StandInGraph:
-    """A CPU stand-in for ``torch.cuda.CUDAGraph``: replay reruns the recorded step into its outputs."""
+    """A CPU stand-in for ``torch.cuda.CUDAGraph``: replay reruns the step into the recorded outputs."""
 
-    def __init__(self):
-        self.step = self.inputs = self.outputs = None
+    def __init__(self, graphed: GraphedStep):
+        self.graphed = graphed
 
     def replay(self):
-        for static, fresh in zip(self.outputs, self.step(*self.inputs)):
+        g = self.graphed
+        for static, fresh in zip(g.outputs, g.step(*g.inputs)):
             static.copy_(fresh)
 
 
@@ -55,25 +56,16 @@ def stand_in_capture(state):
 def recording_search(monkeypatch):
     """Make run_search record its steps with the stand-in; returns the GraphedSteps it made."""
     made = []
-    real_init = search._Search.__init__
 
-    def init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        graph = StandInGraph()
-        step = GraphedStep(self._update, graph=lambda: graph,
-                           capture=stand_in_capture(lambda: (self.model, [self.w_opt, self.architect.optimizer])))
-        real_record = step._record
-
-        def record(inputs):
-            real_record(inputs)
-            graph.step, graph.inputs, graph.outputs = self._update, step.inputs, step.outputs
-
-        step._record = record
-        self.graphed = step
+    def stand_in_graphed_step(update):
+        run = update.__self__  # the search whose step this is; its optimisers exist by the first capture
+        step = GraphedStep(update, graph=lambda: StandInGraph(step),
+                           capture=stand_in_capture(lambda: (run.model, [run.w_opt, run.architect.optimizer])))
         made.append(step)
+        return step
 
     monkeypatch.setattr(search, "compile_mode", lambda config, device: "cudagraphs")
-    monkeypatch.setattr(search._Search, "__init__", init)
+    monkeypatch.setattr(search, "GraphedStep", stand_in_graphed_step)
     return made
 
 

@@ -61,7 +61,7 @@ def grad_scaler(device: torch.device, amp: str):
     return torch.amp.GradScaler(device.type, enabled=(amp == "fp16" and device.type == "cuda"))
 
 
-def compile_plan(device: torch.device, mode: str, order: int = 1, amp: str = "off") -> tuple[str, str | None]:
+def compile_plan(device: torch.device, mode: str, amp: str = "off") -> tuple[str, str | None]:
     """The compile mode that applies to a search step on ``device``, and why when it is not ``mode``.
 
     ``on`` compiles the supernet with torch.compile; ``cudagraphs`` records the whole eager step as one

@@ -72,7 +72,7 @@ def update_memory(memory: dict, meter: StepMemory) -> None:
 
 def compile_mode(config: SearchConfig, device) -> str:
     """The compile mode the search step uses on ``device``; a fallback is logged as one line."""
-    mode, reason = compile_plan(device, config.compile, config.order, config.amp)
+    mode, reason = compile_plan(device, config.compile, config.amp)
     if reason:
         log.warning(reason)
     return mode
